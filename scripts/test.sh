@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Runs Vigil's whole test suite: installs what is missing, makes sure the servers the tests use are
+# up (starting its own where the machine has none), then format, lint and every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+bash scripts/setup.sh
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+# shellcheck disable=SC1091
+. scripts/services.sh
+export VIGIL_TEST_PYTHON="$ROOT/.vigil/venv/bin/python"
+export VIGIL_ORT_LIB="$(ls "$ROOT"/.vigil/onnxruntime/libonnxruntime.so* | head -n1)"
+export ORT_DYLIB_PATH="$VIGIL_ORT_LIB"
+
+echo "== cargo fmt --check"; cargo fmt --all --check
+echo "== cargo clippy"; cargo clippy --workspace --all-targets -- -D warnings
+echo "== cargo test"; cargo test --workspace -- --test-threads=2
