@@ -1,1 +1,14 @@
-//! vigil-core
+//! Vigil's domain: ids, error codes, video-source types and validation rules. No I/O here.
+
+pub mod error_code;
+pub mod field_error;
+pub mod ids;
+pub mod password;
+pub mod secret_box;
+pub mod source_status;
+pub mod type_config;
+pub mod validate;
+pub mod video_source;
+
+pub use error_code::ErrorCode;
+pub use field_error::FieldError;
