@@ -134,7 +134,7 @@ impl ParamSpec {
                 format!("{min}–{max}")
             }
             ParamKind::IntList { min, max } => format!("each {min}–{max}"),
-            ParamKind::Enum(values) => values.join(" \\| "),
+            ParamKind::Enum(values) => values.join(" | "),
             ParamKind::Text {
                 min_chars,
                 max_chars,

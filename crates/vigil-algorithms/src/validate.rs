@@ -52,7 +52,7 @@ impl ConfigError {
 }
 
 /// A `config.common` that passed validation, with defaults filled in.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ValidatedCommon {
     values: Map<String, Value>,
 }
@@ -100,6 +100,12 @@ impl ValidatedCommon {
     /// The full effective object as a JSON value.
     pub fn into_value(self) -> Value {
         Value::Object(self.values)
+    }
+}
+
+impl From<ValidatedCommon> for Value {
+    fn from(common: ValidatedCommon) -> Self {
+        common.into_value()
     }
 }
 

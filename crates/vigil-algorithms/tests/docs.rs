@@ -49,6 +49,11 @@ fn catalogue_table() -> String {
     out
 }
 
+/// Escapes `|` inside a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|")
+}
+
 fn default_text(d: DefaultValue) -> String {
     match d {
         DefaultValue::None => "–".to_string(),
@@ -68,7 +73,7 @@ fn key_table(alg: &AlgorithmSpec) -> String {
             "| `{}` | {} | {} | {} | {} | {} |",
             p.key,
             p.type_name(),
-            p.range_text(),
+            cell(&p.range_text()),
             default_text(p.default),
             if p.required { "yes" } else { "no" },
             p.meaning,
@@ -103,7 +108,7 @@ fn provisional_keys() -> String {
                 format!(
                     "`{}` ({}, {})",
                     p.key,
-                    p.range_text(),
+                    cell(&p.range_text()),
                     default_text(p.default)
                 )
             })
