@@ -164,7 +164,7 @@ fn check_object(
             None if strict => {
                 return Err(ConfigError::new(
                     ConfigErrorKind::UnknownKey,
-                    &here,
+                    &join(path, &clip(key)),
                     format!("unknown key `{}`", clip(key)),
                 ))
             }

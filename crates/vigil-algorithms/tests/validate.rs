@@ -497,6 +497,8 @@ fn the_path_prefix_can_be_changed_for_the_legacy_body() {
 
 #[test]
 fn long_values_are_clipped_in_messages() {
+    let e = err(intrusion(), json!({ "k".repeat(10_000): 1 }));
+    assert!(e.param.len() < 100 && e.message.len() < 100, "{e}");
     let long = "x".repeat(10_000);
     let e = err(alg("c-crowdcount-edge"), json!({"banner_threshold": long}));
     assert!(e.message.len() < 200, "{}", e.message);
