@@ -1,1 +1,85 @@
-//! vigil-api
+//! Vigil's HTTP API: the Huawei VIAS v2 surface (Video Center for now), IAM-compatible token
+//! issue, AK/SK request signing, request ids, per-project rate limits and the VIAS error bodies.
+
+pub mod aksk;
+mod auth;
+pub mod error;
+mod health;
+mod iam_tokens;
+mod json_body;
+pub mod openapi;
+mod query;
+mod rate_limit;
+mod request_id;
+mod router;
+mod video_groups;
+mod video_sources;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use vigil_core::secret_box::SecretBox;
+use vigil_store::Store;
+
+pub use rate_limit::{RateLimit, Window};
+pub use router::router;
+
+/// Server-side settings of the API (validated by the binary before it builds this).
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub source_quota: i64,
+    pub group_quota: i64,
+    /// `None` disables rate limiting.
+    pub rate_limit: Option<RateLimit>,
+    /// Largest accepted request body, in bytes.
+    pub body_limit: usize,
+    pub token_ttl: Duration,
+    /// How far an AK/SK request's `X-Sdk-Date` may be from the server's clock.
+    pub max_clock_skew: Duration,
+    /// Base URL clients reach this server at, advertised in the token catalog.
+    pub public_url: String,
+    pub region: String,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            source_quota: 1000,
+            group_quota: 100,
+            rate_limit: Some(RateLimit { quota: 10_000, window: Window::Hour }),
+            body_limit: 1024 * 1024,
+            token_ttl: Duration::from_secs(24 * 3600),
+            max_clock_skew: Duration::from_secs(15 * 60),
+            public_url: "http://127.0.0.1:8080".into(),
+            region: "local".into(),
+        }
+    }
+}
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub secrets: SecretBox,
+    pub config: Arc<ApiConfig>,
+    limiter: Arc<rate_limit::Limiter>,
+    hostname: Arc<str>,
+}
+
+impl AppState {
+    pub fn new(store: Store, secrets: SecretBox, config: ApiConfig) -> Self {
+        let hostname = std::fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .unwrap_or_else(|| "vigil".into());
+        Self {
+            limiter: Arc::new(rate_limit::Limiter::new(config.rate_limit)),
+            store,
+            secrets,
+            config: Arc::new(config),
+            hostname: hostname.into(),
+        }
+    }
+}

@@ -1,1 +1,62 @@
-fn main() {}
+//! `vigil`: the Vigil server and its administration commands.
+
+mod iam_cmd;
+mod logging;
+mod master_key;
+mod serve;
+mod settings;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "vigil", version, about = "Self-hosted video intelligent analysis, Huawei Cloud VIAS v2 compatible")]
+struct Cli {
+    #[command(flatten)]
+    storage: settings::StorageArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the API server (migrations run first).
+    Serve(settings::ServeArgs),
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users, projects and access keys.
+    #[command(subcommand)]
+    Iam(iam_cmd::IamCommand),
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let (storage, file_serve) = match settings::storage(&cli.storage) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return std::process::ExitCode::from(2);
+        }
+    };
+    logging::init(&storage.log, storage.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => serve::run(&storage, &args, &file_serve).await,
+            Command::Migrate => serve::migrate_only(&storage).await,
+            Command::Iam(cmd) => iam_cmd::run(&storage, cmd).await,
+        }
+    });
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! `vigil serve` and `vigil migrate`.
+
+use anyhow::Context;
+use vigil_api::AppState;
+use vigil_store::Store;
+
+use crate::settings::{self, ServeArgs, Storage};
+
+/// Opens the database (creating the data dir for SQLite) and applies migrations.
+pub async fn open_store(storage: &Storage) -> anyhow::Result<Store> {
+    if storage.database.starts_with("sqlite:") {
+        std::fs::create_dir_all(&storage.data_dir)
+            .with_context(|| format!("cannot create data dir {}", storage.data_dir.display()))?;
+    }
+    let store = Store::connect(&storage.database)
+        .await
+        .with_context(|| format!("cannot open database {}", vigil_store::redact(&storage.database)))?;
+    let applied = store.migrate().await.context("database migration failed")?;
+    tracing::info!(database = %vigil_store::redact(&storage.database), applied, "database ready");
+    Ok(store)
+}
+
+pub async fn migrate_only(storage: &Storage) -> anyhow::Result<()> {
+    let store = open_store(storage).await?;
+    store.close().await;
+    println!("migrations applied");
+    Ok(())
+}
+
+/// On an empty database: an admin user (`VIGIL_ADMIN_USER`, default `admin`) with
+/// `VIGIL_ADMIN_PASSWORD` or a generated password printed once, and a project `default`.
+async fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
+    if store.count_users().await? > 0 {
+        for p in store.list_projects().await? {
+            tracing::info!(project_id = %p.id, project = %p.name, "project");
+        }
+        return Ok(());
+    }
+    let user = std::env::var("VIGIL_ADMIN_USER").unwrap_or_else(|_| "admin".into());
+    let (password, generated) = match std::env::var("VIGIL_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => (crate::iam_cmd::random_secret(20), true),
+    };
+    let user_id = vigil_core::ids::new_hex32_id();
+    store.create_user(&user_id, &user, &vigil_core::password::hash(&password)).await?;
+    let project = match store.find_project("default").await? {
+        Some(p) => p,
+        None => store.create_project(&vigil_core::ids::new_hex32_id(), "default").await?,
+    };
+    store.grant_project(&user_id, &project.id).await?;
+    if generated {
+        eprintln!("\n  First start: created user {user:?} with password {password:?} (shown only now).\n");
+    }
+    tracing::info!(user, project_id = %project.id, "created the admin user and the default project");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutdown requested; finishing in-flight requests");
+}
+
+pub async fn run(storage: &Storage, args: &ServeArgs, file: &ServeArgs) -> anyhow::Result<()> {
+    let (listen, config) = settings::api_config(args, file)?;
+    let store = open_store(storage).await?;
+    let secrets = crate::master_key::load(&storage.data_dir)?;
+    bootstrap_admin(&store).await?;
+    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let local = listener.local_addr()?;
+    tracing::info!(listen = %local, public_url = %config.public_url, "Vigil API listening");
+    let app = vigil_api::router(AppState::new(store.clone(), secrets, config));
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server error")?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}

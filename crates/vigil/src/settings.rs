@@ -1,0 +1,147 @@
+//! Configuration: defaults < TOML file (`--config`) < environment (`VIGIL_…`) < flags.
+//! Clap resolves flag-over-environment; this file fills the rest from the TOML file and defaults.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Args;
+use serde::Deserialize;
+use vigil_api::{ApiConfig, RateLimit, Window};
+
+/// Where the data lives; shared by every command that opens the database.
+#[derive(Args, Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageArgs {
+    /// TOML configuration file (keys are the long flag names with `_`, e.g. `data_dir`).
+    #[arg(long, env = "VIGIL_CONFIG", global = true)]
+    #[serde(skip)]
+    pub config: Option<PathBuf>,
+    /// Data directory: SQLite database, master key. [default: ./vigil-data]
+    #[arg(long, env = "VIGIL_DATA_DIR", global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL: sqlite://PATH or postgres://USER[:PASS]@HOST[:PORT]/DB. [default: sqlite://<data-dir>/vigil.db]
+    #[arg(long, env = "VIGIL_DATABASE", global = true)]
+    pub database: Option<String>,
+    /// Emit logs as JSON lines instead of text. [default: false]
+    #[arg(long, env = "VIGIL_LOG_JSON", global = true)]
+    pub log_json: Option<bool>,
+    /// Log filter (tracing env-filter syntax, e.g. `info,vigil_api=debug`). [default: info]
+    #[arg(long, env = "VIGIL_LOG", global = true)]
+    pub log: Option<String>,
+}
+
+/// Settings of `vigil serve`.
+#[derive(Args, Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServeArgs {
+    /// Address to listen on. [default: 127.0.0.1:8080]
+    #[arg(long, env = "VIGIL_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Base URL clients use to reach this server, advertised in tokens' catalog. [default: http://<listen>]
+    #[arg(long, env = "VIGIL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Region name advertised in tokens' catalog. [default: local]
+    #[arg(long, env = "VIGIL_REGION")]
+    pub region: Option<String>,
+    /// Maximum video sources per project (VIAS.0010047 beyond). [default: 1000]
+    #[arg(long, env = "VIGIL_SOURCE_QUOTA")]
+    pub source_quota: Option<i64>,
+    /// Maximum video groups per project. [default: 100]
+    #[arg(long, env = "VIGIL_GROUP_QUOTA")]
+    pub group_quota: Option<i64>,
+    /// Requests per project per rate-limit window; 0 disables rate limiting. [default: 10000]
+    #[arg(long, env = "VIGIL_RATE_LIMIT")]
+    pub rate_limit: Option<u64>,
+    /// Rate-limit window: minute, hour or day. [default: hour]
+    #[arg(long, env = "VIGIL_RATE_LIMIT_WINDOW")]
+    pub rate_limit_window: Option<String>,
+    /// Largest accepted request body in bytes. [default: 1048576]
+    #[arg(long, env = "VIGIL_BODY_LIMIT")]
+    pub body_limit: Option<usize>,
+    /// Token lifetime in seconds. [default: 86400]
+    #[arg(long, env = "VIGIL_TOKEN_TTL")]
+    pub token_ttl: Option<u64>,
+    /// Largest accepted distance of an AK/SK request's X-Sdk-Date from the server clock, in seconds. [default: 900]
+    #[arg(long, env = "VIGIL_MAX_CLOCK_SKEW")]
+    pub max_clock_skew: Option<u64>,
+}
+
+/// The TOML file: the same keys as the flags, in one table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FileConfig {
+    #[serde(flatten)]
+    storage: StorageArgs,
+    #[serde(flatten)]
+    serve: ServeArgs,
+}
+
+fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
+    let Some(path) = path else { return Ok(FileConfig::default()) };
+    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
+}
+
+/// Resolved storage settings.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pub data_dir: PathBuf,
+    pub database: String,
+    pub log_json: bool,
+    pub log: String,
+}
+
+/// Resolves the storage settings; also returns the TOML file's serve settings for `api_config`.
+pub fn storage(cli: &StorageArgs) -> anyhow::Result<(Storage, ServeArgs)> {
+    let file = load_file(cli.config.as_deref())?;
+    let data_dir = cli.data_dir.clone().or(file.storage.data_dir.clone()).unwrap_or_else(|| PathBuf::from("./vigil-data"));
+    let database = cli
+        .database
+        .clone()
+        .or(file.storage.database.clone())
+        .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("vigil.db").display()));
+    Ok((
+        Storage {
+            log_json: cli.log_json.or(file.storage.log_json).unwrap_or(false),
+            log: cli.log.clone().or(file.storage.log.clone()).unwrap_or_else(|| "info".into()),
+            data_dir,
+            database,
+        },
+        file.serve,
+    ))
+}
+
+/// Resolves `vigil serve`'s settings from its flags/environment (`cli`) and the TOML file (`f`).
+pub fn api_config(cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<(SocketAddr, ApiConfig)> {
+    let d = ApiConfig::default();
+    let listen = cli.listen.or(f.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let quota = cli.rate_limit.or(f.rate_limit).unwrap_or(10_000);
+    let window_name = cli.rate_limit_window.clone().or(f.rate_limit_window.clone()).unwrap_or_else(|| "hour".into());
+    let Some(window) = Window::parse(&window_name) else {
+        bail!("rate_limit_window must be minute, hour or day, not {window_name:?}");
+    };
+    let source_quota = cli.source_quota.or(f.source_quota).unwrap_or(d.source_quota);
+    let group_quota = cli.group_quota.or(f.group_quota).unwrap_or(d.group_quota);
+    if source_quota < 0 || group_quota < 0 {
+        bail!("quotas must not be negative");
+    }
+    let body_limit = cli.body_limit.or(f.body_limit).unwrap_or(d.body_limit);
+    if body_limit < 1024 {
+        bail!("body_limit must be at least 1024 bytes");
+    }
+    Ok((
+        listen,
+        ApiConfig {
+            source_quota,
+            group_quota,
+            rate_limit: (quota > 0).then_some(RateLimit { quota, window }),
+            body_limit,
+            token_ttl: Duration::from_secs(cli.token_ttl.or(f.token_ttl).unwrap_or(86_400).max(1)),
+            max_clock_skew: Duration::from_secs(cli.max_clock_skew.or(f.max_clock_skew).unwrap_or(900)),
+            public_url: cli.public_url.clone().or(f.public_url.clone()).unwrap_or_else(|| format!("http://{listen}")),
+            region: cli.region.clone().or(f.region.clone()).unwrap_or_else(|| d.region.clone()),
+        },
+    ))
+}
