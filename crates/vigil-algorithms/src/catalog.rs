@@ -50,10 +50,7 @@ impl Placement {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Constraint {
     /// The integer `lower` must not exceed the integer `upper` (when both are set).
-    NotGreater {
-        lower: &'static str,
-        upper: &'static str,
-    },
+    NotGreater { lower: &'static str, upper: &'static str },
 }
 
 /// One built-in algorithm.
@@ -80,12 +77,7 @@ pub struct AlgorithmSpec {
 }
 
 impl AlgorithmSpec {
-    pub(crate) const fn new(
-        number: u8,
-        id: &'static str,
-        title: &'static str,
-        en: &'static str,
-    ) -> Self {
+    pub(crate) const fn new(number: u8, id: &'static str, title: &'static str, en: &'static str) -> Self {
         Self {
             number,
             id,
@@ -112,11 +104,7 @@ impl AlgorithmSpec {
         self
     }
 
-    pub(crate) const fn config(
-        mut self,
-        object: &'static str,
-        events: &'static [EventSpec],
-    ) -> Self {
+    pub(crate) const fn config(mut self, object: &'static str, events: &'static [EventSpec]) -> Self {
         self.config_object = Some(object);
         self.events = events;
         self
@@ -222,8 +210,6 @@ impl Catalog {
 
     /// The algorithm that emits an alarm `event_type`, and the event's description.
     pub fn event_type(code: u64) -> Option<(&'static AlgorithmSpec, &'static EventSpec)> {
-        ALGORITHMS
-            .iter()
-            .find_map(|a| a.event(code).map(|e| (a, e)))
+        ALGORITHMS.iter().find_map(|a| a.event(code).map(|e| (a, e)))
     }
 }

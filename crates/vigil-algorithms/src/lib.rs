@@ -28,6 +28,4 @@ pub mod validate;
 pub use catalog::{AlgorithmSpec, Catalog, Constraint, Placement};
 pub use event_type::{EventSpec, Provenance};
 pub use schema::{DefaultValue, ParamKind, ParamSpec};
-pub use validate::{
-    validate_common, validate_common_at, ConfigError, ConfigErrorKind, ValidatedCommon,
-};
+pub use validate::{validate_common, validate_common_at, ConfigError, ConfigErrorKind, ValidatedCommon};

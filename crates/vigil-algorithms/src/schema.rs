@@ -69,28 +69,12 @@ impl ParamSpec {
     }
 
     /// An integer in `min..=max` with its default.
-    pub const fn int(
-        key: &'static str,
-        min: i64,
-        max: i64,
-        default: i64,
-        meaning: &'static str,
-    ) -> Self {
-        Self::new(
-            key,
-            ParamKind::Int { min, max },
-            DefaultValue::Int(default),
-            meaning,
-        )
+    pub const fn int(key: &'static str, min: i64, max: i64, default: i64, meaning: &'static str) -> Self {
+        Self::new(key, ParamKind::Int { min, max }, DefaultValue::Int(default), meaning)
     }
 
     /// Any kind; `default` may be [`DefaultValue::None`].
-    pub const fn new(
-        key: &'static str,
-        kind: ParamKind,
-        default: DefaultValue,
-        meaning: &'static str,
-    ) -> Self {
+    pub const fn new(key: &'static str, kind: ParamKind, default: DefaultValue, meaning: &'static str) -> Self {
         Self {
             key,
             kind,
@@ -135,10 +119,7 @@ impl ParamSpec {
             }
             ParamKind::IntList { min, max } => format!("each {min}–{max}"),
             ParamKind::Enum(values) => values.join(" | "),
-            ParamKind::Text {
-                min_chars,
-                max_chars,
-            } => format!("{min_chars}–{max_chars} chars"),
+            ParamKind::Text { min_chars, max_chars } => format!("{min_chars}–{max_chars} chars"),
             ParamKind::Roi => "lines / polygons".to_string(),
             ParamKind::Object(fields) => {
                 let keys: Vec<&str> = fields.iter().map(|f| f.key).collect();
@@ -201,15 +182,10 @@ pub mod shared {
         DefaultValue::None,
         "detection / merge period in seconds",
     );
-    pub const OUTPUT_IMAGE_SW: ParamSpec = ParamSpec::switch(
-        "output_image_sw",
-        1,
-        "1 = include the picture (image_base64) in alarms",
-    );
-    pub const PERSON_DETECTION_SW: ParamSpec =
-        ParamSpec::switch("person_detection_sw", 1, "1 = detect persons");
-    pub const CAR_DETECTION_SW: ParamSpec =
-        ParamSpec::switch("car_detection_sw", 0, "1 = detect vehicles");
+    pub const OUTPUT_IMAGE_SW: ParamSpec =
+        ParamSpec::switch("output_image_sw", 1, "1 = include the picture (image_base64) in alarms");
+    pub const PERSON_DETECTION_SW: ParamSpec = ParamSpec::switch("person_detection_sw", 1, "1 = detect persons");
+    pub const CAR_DETECTION_SW: ParamSpec = ParamSpec::switch("car_detection_sw", 0, "1 = detect vehicles");
     pub const DETECTION_MIN_SIZE: ParamSpec = ParamSpec::new(
         "detection_min_size",
         ParamKind::Int {
@@ -230,10 +206,5 @@ pub mod shared {
     );
 
     /// The keys nearly every algorithm accepts (spec §5.6 preamble).
-    pub const BASE: &[ParamSpec] = &[
-        TARGET_ROI,
-        IMAGE_COMPRESSION_RATIO,
-        RENDER_RESULT_SW,
-        RENDER_ROI_SW,
-    ];
+    pub const BASE: &[ParamSpec] = &[TARGET_ROI, IMAGE_COMPRESSION_RATIO, RENDER_RESULT_SW, RENDER_ROI_SW];
 }

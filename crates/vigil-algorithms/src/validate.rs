@@ -111,20 +111,13 @@ impl From<ValidatedCommon> for Value {
 
 /// Validates `common` (the value of `config.common`) against the algorithm's schema and
 /// fills in defaults. Error paths start with `config.common`.
-pub fn validate_common(
-    spec: &AlgorithmSpec,
-    common: &Value,
-) -> Result<ValidatedCommon, ConfigError> {
+pub fn validate_common(spec: &AlgorithmSpec, common: &Value) -> Result<ValidatedCommon, ConfigError> {
     validate_common_at(spec, common, COMMON_PATH)
 }
 
 /// As [`validate_common`], with another path prefix for errors (the legacy VAS body calls it
 /// `service_config.common`).
-pub fn validate_common_at(
-    spec: &AlgorithmSpec,
-    common: &Value,
-    path: &str,
-) -> Result<ValidatedCommon, ConfigError> {
+pub fn validate_common_at(spec: &AlgorithmSpec, common: &Value, path: &str) -> Result<ValidatedCommon, ConfigError> {
     let strict = spec.refuses_unknown_keys();
     let values = check_object(spec.key_groups, strict, common, path)?;
     for constraint in spec.constraints {
@@ -192,12 +185,7 @@ fn check_object(
 }
 
 /// Checks one present, non-null value; returns its effective (normalised) form.
-fn check_value(
-    param: &ParamSpec,
-    strict: bool,
-    given: &Value,
-    path: &str,
-) -> Result<Value, ConfigError> {
+fn check_value(param: &ParamSpec, strict: bool, given: &Value, path: &str) -> Result<Value, ConfigError> {
     let wrong_type = || {
         ConfigError::new(
             ConfigErrorKind::WrongType,
@@ -255,18 +243,11 @@ fn check_value(
                 Err(ConfigError::new(
                     ConfigErrorKind::InvalidValue,
                     path,
-                    format!(
-                        "must be one of {}, got {}",
-                        allowed.join(", "),
-                        describe(given)
-                    ),
+                    format!("must be one of {}, got {}", allowed.join(", "), describe(given)),
                 ))
             }
         }
-        ParamKind::Text {
-            min_chars,
-            max_chars,
-        } => {
+        ParamKind::Text { min_chars, max_chars } => {
             let text = given.as_str().ok_or_else(wrong_type)?;
             let n = text.chars().count();
             if (min_chars..=max_chars).contains(&n) {
@@ -280,9 +261,7 @@ fn check_value(
             }
         }
         ParamKind::Roi => given.as_str().map(|_| given.clone()).ok_or_else(wrong_type),
-        ParamKind::Object(fields) => {
-            check_object(&[fields], strict, given, path).map(Value::Object)
-        }
+        ParamKind::Object(fields) => check_object(&[fields], strict, given, path).map(Value::Object),
     }
 }
 
@@ -341,11 +320,7 @@ fn out_of_range(min: i64, max: i64, given: &Value, path: &str) -> ConfigError {
     )
 }
 
-fn check_constraint(
-    constraint: &Constraint,
-    values: &Map<String, Value>,
-    path: &str,
-) -> Result<(), ConfigError> {
+fn check_constraint(constraint: &Constraint, values: &Map<String, Value>, path: &str) -> Result<(), ConfigError> {
     match *constraint {
         Constraint::NotGreater { lower, upper } => {
             let get = |key: &str| values.get(key).and_then(Value::as_i64);

@@ -25,9 +25,7 @@ fn service_names_where_known() {
         .map(|a| a.number)
         .collect();
     assert_eq!(nameless, [41], "only cyanobacteria lacks a creation name");
-    let cloud_only = Catalog::iter()
-        .filter(|a| a.edge_service_name.is_none())
-        .count();
+    let cloud_only = Catalog::iter().filter(|a| a.edge_service_name.is_none()).count();
     assert_eq!(cloud_only, 1);
     let both = Catalog::iter()
         .filter(|a| a.edge_service_name.is_some() && a.cloud_service_name.is_some())
@@ -44,11 +42,7 @@ fn service_names_are_unique_and_match_their_placement_and_id() {
                 continue;
             };
             assert!(seen.insert(name), "duplicate service name {name}");
-            assert_eq!(
-                Placement::from_service_name(name),
-                Some(placement),
-                "{name}"
-            );
+            assert_eq!(Placement::from_service_name(name), Some(placement), "{name}");
             assert_eq!(name, format!("{}-{}", alg.id, placement.as_str()));
             let (found, found_placement) = Catalog::by_service_name(name).expect(name);
             assert_eq!((found.id, found_placement), (alg.id, placement));
@@ -59,14 +53,8 @@ fn service_names_are_unique_and_match_their_placement_and_id() {
 
 #[test]
 fn placement_comes_from_the_suffix() {
-    assert_eq!(
-        Placement::from_service_name("x-edge"),
-        Some(Placement::Edge)
-    );
-    assert_eq!(
-        Placement::from_service_name("x-cloud"),
-        Some(Placement::Cloud)
-    );
+    assert_eq!(Placement::from_service_name("x-edge"), Some(Placement::Edge));
+    assert_eq!(Placement::from_service_name("x-cloud"), Some(Placement::Cloud));
     assert_eq!(Placement::from_service_name("c-flowcount"), None);
     assert_eq!(Placement::Edge.task_type_code(), "1");
     assert_eq!(Placement::Cloud.task_type_code(), "0");
@@ -91,9 +79,9 @@ fn exactly_intrusion_and_people_flow_are_implemented() {
 fn fits_title_filter(title: &str) -> bool {
     let n = title.chars().count();
     (2..=64).contains(&n)
-        && title.chars().all(|c| {
-            c.is_ascii_alphanumeric() || ('\u{4e00}'..='\u{9fa5}').contains(&c) || "-_,".contains(c)
-        })
+        && title
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ('\u{4e00}'..='\u{9fa5}').contains(&c) || "-_,".contains(c))
 }
 
 #[test]
@@ -102,11 +90,7 @@ fn titles_are_unique_fit_the_list_filter_and_look_up() {
     let mut en = HashSet::new();
     for alg in Catalog::iter() {
         assert!(zh.insert(alg.title), "duplicate title {}", alg.title);
-        assert!(
-            en.insert(alg.title_en.to_lowercase()),
-            "duplicate {}",
-            alg.title_en
-        );
+        assert!(en.insert(alg.title_en.to_lowercase()), "duplicate {}", alg.title_en);
         assert!(fits_title_filter(alg.title), "title {:?}", alg.title);
         assert_eq!(Catalog::by_title(alg.title).map(|a| a.id), Some(alg.id));
         let upper = alg.title_en.to_uppercase();
@@ -136,11 +120,7 @@ fn event_types_are_unique_and_look_up() {
     for alg in Catalog::iter() {
         assert!(!alg.events.is_empty(), "{} emits nothing", alg.id);
         for event in alg.events {
-            assert!(
-                seen.insert(event.code),
-                "duplicate event_type {}",
-                event.code
-            );
+            assert!(seen.insert(event.code), "duplicate event_type {}", event.code);
             let (owner, found) = Catalog::event_type(event.code).unwrap();
             assert_eq!((owner.id, found.code), (alg.id, event.code));
         }
@@ -153,24 +133,12 @@ fn event_types_are_unique_and_look_up() {
         .map(|e| e.code)
         .collect();
     assert_eq!(vigil, [ev::FLOW_REGION_COUNT, ev::FLOW_HEATMAP]);
-    assert_eq!(
-        (ev::FLOW_REGION_COUNT, ev::FLOW_HEATMAP),
-        (131_074, 131_075)
-    );
+    assert_eq!((ev::FLOW_REGION_COUNT, ev::FLOW_HEATMAP), (131_074, 131_075));
     let (alg, loitering) = Catalog::event_type(196_610).unwrap();
+    assert_eq!((alg.id, loitering.meaning), ("c-intrusiondetection", "loitering"));
+    assert_eq!(Catalog::event_type(ev::FLOW_LINE_COUNT).unwrap().0.id, "c-flowcount");
     assert_eq!(
-        (alg.id, loitering.meaning),
-        ("c-intrusiondetection", "loitering")
-    );
-    assert_eq!(
-        Catalog::event_type(ev::FLOW_LINE_COUNT).unwrap().0.id,
-        "c-flowcount"
-    );
-    assert_eq!(
-        Catalog::event_type(ev::MOBILE_MANHOLE_COVER_MISSING)
-            .unwrap()
-            .0
-            .number,
+        Catalog::event_type(ev::MOBILE_MANHOLE_COVER_MISSING).unwrap().0.number,
         28
     );
     assert!(Catalog::event_type(0).is_none());
@@ -181,12 +149,7 @@ fn every_schema_has_unique_keys_valid_defaults_and_target_roi() {
     for alg in Catalog::iter() {
         let mut keys = HashSet::new();
         for param in alg.keys() {
-            assert!(
-                keys.insert(param.key),
-                "{}: duplicate key {}",
-                alg.id,
-                param.key
-            );
+            assert!(keys.insert(param.key), "{}: duplicate key {}", alg.id, param.key);
             assert_eq!(alg.param(param.key), Some(param));
         }
         assert!(keys.contains("target_roi"), "{}", alg.id);

@@ -92,9 +92,7 @@ fn implemented_keys() -> String {
 }
 
 fn provisional_keys() -> String {
-    let mut out = String::from(
-        "| # | Algorithm | Keys besides the shared four (range, default) |\n|---|---|---|\n",
-    );
+    let mut out = String::from("| # | Algorithm | Keys besides the shared four (range, default) |\n|---|---|---|\n");
     for a in Catalog::iter().filter(|a| !a.implemented) {
         let keys: Vec<String> = a
             .keys()
@@ -104,14 +102,7 @@ fn provisional_keys() -> String {
                     "target_roi" | "image_compression_ratio" | "render_result_sw" | "render_roi_sw"
                 ) || p.default != shared_default(p.key)
             })
-            .map(|p| {
-                format!(
-                    "`{}` ({}, {})",
-                    p.key,
-                    cell(&p.range_text()),
-                    default_text(p.default)
-                )
-            })
+            .map(|p| format!("`{}` ({}, {})", p.key, cell(&p.range_text()), default_text(p.default)))
             .collect();
         let keys = if keys.is_empty() {
             "–".to_string()
@@ -150,8 +141,7 @@ fn docs_tables_match_the_catalogue() {
         ("implemented-keys", implemented_keys()),
         ("provisional-keys", provisional_keys()),
     ] {
-        expected =
-            splice(&expected, name, &body).unwrap_or_else(|| panic!("markers for {name} missing"));
+        expected = splice(&expected, name, &body).unwrap_or_else(|| panic!("markers for {name} missing"));
     }
     if std::env::var_os("VIGIL_BLESS_DOCS").is_some() {
         std::fs::write(&path, &expected).expect("write docs");

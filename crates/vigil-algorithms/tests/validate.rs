@@ -2,14 +2,12 @@
 
 use serde_json::{json, Value};
 use vigil_algorithms::{
-    validate_common, validate_common_at, AlgorithmSpec, Catalog, ConfigError, ConfigErrorKind,
-    ParamSpec, ValidatedCommon,
+    validate_common, validate_common_at, AlgorithmSpec, Catalog, ConfigError, ConfigErrorKind, ParamSpec,
+    ValidatedCommon,
 };
 
 fn alg(service_name: &str) -> &'static AlgorithmSpec {
-    Catalog::by_service_name(service_name)
-        .expect(service_name)
-        .0
+    Catalog::by_service_name(service_name).expect(service_name).0
 }
 
 fn intrusion() -> &'static AlgorithmSpec {
@@ -99,10 +97,7 @@ fn flow_defaults() {
 
 #[test]
 fn given_values_win_over_defaults_and_are_echoed() {
-    let v = ok(
-        intrusion(),
-        json!({"detection_min_size": 10, "target_roi": ROI}),
-    );
+    let v = ok(intrusion(), json!({"detection_min_size": 10, "target_roi": ROI}));
     assert_eq!(v.get_i64("detection_min_size"), Some(10));
     assert_eq!(v.target_roi(), Some(ROI));
     assert_eq!(v.get_str("target_roi"), Some(ROI));
@@ -267,10 +262,7 @@ fn out_of_range_names_the_key() {
 
 #[test]
 fn unknown_keys_are_refused_for_implemented_algorithms() {
-    let e = err(
-        intrusion(),
-        json!({"loitering_time": 10, "line_detection_sw": 1}),
-    );
+    let e = err(intrusion(), json!({"loitering_time": 10, "line_detection_sw": 1}));
     assert_eq!(
         (e.param.as_str(), e.kind),
         ("config.common.loitering_time", ConfigErrorKind::UnknownKey)
@@ -336,11 +328,7 @@ fn string_numbers_are_checked() {
     assert_eq!(v.get_i64("banner_threshold"), Some(2));
     assert_eq!(v.get_str("alarm_threshold"), Some("5"));
     let v = ok(crowd, json!({"alarm_threshold": "40"}));
-    assert_eq!(
-        v.get("alarm_threshold"),
-        Some(&json!("40")),
-        "kept as a string"
-    );
+    assert_eq!(v.get("alarm_threshold"), Some(&json!("40")), "kept as a string");
     assert_refused(
         crowd,
         json!({"alarm_threshold": "0"}),
@@ -390,23 +378,14 @@ fn enums_lists_and_nested_objects() {
         "alert_mode",
         ConfigErrorKind::InvalidValue,
     );
-    assert_refused(
-        bike,
-        json!({"alert_mode": 1}),
-        "alert_mode",
-        ConfigErrorKind::WrongType,
-    );
+    assert_refused(bike, json!({"alert_mode": 1}), "alert_mode", ConfigErrorKind::WrongType);
 
     let vehicle = alg("c-vehicle-detection-edge");
     let v = ok(
         vehicle,
         json!({"license_plate": {"local_city": "B", "local_province": "津"}, "output_vehicle_type": "0 1 2"}),
     );
-    assert_eq!(
-        v.get_i64("image_compression_ratio"),
-        Some(100),
-        "vehicle default"
-    );
+    assert_eq!(v.get_i64("image_compression_ratio"), Some(100), "vehicle default");
     assert_eq!(
         v.get("license_plate"),
         Some(&json!({"local_city": "B", "local_province": "津"}))
@@ -445,10 +424,7 @@ fn enums_lists_and_nested_objects() {
 
 #[test]
 fn null_means_absent() {
-    let v = ok(
-        intrusion(),
-        json!({"detection_min_size": null, "target_roi": null}),
-    );
+    let v = ok(intrusion(), json!({"detection_min_size": null, "target_roi": null}));
     assert_eq!(v.get_i64("detection_min_size"), Some(60));
     assert_eq!(v.target_roi(), None);
 }
@@ -486,12 +462,7 @@ fn required_keys_are_enforced() {
 
 #[test]
 fn the_path_prefix_can_be_changed_for_the_legacy_body() {
-    let e = validate_common_at(
-        intrusion(),
-        &json!({"all_print_sw": 5}),
-        "service_config.common",
-    )
-    .unwrap_err();
+    let e = validate_common_at(intrusion(), &json!({"all_print_sw": 5}), "service_config.common").unwrap_err();
     assert_eq!(e.param, "service_config.common.all_print_sw");
 }
 

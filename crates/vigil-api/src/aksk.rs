@@ -45,7 +45,11 @@ impl Authorization {
                 _ => {}
             }
         }
-        Some(Self { access: access?, signed_headers: signed?, signature: signature? })
+        Some(Self {
+            access: access?,
+            signed_headers: signed?,
+            signature: signature?,
+        })
     }
 }
 
@@ -80,13 +84,22 @@ pub fn canonical_query(query: &str) -> String {
         })
         .collect();
     pairs.sort();
-    pairs.iter().map(|(k, v)| format!("{}={}", encode(k), encode(v))).collect::<Vec<_>>().join("&")
+    pairs
+        .iter()
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
 }
 
 pub fn canonical_request(input: &SignInput, signed_headers: &[String]) -> String {
     let mut headers = String::new();
     for name in signed_headers {
-        let value = input.headers.iter().find(|(k, _)| k == name).map(|(_, v)| v.trim()).unwrap_or("");
+        let value = input
+            .headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.trim())
+            .unwrap_or("");
         headers.push_str(&format!("{name}:{value}\n"));
     }
     let payload = match input.content_sha256 {
@@ -107,8 +120,13 @@ pub fn canonical_request(input: &SignInput, signed_headers: &[String]) -> String
 
 /// Hex HMAC-SHA256 signature for a request dated `sdk_date` (the `X-Sdk-Date` value).
 pub fn signature(secret: &str, sdk_date: &str, input: &SignInput, signed_headers: &[String]) -> String {
-    let string_to_sign = format!("{ALGORITHM}\n{sdk_date}\n{}", hex_sha256(canonical_request(input, signed_headers).as_bytes()));
-    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else { return String::new() };
+    let string_to_sign = format!(
+        "{ALGORITHM}\n{sdk_date}\n{}",
+        hex_sha256(canonical_request(input, signed_headers).as_bytes())
+    );
+    let Ok(mut mac) = Hmac::<Sha256>::new_from_slice(secret.as_bytes()) else {
+        return String::new();
+    };
     mac.update(string_to_sign.as_bytes());
     hex::encode(mac.finalize().into_bytes())
 }
@@ -128,9 +146,13 @@ mod tests {
     fn canonical_parts_match_the_python_sdk() {
         assert_eq!(canonical_uri("/v2/abc/source/sources"), "/v2/abc/source/sources/");
         assert_eq!(canonical_uri("/v2/a%20b/x"), "/v2/a%20b/x/");
-        assert_eq!(canonical_query("status=9&status=1&a=x%2Fy"), "a=x%2Fy&status=1&status=9");
+        assert_eq!(
+            canonical_query("status=9&status=1&a=x%2Fy"),
+            "a=x%2Fy&status=1&status=9"
+        );
         assert_eq!(canonical_query(""), "");
-        let a = Authorization::parse("SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host;x-sdk-date, Signature=ABC").unwrap();
+        let a =
+            Authorization::parse("SDK-HMAC-SHA256 Access=AK1, SignedHeaders=host;x-sdk-date, Signature=ABC").unwrap();
         assert_eq!(a.access, "AK1");
         assert_eq!(a.signed_headers, vec!["host", "x-sdk-date"]);
         assert!(Authorization::parse("Bearer x").is_none());
@@ -139,14 +161,28 @@ mod tests {
 
     #[test]
     fn signature_depends_on_every_part() {
-        let headers = vec![("host".to_string(), "h:1".to_string()), ("x-sdk-date".to_string(), "20260101T000000Z".to_string())];
+        let headers = vec![
+            ("host".to_string(), "h:1".to_string()),
+            ("x-sdk-date".to_string(), "20260101T000000Z".to_string()),
+        ];
         let names = vec!["host".to_string(), "x-sdk-date".to_string()];
-        let input = SignInput { method: "GET", path: "/v2/p/x", query: "a=1", headers: &headers, body: b"", content_sha256: None };
+        let input = SignInput {
+            method: "GET",
+            path: "/v2/p/x",
+            query: "a=1",
+            headers: &headers,
+            body: b"",
+            content_sha256: None,
+        };
         let sig = signature("sk", "20260101T000000Z", &input, &names);
         let other = SignInput { query: "a=2", ..input };
         assert_ne!(sig, signature("sk", "20260101T000000Z", &other, &names));
         assert_ne!(sig, signature("sk2", "20260101T000000Z", &input, &names));
-        let auth = Authorization { access: "AK".into(), signed_headers: names, signature: sig };
+        let auth = Authorization {
+            access: "AK".into(),
+            signed_headers: names,
+            signature: sig,
+        };
         assert!(verify("sk", "20260101T000000Z", &input, &auth));
     }
 }

@@ -40,7 +40,10 @@ pub async fn caller_from_token(state: &AppState, token: &str) -> Result<Caller, 
     if grant.expires_at <= vigil_store::now_ms() {
         return Err(ApiError::unauthorized("the X-Auth-Token has expired"));
     }
-    Ok(Caller { user_name: grant.user_name, project_id: grant.project_id })
+    Ok(Caller {
+        user_name: grant.user_name,
+        project_id: grant.project_id,
+    })
 }
 
 fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
@@ -75,14 +78,21 @@ async fn caller_from_signature(state: &AppState, req: Request) -> Result<(Caller
     let secret = state.secrets.open(&key.secret_sealed).map_err(ApiError::internal)?;
 
     let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, state.config.body_limit)
-        .await
-        .map_err(|_| ApiError::new(ErrorCode::BodyTooLarge, "the request body is larger than the server's limit"))?;
+    let bytes = to_bytes(body, state.config.body_limit).await.map_err(|_| {
+        ApiError::new(
+            ErrorCode::BodyTooLarge,
+            "the request body is larger than the server's limit",
+        )
+    })?;
     let headers: Vec<(String, String)> = auth
         .signed_headers
         .iter()
         .map(|name| {
-            let value = parts.headers.get(name.as_str()).and_then(|v| v.to_str().ok()).unwrap_or("");
+            let value = parts
+                .headers
+                .get(name.as_str())
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
             (name.clone(), value.to_string())
         })
         .collect();
@@ -100,10 +110,16 @@ async fn caller_from_signature(state: &AppState, req: Request) -> Result<(Caller
     }
     if let Some(pid) = parts.headers.get("x-project-id").and_then(|v| v.to_str().ok()) {
         if pid != key.project_id {
-            return Err(ApiError::new(ErrorCode::Forbidden, "the access key is not scoped to the X-Project-Id project"));
+            return Err(ApiError::new(
+                ErrorCode::Forbidden,
+                "the access key is not scoped to the X-Project-Id project",
+            ));
         }
     }
-    let caller = Caller { user_name: key.user_name, project_id: key.project_id };
+    let caller = Caller {
+        user_name: key.user_name,
+        project_id: key.project_id,
+    };
     Ok((caller, Request::from_parts(parts, Body::from(bytes))))
 }
 
@@ -123,7 +139,9 @@ pub async fn require(State(state): State<AppState>, req: Request, next: Next) ->
     } else if header(&req, "authorization").is_some() {
         caller_from_signature(&state, req).await
     } else {
-        Err(ApiError::unauthorized("send an X-Auth-Token header or an AK/SK-signed request"))
+        Err(ApiError::unauthorized(
+            "send an X-Auth-Token header or an AK/SK-signed request",
+        ))
     };
     let (caller, mut req) = match result {
         Ok(ok) => ok,
@@ -140,7 +158,11 @@ pub async fn require(State(state): State<AppState>, req: Request, next: Next) ->
     if let Some(d) = decision.filter(|d| !d.allowed) {
         let mut resp = ApiError::new(
             ErrorCode::Throttled,
-            format!("the project's quota of {} requests per {} is used up", d.limit.quota, d.limit.window.as_str()),
+            format!(
+                "the project's quota of {} requests per {} is used up",
+                d.limit.quota,
+                d.limit.window.as_str()
+            ),
         )
         .into_response();
         d.write_headers(resp.headers_mut());

@@ -42,11 +42,21 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), params: Vec::new(), shape: Shape::Vias }
+        Self {
+            code,
+            detail: detail.into(),
+            params: Vec::new(),
+            shape: Shape::Vias,
+        }
     }
 
     pub fn param(code: ErrorCode, param: impl Into<String>, detail: impl Into<String>) -> Self {
-        Self { code, detail: detail.into(), params: vec![param.into()], shape: Shape::Vias }
+        Self {
+            code,
+            detail: detail.into(),
+            params: vec![param.into()],
+            shape: Shape::Vias,
+        }
     }
 
     pub fn invalid(param: impl Into<String>, detail: impl Into<String>) -> Self {
@@ -79,19 +89,28 @@ impl From<StoreError> for ApiError {
         match e {
             StoreError::Invalid(f) => f.into(),
             StoreError::NotFound(what) => Self::new(ErrorCode::ObjectNotFound, format!("{what} does not exist")),
-            StoreError::DuplicateName("video source") => {
-                Self::param(ErrorCode::DuplicateSourceName, "video_source_name", "a video source with this name exists")
-            }
-            StoreError::DuplicateName("video group") => {
-                Self::param(ErrorCode::ObjectExists, "video_group_name", "a video group with this name exists")
-            }
+            StoreError::DuplicateName("video source") => Self::param(
+                ErrorCode::DuplicateSourceName,
+                "video_source_name",
+                "a video source with this name exists",
+            ),
+            StoreError::DuplicateName("video group") => Self::param(
+                ErrorCode::ObjectExists,
+                "video_group_name",
+                "a video group with this name exists",
+            ),
             StoreError::DuplicateName(what) => Self::new(ErrorCode::ObjectExists, format!("{what} already exists")),
-            StoreError::Quota { what: "video sources", limit } => {
-                Self::new(ErrorCode::SourceQuotaReached, format!("the project may hold at most {limit} video sources"))
-            }
-            StoreError::Quota { what, limit } => {
-                Self::new(ErrorCode::ExceedMaxQuota, format!("the project may hold at most {limit} {what}"))
-            }
+            StoreError::Quota {
+                what: "video sources",
+                limit,
+            } => Self::new(
+                ErrorCode::SourceQuotaReached,
+                format!("the project may hold at most {limit} video sources"),
+            ),
+            StoreError::Quota { what, limit } => Self::new(
+                ErrorCode::ExceedMaxQuota,
+                format!("the project may hold at most {limit} {what}"),
+            ),
             StoreError::InUse(msg) => Self::new(ErrorCode::OperationNotAllowed, msg),
             other => Self::internal(other),
         }
@@ -111,7 +130,11 @@ impl IntoResponse for ApiError {
             Shape::Vias => serde_json::to_vec(&ViasErrorBody {
                 error_code: self.code.code().to_string(),
                 error_msg: self.code.message().to_string(),
-                reason: if self.detail.is_empty() { self.code.message().to_string() } else { self.detail.clone() },
+                reason: if self.detail.is_empty() {
+                    self.code.message().to_string()
+                } else {
+                    self.detail.clone()
+                },
                 advice: advice(self.code, &self.params).to_string(),
                 detail: self.detail,
                 params: self.params,
@@ -138,7 +161,9 @@ fn advice(code: ErrorCode, params: &[String]) -> &'static str {
         ErrorCode::ObjectNotFound | ErrorCode::TaskNotFound | ErrorCode::IdNotFound => "Check the id and retry.",
         ErrorCode::AuthorizationFailed => "Provide a valid X-Auth-Token or a valid AK/SK signature.",
         ErrorCode::Forbidden => "Use a credential scoped to this project.",
-        ErrorCode::DuplicateSourceName | ErrorCode::DuplicateTaskName | ErrorCode::ObjectExists => "Choose another name.",
+        ErrorCode::DuplicateSourceName | ErrorCode::DuplicateTaskName | ErrorCode::ObjectExists => {
+            "Choose another name."
+        }
         ErrorCode::SourceQuotaReached | ErrorCode::TaskQuotaReached | ErrorCode::ExceedMaxQuota => {
             "Delete unused resources or raise the quota in the server configuration."
         }
@@ -150,8 +175,10 @@ fn advice(code: ErrorCode, params: &[String]) -> &'static str {
 
 pub fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     let mut resp = (status, body).into_response();
-    resp.headers_mut()
-        .insert(http::header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=UTF-8"));
+    resp.headers_mut().insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=UTF-8"),
+    );
     resp
 }
 

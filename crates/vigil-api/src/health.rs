@@ -7,12 +7,15 @@ use serde_json::{json, Value};
 
 use crate::AppState;
 
-#[utoipa::path(get, path = "/health", tag = "Operations",
+#[utoipa::path(get, path = "/health", operation_id = "Health", tag = "Operations",
     responses((status = 200, description = "Serving, database reachable"), (status = 503, description = "Database unreachable")))]
 pub async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
     match sqlx_ping(&state).await {
         Ok(()) => (StatusCode::OK, Json(json!({"status": "ok"}))),
-        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "detail": e}))),
+        Err(e) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "unavailable", "detail": e})),
+        ),
     }
 }
 

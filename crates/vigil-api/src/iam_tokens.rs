@@ -86,7 +86,13 @@ fn iso(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn token_body(state: &AppState, user: (&str, &str), project: (&str, &str), issued: i64, expires: i64) -> serde_json::Value {
+fn token_body(
+    state: &AppState,
+    user: (&str, &str),
+    project: (&str, &str),
+    issued: i64,
+    expires: i64,
+) -> serde_json::Value {
     let domain = json!({"id": "default", "name": "default"});
     json!({"token": {
         "expires_at": iso(expires),
@@ -107,7 +113,7 @@ fn token_body(state: &AppState, user: (&str, &str), project: (&str, &str), issue
 }
 
 /// Issue a token (IAM `KeystoneCreateUserTokenByPassword`).
-#[utoipa::path(post, path = "/v3/auth/tokens", tag = "IAM",
+#[utoipa::path(post, path = "/v3/auth/tokens", operation_id = "KeystoneCreateUserTokenByPassword", tag = "IAM",
     request_body = AuthTokensRequest,
     responses(
         (status = 201, description = "Token issued; the token is in the X-Subject-Token header",
@@ -138,7 +144,12 @@ pub async fn issue(State(state): State<AppState>, body: Bytes) -> Response {
     };
     let project = match project {
         Ok(Some(p)) if user.projects.contains(&p.id) => p,
-        Ok(_) => return iam_error(StatusCode::UNAUTHORIZED, "The user has no access to the requested project."),
+        Ok(_) => {
+            return iam_error(
+                StatusCode::UNAUTHORIZED,
+                "The user has no access to the requested project.",
+            )
+        }
         Err(e) => return crate::error::ApiError::internal(e).into_response(),
     };
     let mut raw = [0u8; 48];
@@ -146,11 +157,21 @@ pub async fn issue(State(state): State<AppState>, body: Bytes) -> Response {
     let token = format!("MIIV{}", URL_SAFE_NO_PAD.encode(raw));
     let issued = vigil_store::now_ms();
     let expires = issued + state.config.token_ttl.as_millis() as i64;
-    if let Err(e) = state.store.insert_token(&token_hash(&token), &user.id, &project.id, issued, expires).await {
+    if let Err(e) = state
+        .store
+        .insert_token(&token_hash(&token), &user.id, &project.id, issued, expires)
+        .await
+    {
         return crate::error::ApiError::internal(e).into_response();
     }
     tracing::info!(user = %user.name, project = %project.id, "issued token");
-    let body = token_body(&state, (&user.id, &user.name), (&project.id, &project.name), issued, expires);
+    let body = token_body(
+        &state,
+        (&user.id, &user.name),
+        (&project.id, &project.name),
+        issued,
+        expires,
+    );
     let mut resp = crate::error::json_response(StatusCode::CREATED, serde_json::to_vec(&body).unwrap_or_default());
     if let Ok(v) = HeaderValue::from_str(&token) {
         resp.headers_mut().insert("X-Subject-Token", v);
@@ -159,7 +180,10 @@ pub async fn issue(State(state): State<AppState>, body: Bytes) -> Response {
 }
 
 fn subject(headers: &HeaderMap) -> Option<String> {
-    headers.get("x-subject-token").and_then(|v| v.to_str().ok()).map(str::to_string)
+    headers
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 async fn check_pair(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
@@ -173,7 +197,7 @@ async fn check_pair(state: &AppState, headers: &HeaderMap) -> Result<String, Res
 }
 
 /// Validate a token (`X-Subject-Token`), authenticated by `X-Auth-Token`.
-#[utoipa::path(get, path = "/v3/auth/tokens", tag = "IAM",
+#[utoipa::path(get, path = "/v3/auth/tokens", operation_id = "KeystoneValidateToken", tag = "IAM",
     params(("X-Auth-Token" = String, Header), ("X-Subject-Token" = String, Header)),
     responses((status = 200, description = "The token's details"), (status = 404, body = IamErrorBody)))]
 pub async fn validate(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -184,8 +208,15 @@ pub async fn validate(State(state): State<AppState>, headers: HeaderMap) -> Resp
     match caller_from_token(&state, &subject).await {
         Ok(_) => match state.store.find_token(&token_hash(&subject)).await {
             Ok(Some(g)) => {
-                let body = token_body(&state, (&g.user_id, &g.user_name), (&g.project_id, &g.project_name), g.issued_at, g.expires_at);
-                let mut resp = crate::error::json_response(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default());
+                let body = token_body(
+                    &state,
+                    (&g.user_id, &g.user_name),
+                    (&g.project_id, &g.project_name),
+                    g.issued_at,
+                    g.expires_at,
+                );
+                let mut resp =
+                    crate::error::json_response(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default());
                 if let Ok(v) = HeaderValue::from_str(&subject) {
                     resp.headers_mut().insert("X-Subject-Token", v);
                 }
@@ -193,12 +224,15 @@ pub async fn validate(State(state): State<AppState>, headers: HeaderMap) -> Resp
             }
             _ => iam_error(StatusCode::NOT_FOUND, "The token does not exist."),
         },
-        Err(_) => iam_error(StatusCode::NOT_FOUND, "The token does not exist, has expired or was revoked."),
+        Err(_) => iam_error(
+            StatusCode::NOT_FOUND,
+            "The token does not exist, has expired or was revoked.",
+        ),
     }
 }
 
 /// Revoke a token (`X-Subject-Token`), authenticated by `X-Auth-Token`.
-#[utoipa::path(delete, path = "/v3/auth/tokens", tag = "IAM",
+#[utoipa::path(delete, path = "/v3/auth/tokens", operation_id = "KeystoneRevokeToken", tag = "IAM",
     params(("X-Auth-Token" = String, Header), ("X-Subject-Token" = String, Header)),
     responses((status = 204, description = "Revoked"), (status = 404, body = IamErrorBody)))]
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap) -> Response {

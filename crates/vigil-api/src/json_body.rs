@@ -13,7 +13,10 @@ pub struct JsonBody<T>(pub T);
 /// Parses JSON bytes, naming the offending field on a type error.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::new(ErrorCode::InvalidParams, "the request body is empty; a JSON object is required"));
+        return Err(ApiError::new(
+            ErrorCode::InvalidParams,
+            "the request body is empty; a JSON object is required",
+        ));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
@@ -45,7 +48,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
         // The size limit is enforced by the body-limit layer; an over-long body fails here.
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::new(ErrorCode::BodyTooLarge, "the request body is larger than the server's limit")
+                ApiError::new(
+                    ErrorCode::BodyTooLarge,
+                    "the request body is larger than the server's limit",
+                )
             } else {
                 ApiError::new(ErrorCode::InvalidParams, format!("cannot read the request body: {e}"))
             }

@@ -46,7 +46,10 @@ impl Default for ApiConfig {
         Self {
             source_quota: 1000,
             group_quota: 100,
-            rate_limit: Some(RateLimit { quota: 10_000, window: Window::Hour }),
+            rate_limit: Some(RateLimit {
+                quota: 10_000,
+                window: Window::Hour,
+            }),
             body_limit: 1024 * 1024,
             token_ttl: Duration::from_secs(24 * 3600),
             max_clock_skew: Duration::from_secs(15 * 60),

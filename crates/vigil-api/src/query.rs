@@ -51,7 +51,10 @@ impl QueryParams {
             None | Some("") => Ok(None),
             Some(v) => match v.parse::<i64>() {
                 Ok(n) if (min..=max).contains(&n) => Ok(Some(n)),
-                _ => Err(FieldError::invalid(name, format!("must be an integer from {min} to {max}"))),
+                _ => Err(FieldError::invalid(
+                    name,
+                    format!("must be an integer from {min} to {max}"),
+                )),
             },
         }
     }
@@ -60,7 +63,10 @@ impl QueryParams {
         match self.one(name) {
             None | Some("") => Ok(None),
             Some(v) if allowed.contains(&v) => Ok(Some(v.to_string())),
-            Some(_) => Err(FieldError::invalid(name, format!("must be one of {}", allowed.join(", ")))),
+            Some(_) => Err(FieldError::invalid(
+                name,
+                format!("must be one of {}", allowed.join(", ")),
+            )),
         }
     }
 
@@ -70,7 +76,10 @@ impl QueryParams {
             return Err(FieldError::invalid(name, format!("at most {max_items} values")));
         }
         if let Some(bad) = vals.iter().find(|v| !allowed.contains(&v.as_str())) {
-            return Err(FieldError::invalid(name, format!("{bad:?} is not one of {}", allowed.join(", "))));
+            return Err(FieldError::invalid(
+                name,
+                format!("{bad:?} is not one of {}", allowed.join(", ")),
+            ));
         }
         Ok(vals)
     }
@@ -79,7 +88,10 @@ impl QueryParams {
         match self.one(name) {
             None | Some("") => Ok(None),
             Some(v) if v.chars().count() <= max_len => Ok(Some(v.to_string())),
-            Some(_) => Err(FieldError::invalid(name, format!("must be at most {max_len} characters"))),
+            Some(_) => Err(FieldError::invalid(
+                name,
+                format!("must be at most {max_len} characters"),
+            )),
         }
     }
 }
@@ -109,7 +121,11 @@ impl PagedSwitch {
         if !self.is_paged {
             return items;
         }
-        items.into_iter().skip((self.page_num - 1) * self.page_size).take(self.page_size).collect()
+        items
+            .into_iter()
+            .skip((self.page_num - 1) * self.page_size)
+            .take(self.page_size)
+            .collect()
     }
 }
 

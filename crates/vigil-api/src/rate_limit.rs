@@ -59,7 +59,10 @@ impl Decision {
     pub fn write_headers(&self, h: &mut HeaderMap) {
         h.insert("X-ratelimit", HeaderValue::from(self.limit.quota));
         h.insert("X-ratelimit-used", HeaderValue::from(self.remaining));
-        h.insert("X-ratelimit-window", HeaderValue::from_static(self.limit.window.as_str()));
+        h.insert(
+            "X-ratelimit-window",
+            HeaderValue::from_static(self.limit.window.as_str()),
+        );
     }
 }
 
@@ -70,7 +73,10 @@ pub struct Limiter {
 
 impl Limiter {
     pub fn new(limit: Option<RateLimit>) -> Self {
-        Self { limit, windows: Mutex::new(HashMap::new()) }
+        Self {
+            limit,
+            windows: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Counts a request of `project`; `None` when rate limiting is off.
@@ -86,7 +92,11 @@ impl Limiter {
         if allowed {
             entry.1 += 1;
         }
-        Some(Decision { allowed, limit, remaining: limit.quota.saturating_sub(entry.1) })
+        Some(Decision {
+            allowed,
+            limit,
+            remaining: limit.quota.saturating_sub(entry.1),
+        })
     }
 }
 
@@ -96,7 +106,10 @@ mod tests {
 
     #[test]
     fn counts_per_project_and_refuses_over_quota() {
-        let l = Limiter::new(Some(RateLimit { quota: 2, window: Window::Hour }));
+        let l = Limiter::new(Some(RateLimit {
+            quota: 2,
+            window: Window::Hour,
+        }));
         assert_eq!(l.check("a").unwrap().remaining, 1);
         assert!(l.check("a").unwrap().allowed);
         let third = l.check("a").unwrap();

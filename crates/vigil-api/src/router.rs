@@ -11,7 +11,11 @@ use crate::{auth, health, iam_tokens, openapi, request_id, video_groups, video_s
 
 /// `IVA.0101` for anything that is not a route, or not a method of a route.
 async fn unknown(req: Request) -> Response {
-    let id = req.extensions().get::<RequestId>().map(|r| r.uuid.simple().to_string()).unwrap_or_default();
+    let id = req
+        .extensions()
+        .get::<RequestId>()
+        .map(|r| r.uuid.simple().to_string())
+        .unwrap_or_default();
     crate::error::unknown_route(&id)
 }
 
@@ -19,13 +23,21 @@ pub fn router(state: AppState) -> Router {
     let vias = Router::new()
         .route("/v2/{project_id}/source", post(video_sources::create))
         .route("/v2/{project_id}/source/sources", get(video_sources::list))
-        .route("/v2/{project_id}/source/sources/{video_source_id}", get(video_sources::show))
-        .route("/v2/{project_id}/source/{video_source_id}", put(video_sources::update).delete(video_sources::delete))
+        .route(
+            "/v2/{project_id}/source/sources/{video_source_id}",
+            get(video_sources::show),
+        )
+        .route(
+            "/v2/{project_id}/source/{video_source_id}",
+            put(video_sources::update).delete(video_sources::delete),
+        )
         .route("/v2/{project_id}/video-group", post(video_groups::create))
         .route("/v2/{project_id}/video-group/groups", get(video_groups::list))
         .route(
             "/v2/{project_id}/video-group/{video_group_id}",
-            get(video_groups::show).put(video_groups::update).delete(video_groups::delete),
+            get(video_groups::show)
+                .put(video_groups::update)
+                .delete(video_groups::delete),
         )
         .route_layer(from_fn_with_state(state.clone(), auth::require));
 
@@ -33,7 +45,12 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health::health))
         .route("/openapi.json", get(|| async { Json(openapi::document()) }))
-        .route("/v3/auth/tokens", post(iam_tokens::issue).get(iam_tokens::validate).delete(iam_tokens::revoke))
+        .route(
+            "/v3/auth/tokens",
+            post(iam_tokens::issue)
+                .get(iam_tokens::validate)
+                .delete(iam_tokens::revoke),
+        )
         .merge(vias)
         .fallback(unknown)
         .method_not_allowed_fallback(unknown)

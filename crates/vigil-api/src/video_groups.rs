@@ -139,9 +139,10 @@ fn check_group_id(id: &str) -> ApiResult<()> {
 
 fn check_description(d: &Option<String>) -> Result<(), FieldError> {
     match d {
-        Some(d) if d.chars().count() > DESCRIPTION_MAX => {
-            Err(FieldError::invalid("description", format!("must be at most {DESCRIPTION_MAX} characters")))
-        }
+        Some(d) if d.chars().count() > DESCRIPTION_MAX => Err(FieldError::invalid(
+            "description",
+            format!("must be at most {DESCRIPTION_MAX} characters"),
+        )),
         _ => Ok(()),
     }
 }
@@ -156,7 +157,7 @@ fn group_not_found(e: vigil_store::StoreError) -> ApiError {
     }
 }
 
-#[utoipa::path(post, path = "/v2/{project_id}/video-group", tag = "Video Center",
+#[utoipa::path(post, path = "/v2/{project_id}/video-group", operation_id = "CreateVideoGroup", tag = "Video Center",
     params(("project_id" = String, Path)), request_body = CreateVideoGroupDto,
     responses((status = 200, body = CreateVideoGroupResponse), (status = 400, body = ViasErrorBody)),
     security(("token" = []), ("aksk" = [])))]
@@ -180,11 +181,15 @@ pub async fn create(
         access_type: access.as_str().to_string(),
         source_ids: ids,
     };
-    let id = state.store.create_group(new, state.config.group_quota).await.map_err(group_not_found)?;
+    let id = state
+        .store
+        .create_group(new, state.config.group_quota)
+        .await
+        .map_err(group_not_found)?;
     Ok(Json(CreateVideoGroupResponse { video_group_id: id }))
 }
 
-#[utoipa::path(put, path = "/v2/{project_id}/video-group/{video_group_id}", tag = "Video Center",
+#[utoipa::path(put, path = "/v2/{project_id}/video-group/{video_group_id}", operation_id = "UpdateVideoGroup", tag = "Video Center",
     params(("project_id" = String, Path), ("video_group_id" = String, Path)), request_body = UpdateVideoGroupDto,
     responses((status = 200, body = String, content_type = "text/plain"), (status = 400, body = ViasErrorBody)),
     security(("token" = []), ("aksk" = [])))]
@@ -205,12 +210,20 @@ pub async fn update(
         }
         validate::resource_ids("video_source_ids", ids)?;
     }
-    let up = GroupUpdate { name: body.video_group_name, description: body.description, source_ids: body.video_source_ids };
-    state.store.update_group(&caller.project_id, &id, up).await.map_err(group_not_found)?;
+    let up = GroupUpdate {
+        name: body.video_group_name,
+        description: body.description,
+        source_ids: body.video_source_ids,
+    };
+    state
+        .store
+        .update_group(&caller.project_id, &id, up)
+        .await
+        .map_err(group_not_found)?;
     Ok("success".into_response())
 }
 
-#[utoipa::path(delete, path = "/v2/{project_id}/video-group/{video_group_id}", tag = "Video Center",
+#[utoipa::path(delete, path = "/v2/{project_id}/video-group/{video_group_id}", operation_id = "DeleteVideoGroup", tag = "Video Center",
     params(("project_id" = String, Path), ("video_group_id" = String, Path)),
     responses((status = 200, body = String, content_type = "text/plain"), (status = 400, body = ViasErrorBody)),
     security(("token" = []), ("aksk" = [])))]
@@ -220,11 +233,15 @@ pub async fn delete(
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     check_group_id(&id)?;
-    state.store.delete_group(&caller.project_id, &id).await.map_err(group_not_found)?;
+    state
+        .store
+        .delete_group(&caller.project_id, &id)
+        .await
+        .map_err(group_not_found)?;
     Ok("success".into_response())
 }
 
-#[utoipa::path(get, path = "/v2/{project_id}/video-group/{video_group_id}", tag = "Video Center",
+#[utoipa::path(get, path = "/v2/{project_id}/video-group/{video_group_id}", operation_id = "ShowVideoGroup", tag = "Video Center",
     params(("project_id" = String, Path), ("video_group_id" = String, Path)),
     responses((status = 200, body = VideoGroupInfoDto), (status = 400, body = ViasErrorBody)),
     security(("token" = []), ("aksk" = [])))]
@@ -234,7 +251,11 @@ pub async fn show(
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Json<VideoGroupInfoDto>> {
     check_group_id(&id)?;
-    let g = state.store.get_group(&caller.project_id, &id).await.map_err(group_not_found)?;
+    let g = state
+        .store
+        .get_group(&caller.project_id, &id)
+        .await
+        .map_err(group_not_found)?;
     Ok(Json((&g).into()))
 }
 
@@ -256,7 +277,10 @@ impl ListVideoGroupsParams {
     }
 
     fn matches(&self, g: &GroupRecord) -> bool {
-        let name_ok = self.name.as_ref().is_none_or(|n| g.name.to_lowercase().contains(&n.to_lowercase()));
+        let name_ok = self
+            .name
+            .as_ref()
+            .is_none_or(|n| g.name.to_lowercase().contains(&n.to_lowercase()));
         let status_ok = match self.status.as_deref() {
             Some("1") => g.num_online > 0,
             Some("2") => g.num_offline > 0,
@@ -273,7 +297,7 @@ impl ListVideoGroupsParams {
     }
 }
 
-#[utoipa::path(get, path = "/v2/{project_id}/video-group/groups", tag = "Video Center",
+#[utoipa::path(get, path = "/v2/{project_id}/video-group/groups", operation_id = "ListVideoGroups", tag = "Video Center",
     params(("project_id" = String, Path), ListVideoGroupsParams),
     responses((status = 200, body = ListVideoGroupsResponse), (status = 400, body = ViasErrorBody)),
     security(("token" = []), ("aksk" = [])))]
@@ -283,7 +307,12 @@ pub async fn list(
     q: QueryParams,
 ) -> ApiResult<Json<ListVideoGroupsResponse>> {
     let params = ListVideoGroupsParams::parse(&q)?;
-    let paging = PagedSwitch::new(params.is_paged, params.page_size, params.page_num, params.order_by.as_deref());
+    let paging = PagedSwitch::new(
+        params.is_paged,
+        params.page_size,
+        params.page_num,
+        params.order_by.as_deref(),
+    );
     let all = state.store.list_groups(&caller.project_id).await?;
     let total = all.len() as i64;
     let mut hits: Vec<GroupRecord> = all.into_iter().filter(|g| params.matches(g)).collect();

@@ -64,7 +64,11 @@ pub struct VideoSourceStatusInfoDto {
 impl From<i64> for VideoSourceStatusInfoDto {
     fn from(level: i64) -> Self {
         let s = SourceStatus::from_level(level).unwrap_or(SourceStatus::Offline);
-        Self { status: s.state().into(), name: s.display_name().into(), level: s.level().to_string() }
+        Self {
+            status: s.state().into(),
+            name: s.display_name().into(),
+            level: s.level().to_string(),
+        }
     }
 }
 
@@ -219,7 +223,7 @@ fn detail_dto(d: SourceDetail) -> ShowVideoSourceDetailResponse {
     }
 }
 
-#[utoipa::path(post, path = "/v2/{project_id}/source", tag = "Video Center",
+#[utoipa::path(post, path = "/v2/{project_id}/source", operation_id = "CreateVideoSource", tag = "Video Center",
     params(("project_id" = String, Path)), request_body = CreateVideoSourceDto,
     responses((status = 200, body = CreateVideoSourceResponse), (status = 400, body = ViasErrorBody)),
     security(("token" = []), ("aksk" = [])))]
@@ -232,7 +236,10 @@ pub async fn create(
     let access = AccessType::parse("access_type", &body.access_type)?;
     let ty = SourceType::parse("type", &body.source_type)?;
     if !ty.allows(access) {
-        return Err(ApiError::invalid("type", format!("a {} source cannot have access_type {}", ty.as_str(), access.as_str())));
+        return Err(ApiError::invalid(
+            "type",
+            format!("a {} source cannot have access_type {}", ty.as_str(), access.as_str()),
+        ));
     }
     let latitude = body.latitude.unwrap_or_default();
     let longitude = body.longitude.unwrap_or_default();
@@ -260,12 +267,16 @@ pub async fn create(
         group_ids: groups,
         stream_path: addr.stream_path().unwrap_or("").to_string(),
     };
-    let id = state.store.create_source(new, state.config.source_quota).await.map_err(source_not_found)?;
+    let id = state
+        .store
+        .create_source(new, state.config.source_quota)
+        .await
+        .map_err(source_not_found)?;
     tracing::info!(video_source_id = %id, user = %caller_name, "created video source");
     Ok(Json(CreateVideoSourceResponse { video_source_id: id }))
 }
 
-#[utoipa::path(put, path = "/v2/{project_id}/source/{video_source_id}", tag = "Video Center",
+#[utoipa::path(put, path = "/v2/{project_id}/source/{video_source_id}", operation_id = "UpdateVideoSource", tag = "Video Center",
     params(("project_id" = String, Path), ("video_source_id" = String, Path)), request_body = UpdateVideoSourceDto,
     responses((status = 200, body = ShowVideoSourceDetailResponse), (status = 400, body = ViasErrorBody)),
     security(("token" = []), ("aksk" = [])))]
@@ -286,7 +297,11 @@ pub async fn update(
     if let Some(t) = &body.tag {
         validate::tags("tag", t)?;
     }
-    let current = state.store.get_source(&caller.project_id, &id).await.map_err(source_not_found)?;
+    let current = state
+        .store
+        .get_source(&caller.project_id, &id)
+        .await
+        .map_err(source_not_found)?;
     let type_config = match &body.type_config {
         None => None,
         Some(xml) => {
@@ -304,12 +319,20 @@ pub async fn update(
         type_config,
         tags: body.tag,
     };
-    state.store.update_source(&caller.project_id, &id, up).await.map_err(source_not_found)?;
-    let d = state.store.get_source(&caller.project_id, &id).await.map_err(source_not_found)?;
+    state
+        .store
+        .update_source(&caller.project_id, &id, up)
+        .await
+        .map_err(source_not_found)?;
+    let d = state
+        .store
+        .get_source(&caller.project_id, &id)
+        .await
+        .map_err(source_not_found)?;
     Ok(Json(detail_dto(d)))
 }
 
-#[utoipa::path(delete, path = "/v2/{project_id}/source/{video_source_id}", tag = "Video Center",
+#[utoipa::path(delete, path = "/v2/{project_id}/source/{video_source_id}", operation_id = "DeleteVideoSource", tag = "Video Center",
     params(("project_id" = String, Path), ("video_source_id" = String, Path)),
     responses((status = 200, body = String, content_type = "text/plain"), (status = 400, body = ViasErrorBody),
               (status = 500, description = "VIAS.00010012: tasks still use the source", body = ViasErrorBody)),
@@ -320,12 +343,16 @@ pub async fn delete(
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     check_source_id(&id)?;
-    state.store.delete_source(&caller.project_id, &id).await.map_err(source_not_found)?;
+    state
+        .store
+        .delete_source(&caller.project_id, &id)
+        .await
+        .map_err(source_not_found)?;
     tracing::info!(video_source_id = %id, "deleted video source");
     Ok("success".into_response())
 }
 
-#[utoipa::path(get, path = "/v2/{project_id}/source/sources/{video_source_id}", tag = "Video Center",
+#[utoipa::path(get, path = "/v2/{project_id}/source/sources/{video_source_id}", operation_id = "ShowVideoSourceDetail", tag = "Video Center",
     params(("project_id" = String, Path), ("video_source_id" = String, Path)),
     responses((status = 200, body = ShowVideoSourceDetailResponse), (status = 400, body = ViasErrorBody)),
     security(("token" = []), ("aksk" = [])))]
@@ -335,7 +362,11 @@ pub async fn show(
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Json<ShowVideoSourceDetailResponse>> {
     check_source_id(&id)?;
-    let d = state.store.get_source(&caller.project_id, &id).await.map_err(source_not_found)?;
+    let d = state
+        .store
+        .get_source(&caller.project_id, &id)
+        .await
+        .map_err(source_not_found)?;
     Ok(Json(detail_dto(d)))
 }
 
@@ -344,10 +375,13 @@ impl ListVideoSourcesParams {
         let types: Vec<&str> = SourceType::ALL.iter().map(|t| t.as_str()).collect();
         let groups = q.many("video_group_id");
         for g in &groups {
-            let ok = (1..=36).contains(&g.len())
-                && g.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            let ok =
+                (1..=36).contains(&g.len()) && g.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
             if !ok {
-                return Err(FieldError::invalid("video_group_id", "each id must match ^[0-9a-zA-Z-_]{1,36}$"));
+                return Err(FieldError::invalid(
+                    "video_group_id",
+                    "each id must match ^[0-9a-zA-Z-_]{1,36}$",
+                ));
             }
         }
         Ok(Self {
@@ -382,8 +416,12 @@ impl ListVideoSourcesParams {
         };
         let level = s.status.to_string();
         let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
-        let (status, types, groups, access) =
-            (list(&self.status), list(&self.source_type), list(&self.video_group_id), list(&self.access_type));
+        let (status, types, groups, access) = (
+            list(&self.status),
+            list(&self.source_type),
+            list(&self.video_group_id),
+            list(&self.access_type),
+        );
         scope_ok
             && self.platform_name.is_none()
             && (status.is_empty() || status.contains(&level))
@@ -394,7 +432,7 @@ impl ListVideoSourcesParams {
     }
 }
 
-#[utoipa::path(get, path = "/v2/{project_id}/source/sources", tag = "Video Center",
+#[utoipa::path(get, path = "/v2/{project_id}/source/sources", operation_id = "ListVideoSources", tag = "Video Center",
     params(("project_id" = String, Path), ListVideoSourcesParams),
     responses((status = 200, body = ListVideoSourcesResponse), (status = 400, body = ViasErrorBody)),
     security(("token" = []), ("aksk" = [])))]
@@ -404,7 +442,12 @@ pub async fn list(
     q: QueryParams,
 ) -> ApiResult<Json<ListVideoSourcesResponse>> {
     let params = ListVideoSourcesParams::parse(&q)?;
-    let paging = PagedSwitch::new(params.is_paged, params.page_size, params.page_num, params.order_by.as_deref());
+    let paging = PagedSwitch::new(
+        params.is_paged,
+        params.page_size,
+        params.page_num,
+        params.order_by.as_deref(),
+    );
     let all = state.store.list_sources(&caller.project_id).await?;
     let total = all.len() as i64;
     let mut hits: Vec<SourceDetail> = all.into_iter().filter(|d| params.matches(d)).collect();

@@ -40,7 +40,7 @@ impl SecretBox {
     /// Parses a key written as 64 hex characters (the master key file and `VIGIL_MASTER_KEY`).
     pub fn from_hex(hex_key: &str) -> Result<Self, SecretBoxError> {
         let s = hex_key.trim();
-        if s.len() % 2 != 0 || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !s.len().is_multiple_of(2) || !s.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(SecretBoxError::BadKeyHex);
         }
         let bytes: Vec<u8> = (0..s.len())

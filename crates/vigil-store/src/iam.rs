@@ -47,7 +47,11 @@ pub struct TokenGrant {
 }
 
 fn project(r: &AnyRow) -> Result<Project, StoreError> {
-    Ok(Project { id: s(r, "id")?, name: s(r, "name")?, created_at: i(r, "created_at")? })
+    Ok(Project {
+        id: s(r, "id")?,
+        name: s(r, "name")?,
+        created_at: i(r, "created_at")?,
+    })
 }
 
 fn dup(e: sqlx::Error, what: &'static str) -> StoreError {
@@ -61,7 +65,11 @@ fn dup(e: sqlx::Error, what: &'static str) -> StoreError {
 
 impl Store {
     pub async fn create_project(&self, id: &str, name: &str) -> Result<Project, StoreError> {
-        let p = Project { id: id.to_string(), name: name.to_string(), created_at: now_ms() };
+        let p = Project {
+            id: id.to_string(),
+            name: name.to_string(),
+            created_at: now_ms(),
+        };
         sqlx::query("INSERT INTO projects (id, name, created_at) VALUES ($1, $2, $3)")
             .bind(&p.id)
             .bind(&p.name)
@@ -81,10 +89,11 @@ impl Store {
 
     /// Finds a project by id or, failing that, by name.
     pub async fn find_project(&self, id_or_name: &str) -> Result<Option<Project>, StoreError> {
-        let row = sqlx::query("SELECT id, name, created_at FROM projects WHERE id = $1 OR name = $1 ORDER BY (id = $1) DESC")
-            .bind(id_or_name)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row =
+            sqlx::query("SELECT id, name, created_at FROM projects WHERE id = $1 OR name = $1 ORDER BY (id = $1) DESC")
+                .bind(id_or_name)
+                .fetch_optional(&self.pool)
+                .await?;
         row.as_ref().map(project).transpose()
     }
 
@@ -98,7 +107,9 @@ impl Store {
         .await?
         .try_get(0)?;
         if owned > 0 {
-            return Err(StoreError::InUse(format!("project {id} still owns {owned} video sources/groups")));
+            return Err(StoreError::InUse(format!(
+                "project {id} still owns {owned} video sources/groups"
+            )));
         }
         let mut tx = self.pool.begin().await?;
         for sql in [
@@ -108,7 +119,11 @@ impl Store {
         ] {
             sqlx::query(sql).bind(id).execute(&mut *tx).await?;
         }
-        let n = sqlx::query("DELETE FROM projects WHERE id = $1").bind(id).execute(&mut *tx).await?.rows_affected();
+        let n = sqlx::query("DELETE FROM projects WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
         tx.commit().await?;
         if n == 0 {
             return Err(StoreError::NotFound("project"));
@@ -129,7 +144,10 @@ impl Store {
     }
 
     pub async fn count_users(&self) -> Result<i64, StoreError> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM users").fetch_one(&self.pool).await?.try_get(0)?)
+        Ok(sqlx::query("SELECT COUNT(*) FROM users")
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
     }
 
     pub async fn list_users(&self) -> Result<Vec<User>, StoreError> {
@@ -272,7 +290,10 @@ impl Store {
         .execute(&self.pool)
         .await?;
         // Keep the table small: forget tokens that expired more than a day ago.
-        sqlx::query("DELETE FROM tokens WHERE expires_at < $1").bind(issued_at - 86_400_000).execute(&self.pool).await?;
+        sqlx::query("DELETE FROM tokens WHERE expires_at < $1")
+            .bind(issued_at - 86_400_000)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

@@ -28,12 +28,19 @@ pub struct Store {
     backend: Backend,
 }
 
-/// Milliseconds since the Unix epoch (VIAS `Long` timestamps).
+/// Milliseconds since the Unix epoch (VIAS `Long` timestamps), strictly increasing within the
+/// process so that "sort by create time" follows creation order even within one millisecond.
 pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let wall = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+        .unwrap_or(0);
+    let prev = LAST
+        .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |last| Some(wall.max(last + 1)))
+        .unwrap_or(0);
+    wall.max(prev + 1)
 }
 
 impl Store {

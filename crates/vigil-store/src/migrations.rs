@@ -7,7 +7,7 @@ use crate::{now_ms, Backend, Store, StoreError};
 const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
 
 /// Arbitrary constant naming Vigil's advisory lock on PostgreSQL.
-const PG_LOCK_KEY: i64 = 0x5669_6769_6c;
+const PG_LOCK_KEY: i64 = 0x0056_6967_696c;
 
 fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {
     let without_comments: Vec<&str> = sql.lines().filter(|l| !l.trim_start().starts_with("--")).collect();
@@ -23,18 +23,26 @@ fn statements(sql: &str) -> impl Iterator<Item = String> + '_ {
 pub async fn run(store: &Store) -> Result<usize, StoreError> {
     let mut conn = store.pool.acquire().await?;
     if store.backend == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_lock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
+        sqlx::query("SELECT pg_advisory_lock($1)")
+            .bind(PG_LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
     }
     let result = apply(&mut conn).await;
     if store.backend == Backend::Postgres {
-        sqlx::query("SELECT pg_advisory_unlock($1)").bind(PG_LOCK_KEY).execute(&mut *conn).await?;
+        sqlx::query("SELECT pg_advisory_unlock($1)")
+            .bind(PG_LOCK_KEY)
+            .execute(&mut *conn)
+            .await?;
     }
     result
 }
 
 async fn apply(conn: &mut sqlx::AnyConnection) -> Result<usize, StoreError> {
-    conn.execute("CREATE TABLE IF NOT EXISTS vigil_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)")
-        .await?;
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS vigil_migrations (version BIGINT PRIMARY KEY, applied_at BIGINT NOT NULL)",
+    )
+    .await?;
     let done: Vec<i64> = sqlx::query("SELECT version FROM vigil_migrations")
         .fetch_all(&mut *conn)
         .await?

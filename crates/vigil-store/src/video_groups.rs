@@ -96,12 +96,16 @@ impl Store {
 
     pub async fn create_group(&self, new: NewGroup, quota: i64) -> Result<String, StoreError> {
         if self.count_groups(&new.project_id).await? >= quota {
-            return Err(StoreError::Quota { what: "video groups", limit: quota });
+            return Err(StoreError::Quota {
+                what: "video groups",
+                limit: quota,
+            });
         }
         if self.group_name_taken(&new.project_id, &new.name, "").await? {
             return Err(StoreError::DuplicateName("video group"));
         }
-        self.check_members(&new.project_id, &new.access_type, &new.source_ids).await?;
+        self.check_members(&new.project_id, &new.access_type, &new.source_ids)
+            .await?;
         let id = vigil_core::ids::new_resource_id();
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
@@ -154,7 +158,10 @@ impl Store {
         if let Some(mut ids) = up.source_ids {
             ids.sort();
             ids.dedup();
-            sqlx::query("DELETE FROM video_group_members WHERE group_id = $1").bind(id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM video_group_members WHERE group_id = $1")
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
             for sid in &ids {
                 sqlx::query("INSERT INTO video_group_members (group_id, source_id) VALUES ($1, $2)")
                     .bind(id)
@@ -171,11 +178,20 @@ impl Store {
     pub async fn delete_group(&self, project_id: &str, id: &str) -> Result<(), StoreError> {
         let g = self.get_group(project_id, id).await?;
         if g.num_batch_task > 0 {
-            return Err(StoreError::InUse(format!("video group {id} is used by {} batch task(s)", g.num_batch_task)));
+            return Err(StoreError::InUse(format!(
+                "video group {id} is used by {} batch task(s)",
+                g.num_batch_task
+            )));
         }
         let mut tx = self.pool.begin().await?;
-        sqlx::query("DELETE FROM video_group_members WHERE group_id = $1").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM video_groups WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM video_group_members WHERE group_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM video_groups WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -207,7 +223,10 @@ impl Store {
         .await?;
         let mut members: HashMap<String, Vec<(i64, String)>> = HashMap::new();
         for m in &member_rows {
-            members.entry(s(m, "group_id")?).or_default().push((i(m, "status")?, s(m, "source_type")?));
+            members
+                .entry(s(m, "group_id")?)
+                .or_default()
+                .push((i(m, "status")?, s(m, "source_type")?));
         }
         rows.iter()
             .map(|r| {

@@ -168,12 +168,16 @@ impl Store {
     /// Inserts a source and its memberships; enforces the per-project quota and unique names.
     pub async fn create_source(&self, new: NewSource, quota: i64) -> Result<String, StoreError> {
         if self.count_sources(&new.project_id).await? >= quota {
-            return Err(StoreError::Quota { what: "video sources", limit: quota });
+            return Err(StoreError::Quota {
+                what: "video sources",
+                limit: quota,
+            });
         }
         if self.source_name_taken(&new.project_id, &new.name, "").await? {
             return Err(StoreError::DuplicateName("video source"));
         }
-        self.check_groups(&new.project_id, &new.access_type, &new.group_ids).await?;
+        self.check_groups(&new.project_id, &new.access_type, &new.group_ids)
+            .await?;
         let id = vigil_core::ids::new_resource_id();
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
@@ -215,24 +219,32 @@ impl Store {
     async fn source_details(&self, project_id: &str, only_id: Option<&str>) -> Result<Vec<SourceDetail>, StoreError> {
         let rows = match only_id {
             Some(id) => {
-                sqlx::query(&format!("SELECT {SOURCE_COLUMNS} FROM video_sources WHERE project_id = $1 AND id = $2"))
-                    .bind(project_id)
-                    .bind(id)
-                    .fetch_all(&self.pool)
-                    .await?
+                sqlx::query(&format!(
+                    "SELECT {SOURCE_COLUMNS} FROM video_sources WHERE project_id = $1 AND id = $2"
+                ))
+                .bind(project_id)
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?
             }
             None => {
-                sqlx::query(&format!("SELECT {SOURCE_COLUMNS} FROM video_sources WHERE project_id = $1"))
-                    .bind(project_id)
-                    .fetch_all(&self.pool)
-                    .await?
+                sqlx::query(&format!(
+                    "SELECT {SOURCE_COLUMNS} FROM video_sources WHERE project_id = $1"
+                ))
+                .bind(project_id)
+                .fetch_all(&self.pool)
+                .await?
             }
         };
         if rows.is_empty() {
             return Ok(Vec::new());
         }
-        let groups: HashMap<String, GroupRecord> =
-            self.list_groups(project_id).await?.into_iter().map(|g| (g.id.clone(), g)).collect();
+        let groups: HashMap<String, GroupRecord> = self
+            .list_groups(project_id)
+            .await?
+            .into_iter()
+            .map(|g| (g.id.clone(), g))
+            .collect();
         let mut members: HashMap<String, Vec<GroupRecord>> = HashMap::new();
         let mrows = sqlx::query(
             "SELECT m.group_id, m.source_id FROM video_group_members m JOIN video_groups g ON g.id = m.group_id \
@@ -289,7 +301,10 @@ impl Store {
     }
 
     pub async fn get_source(&self, project_id: &str, id: &str) -> Result<SourceDetail, StoreError> {
-        self.source_details(project_id, Some(id)).await?.pop().ok_or(StoreError::NotFound("video source"))
+        self.source_details(project_id, Some(id))
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound("video source"))
     }
 
     pub async fn list_sources(&self, project_id: &str) -> Result<Vec<SourceDetail>, StoreError> {
@@ -349,9 +364,11 @@ impl Store {
     /// Every source of every project, for the health prober: (id, source type, masked
     /// type_config, sealed password).
     pub async fn all_sources(&self) -> Result<Vec<SourceRecord>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {SOURCE_COLUMNS} FROM video_sources ORDER BY create_at"))
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {SOURCE_COLUMNS} FROM video_sources ORDER BY create_at"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(source).collect()
     }
 

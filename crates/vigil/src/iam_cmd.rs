@@ -101,11 +101,17 @@ fn random_access_key() -> String {
 }
 
 async fn project(store: &Store, id_or_name: &str) -> anyhow::Result<vigil_store::iam::Project> {
-    store.find_project(id_or_name).await?.ok_or_else(|| anyhow!("no project with id or name {id_or_name:?}"))
+    store
+        .find_project(id_or_name)
+        .await?
+        .ok_or_else(|| anyhow!("no project with id or name {id_or_name:?}"))
 }
 
 async fn user(store: &Store, name: &str) -> anyhow::Result<vigil_store::iam::User> {
-    store.find_user(name).await?.ok_or_else(|| anyhow!("no user named {name:?}"))
+    store
+        .find_user(name)
+        .await?
+        .ok_or_else(|| anyhow!("no user named {name:?}"))
 }
 
 fn print(v: serde_json::Value) {
@@ -121,14 +127,20 @@ pub async fn run(storage: &Storage, cmd: IamCommand) -> anyhow::Result<()> {
 
 async fn dispatch(storage: &Storage, store: &Store, cmd: IamCommand) -> anyhow::Result<()> {
     match cmd {
-        IamCommand::User(UserCommand::Create { name, password, project: p }) => {
+        IamCommand::User(UserCommand::Create {
+            name,
+            password,
+            project: p,
+        }) => {
             if name.is_empty() || name.len() > 64 {
                 bail!("user names are 1 to 64 characters");
             }
             let generated = password.is_none();
             let password = password.unwrap_or_else(|| random_secret(20));
             let id = vigil_core::ids::new_hex32_id();
-            store.create_user(&id, &name, &vigil_core::password::hash(&password)).await?;
+            store
+                .create_user(&id, &name, &vigil_core::password::hash(&password))
+                .await?;
             if let Some(p) = p {
                 store.grant_project(&id, &project(store, &p).await?.id).await?;
             }
@@ -155,7 +167,10 @@ async fn dispatch(storage: &Storage, store: &Store, cmd: IamCommand) -> anyhow::
         }
         IamCommand::Project(ProjectCommand::List) => {
             let ps = store.list_projects().await?;
-            print(json!(ps.iter().map(|p| json!({"id": p.id, "name": p.name})).collect::<Vec<_>>()));
+            print(json!(ps
+                .iter()
+                .map(|p| json!({"id": p.id, "name": p.name}))
+                .collect::<Vec<_>>()));
         }
         IamCommand::Project(ProjectCommand::Delete { project: p }) => {
             let p = project(store, &p).await?;
@@ -172,14 +187,23 @@ async fn dispatch(storage: &Storage, store: &Store, cmd: IamCommand) -> anyhow::
             let project_id = match p {
                 Some(p) => project(store, &p).await?.id,
                 None if u.projects.len() == 1 => u.projects[0].clone(),
-                None => bail!("user {} has {} projects; choose one with --project", u.name, u.projects.len()),
+                None => bail!(
+                    "user {} has {} projects; choose one with --project",
+                    u.name,
+                    u.projects.len()
+                ),
             };
             if !u.projects.contains(&project_id) {
-                bail!("user {} has no grant on project {project_id}; run `vigil iam grant` first", u.name);
+                bail!(
+                    "user {} has no grant on project {project_id}; run `vigil iam grant` first",
+                    u.name
+                );
             }
             let secrets = crate::master_key::load(&storage.data_dir).context("loading the master key")?;
             let (access, secret) = (random_access_key(), random_secret(40));
-            store.insert_access_key(&access, &u.id, &project_id, &secrets.seal(&secret)).await?;
+            store
+                .insert_access_key(&access, &u.id, &project_id, &secrets.seal(&secret))
+                .await?;
             print(json!({"access": access, "secret": secret, "project_id": project_id}));
         }
         IamCommand::AccessKey(AccessKeyCommand::List) => {

@@ -9,7 +9,11 @@ mod settings;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "vigil", version, about = "Self-hosted video intelligent analysis, Huawei Cloud VIAS v2 compatible")]
+#[command(
+    name = "vigil",
+    version,
+    about = "Self-hosted video intelligent analysis, Huawei Cloud VIAS v2 compatible"
+)]
 struct Cli {
     #[command(flatten)]
     storage: settings::StorageArgs,
@@ -37,7 +41,12 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(2);
         }
     };
-    logging::init(&storage.log, storage.log_json);
+    let default_log = if matches!(cli.command, Command::Serve(_)) {
+        "info"
+    } else {
+        "warn"
+    };
+    logging::init(storage.log.as_deref().unwrap_or(default_log), storage.log_json);
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

@@ -25,7 +25,9 @@ pub fn load(data_dir: &Path) -> anyhow::Result<SecretBox> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let mut f = opts.open(&path).with_context(|| format!("cannot create {}", path.display()))?;
+    let mut f = opts
+        .open(&path)
+        .with_context(|| format!("cannot create {}", path.display()))?;
     f.write_all(hex.as_bytes())?;
     tracing::info!(path = %path.display(), "created a new master key; back it up, secrets cannot be read without it");
     SecretBox::from_hex(&hex).context("generated master key")

@@ -42,10 +42,16 @@ async fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
         _ => (crate::iam_cmd::random_secret(20), true),
     };
     let user_id = vigil_core::ids::new_hex32_id();
-    store.create_user(&user_id, &user, &vigil_core::password::hash(&password)).await?;
+    store
+        .create_user(&user_id, &user, &vigil_core::password::hash(&password))
+        .await?;
     let project = match store.find_project("default").await? {
         Some(p) => p,
-        None => store.create_project(&vigil_core::ids::new_hex32_id(), "default").await?,
+        None => {
+            store
+                .create_project(&vigil_core::ids::new_hex32_id(), "default")
+                .await?
+        }
     };
     store.grant_project(&user_id, &project.id).await?;
     if generated {
@@ -79,11 +85,16 @@ pub async fn run(storage: &Storage, args: &ServeArgs, file: &ServeArgs) -> anyho
     let store = open_store(storage).await?;
     let secrets = crate::master_key::load(&storage.data_dir)?;
     bootstrap_admin(&store).await?;
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     tracing::info!(listen = %local, public_url = %config.public_url, "Vigil API listening");
     let app = vigil_api::router(AppState::new(store.clone(), secrets, config));
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("server error")?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server error")?;
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -27,7 +27,7 @@ pub struct StorageArgs {
     /// Emit logs as JSON lines instead of text. [default: false]
     #[arg(long, env = "VIGIL_LOG_JSON", global = true)]
     pub log_json: Option<bool>,
-    /// Log filter (tracing env-filter syntax, e.g. `info,vigil_api=debug`). [default: info]
+    /// Log filter (tracing env-filter syntax, e.g. `info,vigil_api=debug`). [default: info for serve, warn otherwise]
     #[arg(long, env = "VIGIL_LOG", global = true)]
     pub log: Option<String>,
 }
@@ -79,7 +79,9 @@ struct FileConfig {
 }
 
 fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
-    let Some(path) = path else { return Ok(FileConfig::default()) };
+    let Some(path) = path else {
+        return Ok(FileConfig::default());
+    };
     let text = std::fs::read_to_string(path).with_context(|| format!("cannot read config file {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("invalid config file {}", path.display()))
 }
@@ -90,13 +92,18 @@ pub struct Storage {
     pub data_dir: PathBuf,
     pub database: String,
     pub log_json: bool,
-    pub log: String,
+    /// `None`: the command's own default.
+    pub log: Option<String>,
 }
 
 /// Resolves the storage settings; also returns the TOML file's serve settings for `api_config`.
 pub fn storage(cli: &StorageArgs) -> anyhow::Result<(Storage, ServeArgs)> {
     let file = load_file(cli.config.as_deref())?;
-    let data_dir = cli.data_dir.clone().or(file.storage.data_dir.clone()).unwrap_or_else(|| PathBuf::from("./vigil-data"));
+    let data_dir = cli
+        .data_dir
+        .clone()
+        .or(file.storage.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from("./vigil-data"));
     let database = cli
         .database
         .clone()
@@ -105,7 +112,7 @@ pub fn storage(cli: &StorageArgs) -> anyhow::Result<(Storage, ServeArgs)> {
     Ok((
         Storage {
             log_json: cli.log_json.or(file.storage.log_json).unwrap_or(false),
-            log: cli.log.clone().or(file.storage.log.clone()).unwrap_or_else(|| "info".into()),
+            log: cli.log.clone().or(file.storage.log.clone()),
             data_dir,
             database,
         },
@@ -116,9 +123,16 @@ pub fn storage(cli: &StorageArgs) -> anyhow::Result<(Storage, ServeArgs)> {
 /// Resolves `vigil serve`'s settings from its flags/environment (`cli`) and the TOML file (`f`).
 pub fn api_config(cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<(SocketAddr, ApiConfig)> {
     let d = ApiConfig::default();
-    let listen = cli.listen.or(f.listen).unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
+    let listen = cli
+        .listen
+        .or(f.listen)
+        .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080)));
     let quota = cli.rate_limit.or(f.rate_limit).unwrap_or(10_000);
-    let window_name = cli.rate_limit_window.clone().or(f.rate_limit_window.clone()).unwrap_or_else(|| "hour".into());
+    let window_name = cli
+        .rate_limit_window
+        .clone()
+        .or(f.rate_limit_window.clone())
+        .unwrap_or_else(|| "hour".into());
     let Some(window) = Window::parse(&window_name) else {
         bail!("rate_limit_window must be minute, hour or day, not {window_name:?}");
     };
@@ -140,8 +154,16 @@ pub fn api_config(cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<(SocketAddr,
             body_limit,
             token_ttl: Duration::from_secs(cli.token_ttl.or(f.token_ttl).unwrap_or(86_400).max(1)),
             max_clock_skew: Duration::from_secs(cli.max_clock_skew.or(f.max_clock_skew).unwrap_or(900)),
-            public_url: cli.public_url.clone().or(f.public_url.clone()).unwrap_or_else(|| format!("http://{listen}")),
-            region: cli.region.clone().or(f.region.clone()).unwrap_or_else(|| d.region.clone()),
+            public_url: cli
+                .public_url
+                .clone()
+                .or(f.public_url.clone())
+                .unwrap_or_else(|| format!("http://{listen}")),
+            region: cli
+                .region
+                .clone()
+                .or(f.region.clone())
+                .unwrap_or_else(|| d.region.clone()),
         },
     ))
 }

@@ -1,0 +1,415 @@
+//! The `vigil` binary end to end: first start, `iam` commands, AK/SK requests signed by the
+//! official Huawei Python SDK core, OpenAPI validation, JSON logs and graceful shutdown.
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+fn vigil() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+}
+
+/// The Python with huaweicloudsdkcore and openapi-spec-validator (`scripts/setup.sh` makes it).
+fn python() -> PathBuf {
+    if let Ok(p) = std::env::var("VIGIL_TEST_PYTHON") {
+        return p.into();
+    }
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.vigil/venv/bin/python");
+    assert!(
+        p.exists(),
+        "no test Python: run scripts/setup.sh or set VIGIL_TEST_PYTHON"
+    );
+    p
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+    stderr_lines: std::sync::mpsc::Receiver<String>,
+}
+
+impl Server {
+    fn start(data: &Path, extra_env: &[(&str, &str)]) -> Self {
+        let port = free_port();
+        let mut cmd = vigil();
+        cmd.args([
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--log-json",
+            "true",
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .env_remove("VIGIL_ADMIN_PASSWORD")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+        for (k, v) in extra_env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let s = Self {
+            child,
+            port,
+            stderr_lines: rx,
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            if reqwest::blocking::get(s.url("/health"))
+                .map(|r| r.status() == 200)
+                .unwrap_or(false)
+            {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        panic!("vigil serve did not answer /health within 30 s");
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn drain_logs(&self) -> Vec<String> {
+        self.stderr_lines.try_iter().collect()
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                return st;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "vigil serve did not stop within 15 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+#[test]
+fn first_start_iam_sdk_signing_openapi_and_shutdown() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    run_ok(vigil().args(["--data-dir", d, "migrate"]));
+    let other: Value = serde_json::from_str(&run_ok(vigil().args([
+        "--data-dir",
+        d,
+        "iam",
+        "project",
+        "create",
+        "--name",
+        "other",
+    ])))
+    .unwrap();
+    let other_id = other["id"].as_str().unwrap().to_string();
+    assert_eq!(other_id.len(), 32);
+
+    // First start on an empty user table: an admin with a generated password, printed once.
+    let server = Server::start(&data, &[]);
+    std::thread::sleep(Duration::from_millis(300));
+    let logs = server.drain_logs();
+    let banner = logs
+        .iter()
+        .find(|l| l.contains("created user"))
+        .expect("password banner");
+    let password = banner.split('"').nth(3).expect("quoted password").to_string();
+    // Logs are JSON lines.
+    let json_lines: Vec<Value> = logs.iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(
+        json_lines
+            .iter()
+            .any(|v| v["fields"]["message"] == "Vigil API listening"),
+        "{logs:?}"
+    );
+    let project_line = json_lines
+        .iter()
+        .find(|v| v["fields"]["project_id"].is_string())
+        .expect("project id logged");
+    let project_id = project_line["fields"]["project_id"].as_str().unwrap().to_string();
+
+    // The printed password works for a token.
+    let body = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "password": password}}},
+                                            "scope": {"project": {"id": project_id}}}});
+    let r = reqwest::blocking::Client::new()
+        .post(server.url("/v3/auth/tokens"))
+        .json(&body)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 201);
+
+    // Access keys from the CLI, used by the official SDK's signer.
+    let key: Value = serde_json::from_str(&run_ok(vigil().args([
+        "--data-dir",
+        d,
+        "iam",
+        "access-key",
+        "create",
+        "--user",
+        "admin",
+    ])))
+    .unwrap();
+    assert_eq!(key["project_id"], project_id.as_str());
+    let listed = run_ok(vigil().args(["--data-dir", d, "iam", "access-key", "list"]));
+    assert!(
+        listed.contains(key["access"].as_str().unwrap()) && !listed.contains(key["secret"].as_str().unwrap()),
+        "secrets never listed"
+    );
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sdk_signing.py");
+    let out = Command::new(python())
+        .arg(&script)
+        .args([
+            &format!("127.0.0.1:{}", server.port),
+            key["access"].as_str().unwrap(),
+            key["secret"].as_str().unwrap(),
+            &project_id,
+            &other_id,
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "SDK signing checks failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains("\"ok\": true")).count(),
+        6,
+        "{stdout}"
+    );
+
+    // OpenAPI 3 document validates and lists every route.
+    let doc = reqwest::blocking::get(server.url("/openapi.json"))
+        .unwrap()
+        .text()
+        .unwrap();
+    let spec_path = dir.path().join("openapi.json");
+    std::fs::write(&spec_path, doc).unwrap();
+    let out = Command::new(python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/validate_openapi.py"))
+        .arg(&spec_path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "OpenAPI validation failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let routes: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    for r in [
+        "POST /v2/{project_id}/source",
+        "PUT /v2/{project_id}/source/{video_source_id}",
+        "DELETE /v2/{project_id}/source/{video_source_id}",
+        "GET /v2/{project_id}/source/sources/{video_source_id}",
+        "GET /v2/{project_id}/source/sources",
+        "POST /v2/{project_id}/video-group",
+        "PUT /v2/{project_id}/video-group/{video_group_id}",
+        "DELETE /v2/{project_id}/video-group/{video_group_id}",
+        "GET /v2/{project_id}/video-group/{video_group_id}",
+        "GET /v2/{project_id}/video-group/groups",
+        "POST /v3/auth/tokens",
+        "GET /health",
+    ] {
+        assert!(routes.contains(&r.to_string()), "{r} missing from {routes:?}");
+    }
+
+    // Graceful shutdown on SIGTERM.
+    let status = server.stop();
+    assert!(status.success(), "exit status {status:?}");
+
+    // Restart: no second admin, same master key decrypts the stored secret (signed call works).
+    let server = Server::start(&data, &[]);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(!server.drain_logs().iter().any(|l| l.contains("created user")));
+    let out = Command::new(python())
+        .arg(&script)
+        .args([
+            &format!("127.0.0.1:{}", server.port),
+            key["access"].as_str().unwrap(),
+            key["secret"].as_str().unwrap(),
+            &project_id,
+            &other_id,
+        ])
+        .output()
+        .unwrap();
+    // The source created by the first run exists, so this run's create is a duplicate name.
+    assert!(String::from_utf8_lossy(&out.stdout).contains("VIAS.00010010"));
+    assert!(server.stop().success());
+}
+
+#[test]
+fn iam_commands_and_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_str().unwrap();
+    let p: Value = serde_json::from_str(&run_ok(vigil().args([
+        "--data-dir",
+        d,
+        "iam",
+        "project",
+        "create",
+        "--name",
+        "site",
+    ])))
+    .unwrap();
+    let u: Value = serde_json::from_str(&run_ok(vigil().args([
+        "--data-dir",
+        d,
+        "iam",
+        "user",
+        "create",
+        "--name",
+        "ops",
+        "--project",
+        "site",
+    ])))
+    .unwrap();
+    assert_eq!(u["password"].as_str().unwrap().len(), 20, "generated password printed");
+    let users: Value = serde_json::from_str(&run_ok(vigil().args(["--data-dir", d, "iam", "user", "list"]))).unwrap();
+    assert_eq!(users[0]["projects"][0], p["id"]);
+    // Errors are clear and non-zero.
+    for args in [
+        vec!["iam", "project", "create", "--name", "site"],
+        vec!["iam", "access-key", "create", "--user", "ghost"],
+        vec!["iam", "grant", "--user", "ops", "--project", "nope"],
+        vec!["iam", "project", "delete", "--project", "nope"],
+    ] {
+        let out = vigil().args(["--data-dir", d]).args(&args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+        assert!(String::from_utf8_lossy(&out.stderr).starts_with("error:"), "{args:?}");
+    }
+    let key: Value = serde_json::from_str(&run_ok(vigil().args([
+        "--data-dir",
+        d,
+        "iam",
+        "access-key",
+        "create",
+        "--user",
+        "ops",
+    ])))
+    .unwrap();
+    run_ok(vigil().args([
+        "--data-dir",
+        d,
+        "iam",
+        "access-key",
+        "delete",
+        "--access",
+        key["access"].as_str().unwrap(),
+    ]));
+    run_ok(vigil().args(["--data-dir", d, "iam", "user", "delete", "--name", "ops"]));
+    run_ok(vigil().args(["--data-dir", d, "iam", "project", "delete", "--project", "site"]));
+    // Every command has --help.
+    for args in [
+        vec!["--help"],
+        vec!["serve", "--help"],
+        vec!["iam", "access-key", "create", "--help"],
+        vec!["migrate", "--help"],
+    ] {
+        let help = run_ok(vigil().args(&args));
+        assert!(help.contains("Usage"), "{args:?}");
+    }
+    let bad = vigil()
+        .args(["--data-dir", d, "--database", "mysql://x", "migrate"])
+        .output()
+        .unwrap();
+    assert!(!bad.status.success() && String::from_utf8_lossy(&bad.stderr).contains("unsupported database URL"));
+}
+
+#[test]
+fn config_file_env_and_flags_precedence() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("vigil.toml");
+    let (p_file, p_env, p_flag) = (free_port(), free_port(), free_port());
+    std::fs::write(
+        &cfg,
+        format!(
+            "data_dir = \"{}\"\nlisten = \"127.0.0.1:{p_file}\"\nrate_limit = 7\n",
+            dir.path().join("d").display()
+        ),
+    )
+    .unwrap();
+    let start = |env_listen: Option<u16>, flag: Option<u16>| {
+        let mut cmd = vigil();
+        cmd.args(["--config", cfg.to_str().unwrap(), "serve"])
+            .env("VIGIL_ADMIN_PASSWORD", "pw")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        if let Some(p) = env_listen {
+            cmd.env("VIGIL_LISTEN", format!("127.0.0.1:{p}"));
+        }
+        if let Some(p) = flag {
+            cmd.args(["--listen", &format!("127.0.0.1:{p}")]);
+        }
+        cmd.spawn().unwrap()
+    };
+    for (env_listen, flag, expect) in [
+        (None, None, p_file),
+        (Some(p_env), None, p_env),
+        (Some(p_env), Some(p_flag), p_flag),
+    ] {
+        let mut child = start(env_listen, flag);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut ok = false;
+        while Instant::now() < deadline && !ok {
+            ok = reqwest::blocking::get(format!("http://127.0.0.1:{expect}/health"))
+                .map(|r| r.status() == 200)
+                .unwrap_or(false);
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            ok,
+            "expected the server on port {expect} (env {env_listen:?}, flag {flag:?})"
+        );
+    }
+    // A bad value in the file is a clear startup error.
+    std::fs::write(&cfg, "rate_limit_window = \"fortnight\"\n").unwrap();
+    let out = vigil()
+        .args(["--config", cfg.to_str().unwrap(), "serve"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("rate_limit_window"));
+}
