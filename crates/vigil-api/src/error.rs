@@ -125,7 +125,8 @@ struct LegacyBody<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
+        let http = if self.shape == Shape::Legacy { self.code.legacy().1 } else { self.code.http_status() };
+        let status = StatusCode::from_u16(http).unwrap_or(StatusCode::BAD_REQUEST);
         let body = match self.shape {
             Shape::Vias => serde_json::to_vec(&ViasErrorBody {
                 error_code: self.code.code().to_string(),
@@ -139,14 +140,18 @@ impl IntoResponse for ApiError {
                 detail: self.detail,
                 params: self.params,
             }),
-            Shape::Legacy => serde_json::to_vec(&LegacyBody {
-                error_code: self.code.code(),
-                error_message: if self.detail.is_empty() {
-                    self.code.message().to_string()
-                } else {
-                    format!("{} {}", self.code.message(), self.detail)
-                },
-            }),
+            Shape::Legacy => {
+                let (code, _, message) = self.code.legacy();
+                let code = if self.detail.starts_with("malformed JSON") { "IVA.0003" } else { code };
+                let mut error_message = message.to_string();
+                if !self.params.is_empty() {
+                    error_message.push_str(&format!(" {}:", self.params.join(",")));
+                }
+                if !self.detail.is_empty() {
+                    error_message.push_str(&format!(" {}", self.detail));
+                }
+                serde_json::to_vec(&LegacyBody { error_code: code, error_message })
+            }
         };
         json_response(status, body.unwrap_or_default())
     }

@@ -3,15 +3,20 @@
 
 pub mod aksk;
 mod auth;
+mod batch_tasks;
 pub mod error;
 mod health;
 mod iam_tokens;
 mod json_body;
+mod legacy_tasks;
 pub mod openapi;
 mod query;
 mod rate_limit;
 mod request_id;
+mod roi;
 mod router;
+mod task_center;
+mod tasks;
 mod video_groups;
 mod video_sources;
 
@@ -29,6 +34,7 @@ pub use router::router;
 pub struct ApiConfig {
     pub source_quota: i64,
     pub group_quota: i64,
+    pub task_quota: i64,
     /// `None` disables rate limiting.
     pub rate_limit: Option<RateLimit>,
     /// Largest accepted request body, in bytes.
@@ -46,6 +52,7 @@ impl Default for ApiConfig {
         Self {
             source_quota: 1000,
             group_quota: 100,
+            task_quota: 200,
             rate_limit: Some(RateLimit {
                 quota: 10_000,
                 window: Window::Hour,

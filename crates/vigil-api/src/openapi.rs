@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{error, health, iam_tokens, video_groups, video_sources};
+use crate::{batch_tasks, error, health, iam_tokens, tasks, video_groups, video_sources};
 
 struct Security;
 
@@ -32,10 +32,12 @@ impl Modify for Security {
         iam_tokens::issue, iam_tokens::validate, iam_tokens::revoke,
         video_sources::create, video_sources::update, video_sources::delete, video_sources::show, video_sources::list,
         video_groups::create, video_groups::update, video_groups::delete, video_groups::show, video_groups::list,
+        tasks::create, tasks::list, tasks::show, tasks::update, tasks::delete, tasks::action,
+        batch_tasks::create, batch_tasks::list, batch_tasks::update, batch_tasks::delete, batch_tasks::action,
     ),
     components(schemas(error::ViasErrorBody, error::GatewayErrorBody)),
     modifiers(&Security),
-    tags((name = "Video Center"), (name = "IAM"), (name = "Operations"))
+    tags((name = "Video Center"), (name = "Task Center"), (name = "IAM"), (name = "Operations"))
 )]
 struct ApiDoc;
 

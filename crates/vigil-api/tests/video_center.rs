@@ -384,7 +384,7 @@ async fn source_list_filters(b: Backend) {
     }
     add_task(&s, &s4, 2).await;
     add_task(&s, &s2, 1).await;
-    sql(&s, &format!("INSERT INTO source_templates (source_id, name, roi, service_config, num_task, create_at, modify_at) VALUES ('{s3}', 'c-intrusiondetection-edge', '{{}}', '{{}}', 0, 1, 1)")).await;
+    sql(&s, &format!("INSERT INTO source_templates (source_id, name, roi, service_config, create_at, modify_at) VALUES ('{s3}', 'c-intrusiondetection-edge', '{{}}', '{{}}', 1, 1)")).await;
 
     let list = |q: &str| format!("/v2/{{p}}/source/sources{q}");
     let (st, all) = s.get(&list("")).await;

@@ -74,6 +74,22 @@ impl ErrorCode {
         }
     }
 
+    /// The legacy VAS (`IVA.`) code, HTTP status and message used on legacy routes (shape C).
+    pub fn legacy(self) -> (&'static str, u16, &'static str) {
+        use ErrorCode::*;
+        match self {
+            AuthorizationFailed | AccountRestricted => ("IVA.0001", 401, "The authentication token is abnormal."),
+            ObjectNotFound | TaskNotFound | IdNotFound | ObsObjectNotFound => {
+                ("IVA.0005", 404, "The requested resource is NOT found.")
+            }
+            Forbidden | OperationNotAllowed | IvmNotEnabled => ("IVA.0009", 403, "This operation is forbidden."),
+            SourceQuotaReached | TaskQuotaReached | PoolQuotaReached | ExceedMaxQuota => ("IVA.0012", 400, "Exceed max quota."),
+            Internal | ServiceAccessFailed => ("IVA.0006", 500, "Internal server error."),
+            Throttled => ("APIG.0308", 429, "The throttling threshold has been reached."),
+            _ => ("IVA.0004", 400, "The request param is invalid."),
+        }
+    }
+
     pub fn message(self) -> &'static str {
         use ErrorCode::*;
         match self {

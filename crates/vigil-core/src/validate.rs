@@ -40,6 +40,18 @@ pub fn group_name(param: &str, s: &str) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Task (job) name: 1–100 chars of Chinese, letters, digits, `-`, `_`.
+pub fn task_name(param: &str, s: &str) -> Result<(), FieldError> {
+    let n = s.chars().count();
+    if !(1..=100).contains(&n) {
+        return Err(FieldError::invalid(param, "must be 1 to 100 characters"));
+    }
+    if let Some(c) = s.chars().find(|&c| !(c.is_ascii_alphanumeric() || is_cjk(c) || c == '-' || c == '_')) {
+        return Err(FieldError::invalid(param, format!("character {c:?} is not allowed")));
+    }
+    Ok(())
+}
+
 /// Tags: at most 4, each 1–10 chars of Chinese, letters, digits, `-`, `_`.
 pub fn tags(param: &str, tags: &[String]) -> Result<(), FieldError> {
     if tags.len() > 4 {

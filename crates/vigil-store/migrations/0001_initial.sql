@@ -18,10 +18,4 @@ CREATE TABLE video_group_members (group_id TEXT NOT NULL, source_id TEXT NOT NUL
 CREATE INDEX video_group_members_source ON video_group_members (source_id);
 CREATE TABLE source_templates (
   source_id TEXT NOT NULL, name TEXT NOT NULL, roi TEXT NOT NULL, service_config TEXT NOT NULL,
-  num_task BIGINT NOT NULL DEFAULT 0, create_at BIGINT NOT NULL, modify_at BIGINT NOT NULL, PRIMARY KEY (source_id, name));
-CREATE TABLE tasks (
-  id TEXT PRIMARY KEY, project_id TEXT NOT NULL, name TEXT NOT NULL, service_name TEXT NOT NULL,
-  video_source_id TEXT, state TEXT NOT NULL, batch_id TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL);
-CREATE INDEX tasks_source ON tasks (video_source_id);
-CREATE TABLE batch_tasks (id TEXT PRIMARY KEY, project_id TEXT NOT NULL, name TEXT NOT NULL, created_at BIGINT NOT NULL);
-CREATE TABLE batch_task_groups (batch_id TEXT NOT NULL, group_id TEXT NOT NULL, PRIMARY KEY (batch_id, group_id));
+  create_at BIGINT NOT NULL, modify_at BIGINT NOT NULL, PRIMARY KEY (source_id, name));

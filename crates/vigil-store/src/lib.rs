@@ -2,9 +2,11 @@
 //! and one schema. Repositories: identity (`iam`), video sources and groups.
 
 mod error;
+pub mod batch_tasks;
 pub mod iam;
 mod migrations;
 mod rows;
+pub mod tasks;
 pub mod video_groups;
 pub mod video_sources;
 

@@ -269,20 +269,34 @@ impl Store {
         for t in &trows {
             tasks.insert(s(t, "video_source_id")?, i(t, "n")?);
         }
+        // A template's `numTask`: tasks of that algorithm on that source.
+        let mut per_service: HashMap<(String, String), i64> = HashMap::new();
+        let srows = sqlx::query(
+            "SELECT video_source_id, service_name, COUNT(*) AS n FROM tasks WHERE project_id = $1 \
+             AND video_source_id IS NOT NULL GROUP BY video_source_id, service_name",
+        )
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &srows {
+            per_service.insert((s(r, "video_source_id")?, s(r, "service_name")?), i(r, "n")?);
+        }
         let mut templates: HashMap<String, Vec<TemplateRecord>> = HashMap::new();
         let prows = sqlx::query(
-            "SELECT t.source_id, t.name, t.roi, t.service_config, t.num_task, t.create_at, t.modify_at \
+            "SELECT t.source_id, t.name, t.roi, t.service_config, t.create_at, t.modify_at \
              FROM source_templates t JOIN video_sources v ON v.id = t.source_id WHERE v.project_id = $1 ORDER BY t.create_at",
         )
         .bind(project_id)
         .fetch_all(&self.pool)
         .await?;
         for p in &prows {
-            templates.entry(s(p, "source_id")?).or_default().push(TemplateRecord {
-                name: s(p, "name")?,
+            let (source_id, name) = (s(p, "source_id")?, s(p, "name")?);
+            let num_task = per_service.get(&(source_id.clone(), name.clone())).copied().unwrap_or(0);
+            templates.entry(source_id).or_default().push(TemplateRecord {
+                name,
                 roi: s(p, "roi")?,
                 service_config: s(p, "service_config")?,
-                num_task: i(p, "num_task")?,
+                num_task,
                 create_at: i(p, "create_at")?,
                 modify_at: i(p, "modify_at")?,
             });

@@ -51,6 +51,9 @@ pub struct ServeArgs {
     /// Maximum video groups per project. [default: 100]
     #[arg(long, env = "VIGIL_GROUP_QUOTA")]
     pub group_quota: Option<i64>,
+    /// Maximum tasks per project (VIAS.0010048 beyond). [default: 200]
+    #[arg(long, env = "VIGIL_TASK_QUOTA")]
+    pub task_quota: Option<i64>,
     /// Requests per project per rate-limit window; 0 disables rate limiting. [default: 10000]
     #[arg(long, env = "VIGIL_RATE_LIMIT")]
     pub rate_limit: Option<u64>,
@@ -138,7 +141,8 @@ pub fn api_config(cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<(SocketAddr,
     };
     let source_quota = cli.source_quota.or(f.source_quota).unwrap_or(d.source_quota);
     let group_quota = cli.group_quota.or(f.group_quota).unwrap_or(d.group_quota);
-    if source_quota < 0 || group_quota < 0 {
+    let task_quota = cli.task_quota.or(f.task_quota).unwrap_or(d.task_quota);
+    if source_quota < 0 || group_quota < 0 || task_quota < 0 {
         bail!("quotas must not be negative");
     }
     let body_limit = cli.body_limit.or(f.body_limit).unwrap_or(d.body_limit);
@@ -150,6 +154,7 @@ pub fn api_config(cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<(SocketAddr,
         ApiConfig {
             source_quota,
             group_quota,
+            task_quota,
             rate_limit: (quota > 0).then_some(RateLimit { quota, window }),
             body_limit,
             token_ttl: Duration::from_secs(cli.token_ttl.or(f.token_ttl).unwrap_or(86_400).max(1)),

@@ -220,6 +220,16 @@ fn first_start_iam_sdk_signing_openapi_and_shutdown() {
         "{stdout}"
     );
 
+    // The official VAS SDK, unchanged, manages a task with the same AK/SK.
+    let out = Command::new(python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/vas_sdk.py"))
+        .args([&server.url(""), key["access"].as_str().unwrap(), key["secret"].as_str().unwrap(), &project_id])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "VAS SDK steps failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(stdout.lines().filter(|l| l.contains("\"ok\": true")).count(), 10, "{stdout}");
+
     // OpenAPI 3 document validates and lists every route.
     let doc = reqwest::blocking::get(server.url("/openapi.json"))
         .unwrap()
@@ -251,6 +261,20 @@ fn first_start_iam_sdk_signing_openapi_and_shutdown() {
         "GET /v2/{project_id}/video-group/groups",
         "POST /v3/auth/tokens",
         "GET /health",
+        "POST /v2/{project_id}/services/{service_name}/tasks",
+        "GET /v2/{project_id}/tasks",
+        "GET /v2/{project_id}/tasks/{task_id}",
+        "PUT /v2/{project_id}/tasks/{task_id}",
+        "DELETE /v2/{project_id}/tasks/{task_id}",
+        "PUT /v2/{project_id}/tasks/{task_id}/action/{command}",
+        "POST /v2/{project_id}/batch-tasks",
+        "GET /v2/{project_id}/batch-tasks",
+        "PUT /v2/{project_id}/batch-tasks/{id}",
+        "DELETE /v2/{project_id}/batch-tasks/{id}",
+        "PUT /v2/{project_id}/batch-tasks/{id}/action/{command}",
+        "GET /v2/{project_id}/services/{service_name}/tasks",
+        "GET /v2/{project_id}/services/{service_name}/tasks/{task_id}",
+        "POST /v2/{project_id}/services/{service_name}/tasks/{task_id}/start",
     ] {
         assert!(routes.contains(&r.to_string()), "{r} missing from {routes:?}");
     }

@@ -1,0 +1,159 @@
+//! Task Center — the legacy VAS job routes (spec §3.10), service scoped, errors in shape C.
+//! The official `huaweicloudsdkvas` SDK speaks exactly these.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde_json::{json, Value};
+use vigil_core::task_state::TaskState;
+use vigil_core::FieldError;
+use vigil_store::tasks::TaskRecord;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::json_body::parse_json;
+use crate::query::QueryParams;
+use crate::task_center::{self, check_task_id, legacy, task_error, TaskBody};
+use crate::AppState;
+
+type LegacyResult<T> = Result<T, ApiError>;
+
+async fn task_of_service(state: &AppState, project: &str, service: &str, id: &str) -> ApiResult<TaskRecord> {
+    check_task_id(id)?;
+    let t = state.store.get_task(project, id).await.map_err(task_error)?;
+    if t.service_name != service {
+        return Err(task_error(vigil_store::StoreError::NotFound("task")));
+    }
+    Ok(t)
+}
+
+/// Epoch bounds: values below 10^11 are read as seconds, larger ones as milliseconds.
+fn epoch_ms(v: i64) -> i64 {
+    if v < 100_000_000_000 {
+        v * 1000
+    } else {
+        v
+    }
+}
+
+fn list_filter(q: &QueryParams) -> Result<impl Fn(&TaskRecord) -> bool, FieldError> {
+    let states: Vec<&str> = TaskState::ALL.iter().map(|s| s.as_str()).collect();
+    let version = q.text("service_version", 32)?;
+    let state = q.choice("state", &states)?;
+    let name_like = q.text("name_like", 100)?;
+    let id_like = q.text("id_like", 64)?;
+    let since = q.int("created_since", 0, i64::MAX)?.map(epoch_ms);
+    let until = q.int("created_until", 0, i64::MAX)?.map(epoch_ms);
+    Ok(move |t: &TaskRecord| {
+        version.as_ref().is_none_or(|v| &t.service_version == v)
+            && state.as_ref().is_none_or(|s| &t.state == s)
+            && name_like.as_ref().is_none_or(|n| t.name.contains(n.as_str()))
+            && id_like.as_ref().is_none_or(|n| t.id.contains(n.as_str()))
+            && since.is_none_or(|s| t.created_at >= s)
+            && until.is_none_or(|u| t.created_at <= u)
+    })
+}
+
+/// ListTasksDetails: `{count (all matches), tasks}` with offset/limit/order.
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, service)): Path<(String, String)>,
+    q: QueryParams,
+) -> LegacyResult<Json<Value>> {
+    let result = async {
+        let keep = list_filter(&q)?;
+        let offset = q.int("offset", 0, 100_000)?.unwrap_or(0) as usize;
+        let limit = q.int("limit", 1, 1000)?.unwrap_or(1000) as usize;
+        let order = q.choice(
+            "order",
+            &["name:ASC", "name:DESC", "created_at:ASC", "created_at:DESC", "updated_at:ASC", "updated_at:DESC"],
+        )?;
+        let mut tasks: Vec<TaskRecord> =
+            state.store.list_tasks(&caller.project_id).await?.into_iter().filter(|t| t.service_name == service && keep(t)).collect();
+        match order.as_deref().unwrap_or("created_at:DESC") {
+            "name:ASC" => tasks.sort_by(|a, b| a.name.cmp(&b.name)),
+            "name:DESC" => tasks.sort_by(|a, b| b.name.cmp(&a.name)),
+            "created_at:ASC" => tasks.sort_by_key(|t| t.created_at),
+            "updated_at:ASC" => tasks.sort_by_key(|t| t.updated_at),
+            "updated_at:DESC" => tasks.sort_by_key(|t| std::cmp::Reverse(t.updated_at)),
+            _ => tasks.sort_by_key(|t| std::cmp::Reverse(t.created_at)),
+        }
+        let count = tasks.len();
+        let page: Vec<Value> = tasks.iter().skip(offset).take(limit).map(task_center::legacy_detail).collect();
+        Ok::<_, ApiError>(Json(json!({"count": count, "tasks": page})))
+    }
+    .await;
+    result.map_err(legacy)
+}
+
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, service, id)): Path<(String, String, String)>,
+) -> LegacyResult<Json<Value>> {
+    let t = task_of_service(&state, &caller.project_id, &service, &id).await.map_err(legacy)?;
+    let mut v = task_center::legacy_detail(&t);
+    v["hosting_result"] = json!({"status": "NOT_GENERATED"});
+    Ok(Json(v))
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, service, id)): Path<(String, String, String)>,
+    bytes: Bytes,
+) -> LegacyResult<Json<Value>> {
+    let result = async {
+        let t = task_of_service(&state, &caller.project_id, &service, &id).await?;
+        let body: TaskBody = parse_json(&bytes)?;
+        let (updated, templates) = task_center::prepare_update(&state, &t, &body).await?;
+        state.store.update_task(&updated, templates).await.map_err(task_error)?;
+        let t = state.store.get_task(&caller.project_id, &id).await.map_err(task_error)?;
+        Ok::<_, ApiError>(Json(task_center::legacy_detail(&t)))
+    }
+    .await;
+    result.map_err(legacy)
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, service, id)): Path<(String, String, String)>,
+) -> LegacyResult<Response> {
+    let result = async {
+        task_of_service(&state, &caller.project_id, &service, &id).await?;
+        state.store.delete_task(&caller.project_id, &id).await.map_err(task_error)?;
+        Ok::<_, ApiError>(StatusCode::OK.into_response())
+    }
+    .await;
+    result.map_err(legacy)
+}
+
+async fn act(state: AppState, caller: Caller, service: String, id: String, command: &str) -> LegacyResult<Response> {
+    let result = async {
+        task_of_service(&state, &caller.project_id, &service, &id).await?;
+        task_center::act(&state, &caller.project_id, &id, command).await?;
+        Ok::<_, ApiError>(StatusCode::OK.into_response())
+    }
+    .await;
+    result.map_err(legacy)
+}
+
+pub async fn start(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, service, id)): Path<(String, String, String)>,
+) -> LegacyResult<Response> {
+    act(state, caller, service, id, "start").await
+}
+
+pub async fn stop(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, service, id)): Path<(String, String, String)>,
+) -> LegacyResult<Response> {
+    act(state, caller, service, id, "stop").await
+}

@@ -1,0 +1,208 @@
+//! Task Center — platform routes (spec §3.2–§3.7) and the intl `/v1/{project_id}/infer/…` aliases.
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde_json::{json, Value};
+use utoipa::IntoParams;
+use vigil_algorithms::Catalog;
+use vigil_core::task_state::TaskState;
+use vigil_core::FieldError;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ViasErrorBody};
+use crate::json_body::parse_json;
+use crate::query::QueryParams;
+use crate::task_center::{self, check_task_id, task_error, TaskBody};
+use crate::AppState;
+
+/// Create tasks: one per `input.data` entry. A legacy VAS body (`service_config`, `timing`,
+/// `edge_pool_id`) is answered in the legacy shape (`[{"id": …}]`, errors as `IVA.` codes).
+#[utoipa::path(post, path = "/v2/{project_id}/services/{service_name}/tasks", tag = "Task Center", operation_id = "CreateTask",
+    params(("project_id" = String, Path), ("service_name" = String, Path, description = "e.g. c-intrusiondetection-cloud")),
+    request_body = TaskBody,
+    responses((status = 200, description = "{\"tasks\": [{\"id\": …}]} (legacy body: [{\"id\": …}])"), (status = 400, body = ViasErrorBody)),
+    security(("token" = []), ("aksk" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, service_name)): Path<(String, String)>,
+    bytes: Bytes,
+) -> Response {
+    let raw: Result<TaskBody, ApiError> = parse_json(&bytes);
+    let legacy = raw.as_ref().map(TaskBody::is_legacy).unwrap_or(false);
+    let result = async {
+        let body = raw?;
+        let prepared = task_center::prepare_create(&state, &caller.project_id, &caller.user_name, &service_name, &body, None).await?;
+        let ids = state
+            .store
+            .create_tasks(&caller.project_id, prepared.tasks, prepared.templates, state.config.task_quota)
+            .await
+            .map_err(task_error)?;
+        tracing::info!(service_name, tasks = ?ids, "created tasks");
+        Ok::<_, ApiError>(ids)
+    }
+    .await;
+    match (result, legacy) {
+        (Ok(ids), false) => Json(json!({"tasks": ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>()})).into_response(),
+        (Ok(ids), true) => Json(json!(ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>())).into_response(),
+        (Err(e), false) => e.into_response(),
+        (Err(e), true) => task_center::legacy(e).into_response(),
+    }
+}
+
+/// Query of ListTasks (spec §3.3).
+#[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListTasksParams {
+    /// `async_task` | `sync_task` (Vigil's video tasks are all asynchronous).
+    pub source_data_type: Option<String>,
+    /// Algorithm display name (Chinese title, or the English title).
+    pub title: Option<String>,
+    /// Video source name (substring).
+    pub camera_name: Option<String>,
+    /// One upper-case state of spec §3.1.
+    pub task_state: Option<String>,
+    /// Task name (substring).
+    pub task_name: Option<String>,
+    /// 5–1000, default 10.
+    pub page_size: Option<i64>,
+    /// Page index, 1-based, default 1.
+    pub page: Option<i64>,
+    /// `asc` | `desc` (default), by creation time.
+    pub sort_dir: Option<String>,
+    pub batch_id: Option<String>,
+    /// Comma-joined group ids: tasks whose source is in any of them.
+    pub video_group_id: Option<String>,
+    /// Vendor(s), comma-joined; Vigil's algorithms are from `Vigil`.
+    pub company: Option<String>,
+    /// Algorithm id (`algorithm_publish_id`).
+    pub alg_id: Option<String>,
+}
+
+impl ListTasksParams {
+    fn parse(q: &QueryParams) -> Result<Self, FieldError> {
+        let mut states: Vec<&str> = TaskState::ALL.iter().map(|s| s.as_str()).collect();
+        states.extend(["SCHEDULING", "LACK_OF_RESOURCES"]);
+        let groups = q.text("video_group_id", 2048)?;
+        Ok(Self {
+            source_data_type: q.choice("source_data_type", &["async_task", "sync_task"])?,
+            title: q.text("title", 64)?,
+            camera_name: q.text("camera_name", 255)?,
+            task_state: q.choice("task_state", &states)?,
+            task_name: q.text("task_name", 100)?,
+            page_size: q.int("page_size", 5, 1000)?,
+            page: q.int("page", 1, 100_000)?,
+            sort_dir: q.choice("sort_dir", &["asc", "desc"])?,
+            batch_id: q.text("batch_id", 36)?,
+            video_group_id: groups,
+            company: q.text("company", 255)?,
+            alg_id: q.text("alg_id", 36)?,
+        })
+    }
+
+    fn matches(&self, v: &task_center::TaskView) -> bool {
+        let t = &v.task;
+        let spec = Catalog::by_service_name(&t.service_name).map(|(s, _)| s);
+        let title_ok = self.title.as_ref().is_none_or(|title| {
+            spec.is_some_and(|s| s.title == title.as_str() || s.title_en.eq_ignore_ascii_case(title))
+        });
+        let contains = |hay: &str, needle: &Option<String>| {
+            needle.as_ref().is_none_or(|n| hay.to_lowercase().contains(&n.to_lowercase()))
+        };
+        let groups_ok = self.video_group_id.as_ref().is_none_or(|g| g.split(',').any(|id| v.group_ids.iter().any(|x| x == id.trim())));
+        let company_ok = self.company.as_ref().is_none_or(|c| c.split(',').any(|x| x.trim().eq_ignore_ascii_case("vigil")));
+        self.source_data_type.as_deref() != Some("sync_task")
+            && title_ok
+            && contains(&v.source_name, &self.camera_name)
+            && self.task_state.as_ref().is_none_or(|s| s == &t.state)
+            && contains(&t.name, &self.task_name)
+            && self.batch_id.as_ref().is_none_or(|b| t.batch_id.as_deref() == Some(b.as_str()))
+            && groups_ok
+            && company_ok
+            && self.alg_id.as_ref().is_none_or(|a| spec.is_some_and(|s| &task_center::alg_id(s) == a))
+    }
+}
+
+#[utoipa::path(get, path = "/v2/{project_id}/tasks", tag = "Task Center", operation_id = "ListTasks",
+    params(("project_id" = String, Path), ListTasksParams),
+    responses((status = 200, description = "{count (items on this page), tasks, page, page_size}"), (status = 400, body = ViasErrorBody)),
+    security(("token" = []), ("aksk" = [])))]
+pub async fn list(State(state): State<AppState>, Extension(caller): Extension<Caller>, q: QueryParams) -> ApiResult<Json<Value>> {
+    let params = ListTasksParams::parse(&q)?;
+    let tasks = state.store.list_tasks(&caller.project_id).await?;
+    let mut views: Vec<_> = task_center::views(&state, &caller.project_id, tasks).await?.into_iter().filter(|v| params.matches(v)).collect();
+    if params.sort_dir.as_deref() != Some("asc") {
+        views.reverse();
+    }
+    let (size, page) = (params.page_size.unwrap_or(10) as usize, params.page.unwrap_or(1) as usize);
+    let items: Vec<Value> = views.iter().skip((page - 1) * size).take(size).map(task_center::platform_item).collect();
+    Ok(Json(json!({"count": items.len(), "tasks": items, "page": page, "page_size": size})))
+}
+
+async fn detail(state: &AppState, project: &str, id: &str) -> ApiResult<Value> {
+    let task = state.store.get_task(project, id).await.map_err(task_error)?;
+    let view = task_center::views(state, project, vec![task]).await?.remove(0);
+    Ok(task_center::platform_detail(&view))
+}
+
+#[utoipa::path(get, path = "/v2/{project_id}/tasks/{task_id}", tag = "Task Center", operation_id = "ShowTaskInfo",
+    params(("project_id" = String, Path), ("task_id" = String, Path)),
+    responses((status = 200, description = "ShowTaskInfo"), (status = 400, body = ViasErrorBody)),
+    security(("token" = []), ("aksk" = [])))]
+pub async fn show(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    check_task_id(&id)?;
+    Ok(Json(detail(&state, &caller.project_id, &id).await?))
+}
+
+#[utoipa::path(put, path = "/v2/{project_id}/tasks/{task_id}", tag = "Task Center", operation_id = "UpdateTask",
+    params(("project_id" = String, Path), ("task_id" = String, Path)), request_body = TaskBody,
+    responses((status = 200, description = "The task's details after the update"), (status = 400, body = ViasErrorBody)),
+    security(("token" = []), ("aksk" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, id)): Path<(String, String)>,
+    bytes: Bytes,
+) -> ApiResult<Json<Value>> {
+    check_task_id(&id)?;
+    let body: TaskBody = parse_json(&bytes)?;
+    let task = state.store.get_task(&caller.project_id, &id).await.map_err(task_error)?;
+    let (updated, templates) = task_center::prepare_update(&state, &task, &body).await?;
+    state.store.update_task(&updated, templates).await.map_err(task_error)?;
+    Ok(Json(detail(&state, &caller.project_id, &id).await?))
+}
+
+#[utoipa::path(delete, path = "/v2/{project_id}/tasks/{task_id}", tag = "Task Center", operation_id = "DeleteTask",
+    params(("project_id" = String, Path), ("task_id" = String, Path)),
+    responses((status = 200, description = "{}"), (status = 400, body = ViasErrorBody)),
+    security(("token" = []), ("aksk" = [])))]
+pub async fn delete(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, id)): Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    check_task_id(&id)?;
+    state.store.delete_task(&caller.project_id, &id).await.map_err(task_error)?;
+    tracing::info!(task_id = id, "deleted task");
+    Ok(Json(json!({})))
+}
+
+#[utoipa::path(put, path = "/v2/{project_id}/tasks/{task_id}/action/{command}", tag = "Task Center", operation_id = "StartStopTask",
+    params(("project_id" = String, Path), ("task_id" = String, Path), ("command" = String, Path, description = "start | stop")),
+    responses((status = 200, description = "{id, state}"), (status = 400, body = ViasErrorBody), (status = 500, body = ViasErrorBody)),
+    security(("token" = []), ("aksk" = [])))]
+pub async fn action(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, id, command)): Path<(String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    check_task_id(&id)?;
+    let t = task_center::act(&state, &caller.project_id, &id, &command).await?;
+    Ok(Json(json!({"id": t.id, "state": t.state})))
+}

@@ -1,0 +1,345 @@
+//! Tasks (jobs): rows, state changes, templates saved on sources.
+
+use sqlx::any::AnyRow;
+use sqlx::Row;
+
+use crate::rows::{i, opt_s, s};
+use crate::{now_ms, Store, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct TaskRecord {
+    pub id: String,
+    pub project_id: String,
+    pub name: String,
+    pub description: String,
+    pub creator: String,
+    pub service_name: String,
+    pub service_version: String,
+    /// `cloud` or `edge`.
+    pub placement: String,
+    pub video_source_id: Option<String>,
+    /// Normalized JSON texts as accepted by the API.
+    pub input: String,
+    pub output: String,
+    /// `{"common": {…}}` with defaults filled in.
+    pub config: String,
+    pub schedule: Option<String>,
+    /// Created through the legacy VAS body (`service_config`, `timing`).
+    pub legacy: bool,
+    pub resource_order_id: String,
+    pub edge_pool_id: String,
+    pub batch_id: Option<String>,
+    pub state: String,
+    pub status: String,
+    pub error_code: String,
+    pub error_message: String,
+    pub schedule_status: String,
+    /// Bumped on every change of what the pipeline must do, so workers restart it.
+    pub revision: i64,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A task to insert (id and timestamps are set by the store).
+#[derive(Debug, Clone)]
+pub struct NewTask {
+    pub name: String,
+    pub description: String,
+    pub creator: String,
+    pub service_name: String,
+    pub service_version: String,
+    pub placement: String,
+    pub video_source_id: Option<String>,
+    pub input: String,
+    pub output: String,
+    pub config: String,
+    pub schedule: Option<String>,
+    pub legacy: bool,
+    pub resource_order_id: String,
+    pub edge_pool_id: String,
+    pub batch_id: Option<String>,
+    pub schedule_status: String,
+}
+
+/// A template to save on a video source (`is_saved_as_template`).
+#[derive(Debug, Clone)]
+pub struct TemplateWrite {
+    pub source_id: String,
+    pub name: String,
+    pub roi: String,
+    pub service_config: String,
+}
+
+const COLUMNS: &str = "id, project_id, name, description, creator, service_name, service_version, placement, \
+    video_source_id, input, output, config, schedule, legacy, resource_order_id, edge_pool_id, batch_id, state, status, \
+    error_code, error_message, schedule_status, revision, lease_owner, lease_expires_at, created_at, updated_at";
+
+fn task(r: &AnyRow) -> Result<TaskRecord, StoreError> {
+    Ok(TaskRecord {
+        id: s(r, "id")?,
+        project_id: s(r, "project_id")?,
+        name: s(r, "name")?,
+        description: s(r, "description")?,
+        creator: s(r, "creator")?,
+        service_name: s(r, "service_name")?,
+        service_version: s(r, "service_version")?,
+        placement: s(r, "placement")?,
+        video_source_id: opt_s(r, "video_source_id")?,
+        input: s(r, "input")?,
+        output: s(r, "output")?,
+        config: s(r, "config")?,
+        schedule: opt_s(r, "schedule")?,
+        legacy: i(r, "legacy")? != 0,
+        resource_order_id: s(r, "resource_order_id")?,
+        edge_pool_id: s(r, "edge_pool_id")?,
+        batch_id: opt_s(r, "batch_id")?,
+        state: s(r, "state")?,
+        status: s(r, "status")?,
+        error_code: s(r, "error_code")?,
+        error_message: s(r, "error_message")?,
+        schedule_status: s(r, "schedule_status")?,
+        revision: i(r, "revision")?,
+        lease_owner: opt_s(r, "lease_owner")?,
+        lease_expires_at: i(r, "lease_expires_at")?,
+        created_at: i(r, "created_at")?,
+        updated_at: i(r, "updated_at")?,
+    })
+}
+
+fn dup_name(e: sqlx::Error) -> StoreError {
+    let e = StoreError::Db(e);
+    if e.is_unique_violation() {
+        StoreError::DuplicateName("task")
+    } else {
+        e
+    }
+}
+
+impl Store {
+    pub async fn count_tasks(&self, project_id: &str) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT COUNT(*) FROM tasks WHERE project_id = $1")
+            .bind(project_id)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
+    }
+
+    async fn task_name_taken(&self, project_id: &str, name: &str, except_id: &str) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query("SELECT COUNT(*) FROM tasks WHERE project_id = $1 AND name = $2 AND id <> $3")
+            .bind(project_id)
+            .bind(name)
+            .bind(except_id)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?;
+        Ok(n > 0)
+    }
+
+    /// Inserts tasks (all or none) in state PENDING, and saves templates, in one transaction.
+    pub async fn create_tasks(
+        &self,
+        project_id: &str,
+        tasks: Vec<NewTask>,
+        templates: Vec<TemplateWrite>,
+        quota: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        if self.count_tasks(project_id).await? + tasks.len() as i64 > quota {
+            return Err(StoreError::Quota { what: "tasks", limit: quota });
+        }
+        for t in &tasks {
+            if self.task_name_taken(project_id, &t.name, "").await? {
+                return Err(StoreError::DuplicateName("task"));
+            }
+        }
+        let mut tx = self.pool.begin().await?;
+        let mut ids = Vec::with_capacity(tasks.len());
+        for t in tasks {
+            let id = vigil_core::ids::new_hex32_id();
+            let now = now_ms();
+            sqlx::query(
+                "INSERT INTO tasks (id, project_id, name, description, creator, service_name, service_version, placement, \
+                 video_source_id, input, output, config, schedule, legacy, resource_order_id, edge_pool_id, batch_id, \
+                 state, schedule_status, revision, created_at, updated_at) \
+                 VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,'PENDING',$18,1,$19,$19)",
+            )
+            .bind(&id)
+            .bind(project_id)
+            .bind(&t.name)
+            .bind(&t.description)
+            .bind(&t.creator)
+            .bind(&t.service_name)
+            .bind(&t.service_version)
+            .bind(&t.placement)
+            .bind(t.video_source_id.clone())
+            .bind(&t.input)
+            .bind(&t.output)
+            .bind(&t.config)
+            .bind(t.schedule.clone())
+            .bind(t.legacy as i64)
+            .bind(&t.resource_order_id)
+            .bind(&t.edge_pool_id)
+            .bind(t.batch_id.clone())
+            .bind(&t.schedule_status)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(dup_name)?;
+            ids.push(id);
+        }
+        save_templates(&mut tx, &templates).await?;
+        tx.commit().await?;
+        Ok(ids)
+    }
+
+    pub async fn get_task(&self, project_id: &str, id: &str) -> Result<TaskRecord, StoreError> {
+        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks WHERE project_id = $1 AND id = $2"))
+            .bind(project_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(task).transpose()?.ok_or(StoreError::NotFound("task"))
+    }
+
+    pub async fn list_tasks(&self, project_id: &str) -> Result<Vec<TaskRecord>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks WHERE project_id = $1 ORDER BY created_at, id"))
+            .bind(project_id)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(task).collect()
+    }
+
+    /// Every task of every project (for workers).
+    pub async fn all_tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks ORDER BY created_at, id")).fetch_all(&self.pool).await?;
+        rows.iter().map(task).collect()
+    }
+
+    /// Replaces what a task does (name, description, input, output, config, schedule) and bumps
+    /// its revision; saves templates in the same transaction.
+    pub async fn update_task(&self, t: &TaskRecord, templates: Vec<TemplateWrite>) -> Result<(), StoreError> {
+        if self.task_name_taken(&t.project_id, &t.name, &t.id).await? {
+            return Err(StoreError::DuplicateName("task"));
+        }
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query(
+            "UPDATE tasks SET name = $1, description = $2, video_source_id = $3, input = $4, output = $5, config = $6, \
+             schedule = $7, resource_order_id = $8, schedule_status = $9, revision = revision + 1, updated_at = $10 \
+             WHERE project_id = $11 AND id = $12",
+        )
+        .bind(&t.name)
+        .bind(&t.description)
+        .bind(t.video_source_id.clone())
+        .bind(&t.input)
+        .bind(&t.output)
+        .bind(&t.config)
+        .bind(t.schedule.clone())
+        .bind(&t.resource_order_id)
+        .bind(&t.schedule_status)
+        .bind(now_ms())
+        .bind(&t.project_id)
+        .bind(&t.id)
+        .execute(&mut *tx)
+        .await
+        .map_err(dup_name)?
+        .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound("task"));
+        }
+        save_templates(&mut tx, &templates).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets a task's state, detail and error (empty strings clear them).
+    pub async fn set_task_state(
+        &self,
+        id: &str,
+        state: &str,
+        status: &str,
+        error: (&str, &str),
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE tasks SET state = $1, status = $2, error_code = $3, error_message = $4, updated_at = $5 WHERE id = $6",
+        )
+        .bind(state)
+        .bind(status)
+        .bind(error.0)
+        .bind(error.1)
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Start: back to PENDING with a new revision so a worker picks it up.
+    pub async fn request_start(&self, id: &str) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE tasks SET state = 'PENDING', status = '', error_code = '', error_message = '', revision = revision + 1, \
+             updated_at = $1 WHERE id = $2",
+        )
+        .bind(now_ms())
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Stop: STOPPED at once when no live worker holds the task, else STOPPING for its worker.
+    pub async fn request_stop(&self, id: &str) -> Result<(), StoreError> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE tasks SET state = CASE WHEN lease_owner IS NOT NULL AND lease_expires_at > $1 THEN 'STOPPING' ELSE 'STOPPED' END, \
+             status = '', updated_at = $1 WHERE id = $2",
+        )
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    pub async fn delete_task(&self, project_id: &str, id: &str) -> Result<(), StoreError> {
+        let n = sqlx::query("DELETE FROM tasks WHERE project_id = $1 AND id = $2")
+            .bind(project_id)
+            .bind(id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            return Err(StoreError::NotFound("task"));
+        }
+        Ok(())
+    }
+}
+
+async fn save_templates(tx: &mut sqlx::Transaction<'_, sqlx::Any>, templates: &[TemplateWrite]) -> Result<(), StoreError> {
+    for t in templates {
+        let now = now_ms();
+        let n = sqlx::query("UPDATE source_templates SET roi = $1, service_config = $2, modify_at = $3 WHERE source_id = $4 AND name = $5")
+            .bind(&t.roi)
+            .bind(&t.service_config)
+            .bind(now)
+            .bind(&t.source_id)
+            .bind(&t.name)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected();
+        if n == 0 {
+            sqlx::query(
+                "INSERT INTO source_templates (source_id, name, roi, service_config, create_at, modify_at) \
+                 VALUES ($1, $2, $3, $4, $5, $5)",
+            )
+            .bind(&t.source_id)
+            .bind(&t.name)
+            .bind(&t.roi)
+            .bind(&t.service_config)
+            .bind(now)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
