@@ -80,16 +80,29 @@ impl BatchOpResult {
 
 fn batch_error(e: StoreError) -> ApiError {
     match e {
-        StoreError::NotFound("batch task") => ApiError::param(ErrorCode::IdNotFound, "id", "no batch task with this id"),
-        StoreError::DuplicateName("batch task") => ApiError::param(ErrorCode::DuplicateTaskName, "name", "a batch task with this name exists"),
+        StoreError::NotFound("batch task") => {
+            ApiError::param(ErrorCode::IdNotFound, "id", "no batch task with this id")
+        }
+        StoreError::DuplicateName("batch task") => ApiError::param(
+            ErrorCode::DuplicateTaskName,
+            "name",
+            "a batch task with this name exists",
+        ),
         other => other.into(),
     }
 }
 
 /// The (source id, ROI override) pairs a batch input selects, checked against the project's groups.
-async fn selected_sources(state: &AppState, project: &str, input: &BatchInput) -> ApiResult<(Vec<String>, Vec<(String, Option<String>)>)> {
+async fn selected_sources(
+    state: &AppState,
+    project: &str,
+    input: &BatchInput,
+) -> ApiResult<(Vec<String>, Vec<(String, Option<String>)>)> {
     if input.video_source_group.is_empty() || input.video_source_group.len() > 50 {
-        return Err(ApiError::invalid("batch_input.video_source_group", "1 to 50 groups are required"));
+        return Err(ApiError::invalid(
+            "batch_input.video_source_group",
+            "1 to 50 groups are required",
+        ));
     }
     let sources = state.store.list_sources(project).await?;
     let mut groups = Vec::new();
@@ -98,10 +111,19 @@ async fn selected_sources(state: &AppState, project: &str, input: &BatchInput) -
         let at = format!("batch_input.video_source_group[{gi}]");
         let group = match state.store.get_group(project, &g.video_source_group_id).await {
             Ok(g) => g,
-            Err(StoreError::NotFound(_)) => return Err(ApiError::not_found(&format!("{at}.video_source_group_id"), "the video group")),
+            Err(StoreError::NotFound(_)) => {
+                return Err(ApiError::not_found(
+                    &format!("{at}.video_source_group_id"),
+                    "the video group",
+                ))
+            }
             Err(e) => return Err(e.into()),
         };
-        let members: Vec<&String> = sources.iter().filter(|d| d.groups.iter().any(|x| x.id == group.id)).map(|d| &d.source.id).collect();
+        let members: Vec<&String> = sources
+            .iter()
+            .filter(|d| d.groups.iter().any(|x| x.id == group.id))
+            .map(|d| &d.source.id)
+            .collect();
         match g.video_source_list.as_deref() {
             None | Some([]) => {
                 for m in members {
@@ -111,7 +133,10 @@ async fn selected_sources(state: &AppState, project: &str, input: &BatchInput) -
             Some(list) => {
                 for (si, s) in list.iter().enumerate() {
                     if !members.contains(&&s.video_source_id) {
-                        return Err(ApiError::not_found(&format!("{at}.video_source_list[{si}].video_source_id"), "a member source of the group"));
+                        return Err(ApiError::not_found(
+                            &format!("{at}.video_source_list[{si}].video_source_id"),
+                            "a member source of the group",
+                        ));
                     }
                     picked.insert(s.video_source_id.clone(), s.target_roi.clone());
                 }
@@ -120,7 +145,10 @@ async fn selected_sources(state: &AppState, project: &str, input: &BatchInput) -
         groups.push(group.id);
     }
     if picked.is_empty() {
-        return Err(ApiError::invalid("batch_input.video_source_group", "the groups hold no video source"));
+        return Err(ApiError::invalid(
+            "batch_input.video_source_group",
+            "the groups hold no video source",
+        ));
     }
     Ok((groups, picked.into_iter().collect()))
 }
@@ -149,40 +177,92 @@ fn task_body(b: &BatchTaskBody, name: String, source_id: &str, roi: &Option<Stri
 
 /// Checks what all tasks of the batch share, so a bad body fails as one 400.
 fn check_shared(b: &BatchTaskBody, service: &str) -> ApiResult<()> {
-    let name = b.name.as_deref().ok_or_else(|| ApiError::invalid("name", "name is required"))?;
+    let name = b
+        .name
+        .as_deref()
+        .ok_or_else(|| ApiError::invalid("name", "name is required"))?;
     validate::task_name("name", name)?;
     if b.description.as_ref().is_some_and(|d| d.chars().count() > 500) {
         return Err(ApiError::invalid("description", "must be at most 500 characters"));
     }
     let (spec, _) = task_center::algorithm(service)?;
-    parse_output(b.output.as_ref().ok_or_else(|| ApiError::invalid("output", "output is required"))?)?;
-    let probe = TaskBody { config: b.config.clone(), schedule: b.schedule.clone(), ..Default::default() };
+    parse_output(
+        b.output
+            .as_ref()
+            .ok_or_else(|| ApiError::invalid("output", "output is required"))?,
+    )?;
+    let probe = TaskBody {
+        config: b.config.clone(),
+        schedule: b.schedule.clone(),
+        ..Default::default()
+    };
     task_center::schedule_of(&probe)?;
     task_center::effective_config(spec, &probe)?;
     Ok(())
 }
 
-async fn create_one(state: &AppState, caller: &Caller, service: &str, body: TaskBody, batch_id: &str) -> Result<(), String> {
-    let prepared = task_center::prepare_create(state, &caller.project_id, &caller.user_name, service, &body, Some(batch_id))
-        .await
-        .map_err(|e| format!("{}: {} {}", body.name.clone().unwrap_or_default(), e.code.code(), e.detail))?;
+async fn create_one(
+    state: &AppState,
+    caller: &Caller,
+    service: &str,
+    body: TaskBody,
+    batch_id: &str,
+) -> Result<(), String> {
+    let prepared = task_center::prepare_create(
+        state,
+        &caller.project_id,
+        &caller.user_name,
+        service,
+        &body,
+        Some(batch_id),
+    )
+    .await
+    .map_err(|e| {
+        format!(
+            "{}: {} {}",
+            body.name.clone().unwrap_or_default(),
+            e.code.code(),
+            e.detail
+        )
+    })?;
     state
         .store
-        .create_tasks(&caller.project_id, prepared.tasks, prepared.templates, state.config.task_quota)
+        .create_tasks(
+            &caller.project_id,
+            prepared.tasks,
+            prepared.templates,
+            state.config.task_quota,
+        )
         .await
         .map(|_| ())
-        .map_err(|e| format!("{}: {}", body.name.unwrap_or_default(), task_center::task_error(e).detail))
+        .map_err(|e| {
+            format!(
+                "{}: {}",
+                body.name.unwrap_or_default(),
+                task_center::task_error(e).detail
+            )
+        })
 }
 
 #[utoipa::path(post, path = "/v2/{project_id}/batch-tasks", tag = "Task Center", operation_id = "CreateBatchTask",
     params(("project_id" = String, Path)), request_body = BatchTaskBody,
     responses((status = 200, body = BatchOpResult), (status = 400, body = ViasErrorBody)),
     security(("token" = []), ("aksk" = [])))]
-pub async fn create(State(state): State<AppState>, Extension(caller): Extension<Caller>, bytes: Bytes) -> ApiResult<Json<BatchOpResult>> {
+pub async fn create(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    bytes: Bytes,
+) -> ApiResult<Json<BatchOpResult>> {
     let b: BatchTaskBody = parse_json(&bytes)?;
-    let service = b.service_name.clone().ok_or_else(|| ApiError::invalid("service_name", "service_name is required"))?;
+    let service = b
+        .service_name
+        .clone()
+        .ok_or_else(|| ApiError::invalid("service_name", "service_name is required"))?;
     check_shared(&b, &service)?;
-    let input = b.batch_input.as_ref().ok_or_else(|| ApiError::invalid("batch_input", "batch_input is required"))?;
+    let input = b
+        .batch_input
+        .as_ref()
+        .ok_or_else(|| ApiError::invalid("batch_input", "batch_input is required"))?;
     let (group_ids, picked) = selected_sources(&state, &caller.project_id, input).await?;
     let name = b.name.clone().unwrap_or_default();
     let record = BatchRecord {
@@ -202,12 +282,20 @@ pub async fn create(State(state): State<AppState>, Extension(caller): Extension<
         updated_at: 0,
     };
     let id = state.store.save_batch(record).await.map_err(batch_error)?;
-    let mut result = BatchOpResult { id: id.clone(), ..Default::default() };
+    let mut result = BatchOpResult {
+        id: id.clone(),
+        ..Default::default()
+    };
     for (i, (source, roi)) in picked.iter().enumerate() {
         let body = task_body(&b, format!("{name}_{}", i + 1), source, roi);
         result.record(create_one(&state, &caller, &service, body, &id).await);
     }
-    tracing::info!(batch_id = id, created = result.succeed_count, failed = result.failed_count, "created batch task");
+    tracing::info!(
+        batch_id = id,
+        created = result.succeed_count,
+        failed = result.failed_count,
+        "created batch task"
+    );
     Ok(Json(result))
 }
 
@@ -223,11 +311,17 @@ pub async fn update(
 ) -> ApiResult<Json<BatchOpResult>> {
     task_center::check_task_id(&id).map_err(|_| ApiError::invalid("id", "must be 1 to 64 letters or digits"))?;
     let mut b: BatchTaskBody = parse_json(&bytes)?;
-    let current = state.store.get_batch(&caller.project_id, &id).await.map_err(batch_error)?;
+    let current = state
+        .store
+        .get_batch(&caller.project_id, &id)
+        .await
+        .map_err(batch_error)?;
     let parse_stored = |s: &str| serde_json::from_str::<Value>(s).ok();
     b.output = b.output.or_else(|| parse_stored(&current.output));
     b.config = b.config.or_else(|| parse_stored(&current.config));
-    b.schedule = b.schedule.or_else(|| current.schedule.as_deref().and_then(parse_stored));
+    b.schedule = b
+        .schedule
+        .or_else(|| current.schedule.as_deref().and_then(parse_stored));
     b.service_version = Some(current.service_version.clone());
     check_shared(&b, &current.service_name)?;
     let input = match &b.batch_input {
@@ -248,24 +342,46 @@ pub async fn update(
         ..current.clone()
     };
     state.store.save_batch(record).await.map_err(batch_error)?;
-    let tasks: Vec<_> = state.store.list_tasks(&caller.project_id).await?.into_iter().filter(|t| t.batch_id.as_deref() == Some(&id)).collect();
-    let mut result = BatchOpResult { id: id.clone(), ..Default::default() };
+    let tasks: Vec<_> = state
+        .store
+        .list_tasks(&caller.project_id)
+        .await?
+        .into_iter()
+        .filter(|t| t.batch_id.as_deref() == Some(&id))
+        .collect();
+    let mut result = BatchOpResult {
+        id: id.clone(),
+        ..Default::default()
+    };
     // Tasks of sources no longer selected go; kept ones are updated in place; new ones are created.
     for t in &tasks {
         if !picked.iter().any(|(s, _)| t.video_source_id.as_deref() == Some(s)) {
-            result.record(state.store.delete_task(&caller.project_id, &t.id).await.map_err(|e| e.to_string()));
+            result.record(
+                state
+                    .store
+                    .delete_task(&caller.project_id, &t.id)
+                    .await
+                    .map_err(|e| e.to_string()),
+            );
         }
     }
     let mut taken: Vec<String> = tasks.iter().map(|t| t.name.clone()).collect();
     for (source, roi) in &picked {
-        let fresh = (1..).map(|n| format!("{name}_{n}")).find(|n| !taken.contains(n)).unwrap_or_default();
+        let fresh = (1..)
+            .map(|n| format!("{name}_{n}"))
+            .find(|n| !taken.contains(n))
+            .unwrap_or_default();
         let mut body = task_body(&b, fresh.clone(), source, roi);
         match tasks.iter().find(|t| t.video_source_id.as_deref() == Some(source)) {
             Some(t) => {
                 body.name = None;
                 let r = async {
                     let (updated, templates) = task_center::prepare_update(&state, t, &body).await?;
-                    state.store.update_task(&updated, templates).await.map_err(task_center::task_error)
+                    state
+                        .store
+                        .update_task(&updated, templates)
+                        .await
+                        .map_err(task_center::task_error)
                 }
                 .await
                 .map_err(|e| format!("{}: {}", t.name, e.detail));
@@ -289,8 +405,17 @@ pub async fn delete(
     Extension(caller): Extension<Caller>,
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Json<BatchOpResult>> {
-    let n = state.store.delete_batch(&caller.project_id, &id).await.map_err(batch_error)? as i64;
-    Ok(Json(BatchOpResult { total_count: n, succeed_count: n, id, ..Default::default() }))
+    let n = state
+        .store
+        .delete_batch(&caller.project_id, &id)
+        .await
+        .map_err(batch_error)? as i64;
+    Ok(Json(BatchOpResult {
+        total_count: n,
+        succeed_count: n,
+        id,
+        ..Default::default()
+    }))
 }
 
 #[utoipa::path(put, path = "/v2/{project_id}/batch-tasks/{id}/action/{command}", tag = "Task Center", operation_id = "StartStopBatchTask",
@@ -305,9 +430,22 @@ pub async fn action(
     if command != "start" && command != "stop" {
         return Err(ApiError::invalid("command", "must be start or stop"));
     }
-    state.store.get_batch(&caller.project_id, &id).await.map_err(batch_error)?;
-    let mut result = BatchOpResult { id: id.clone(), ..Default::default() };
-    for t in state.store.list_tasks(&caller.project_id).await?.into_iter().filter(|t| t.batch_id.as_deref() == Some(&id)) {
+    state
+        .store
+        .get_batch(&caller.project_id, &id)
+        .await
+        .map_err(batch_error)?;
+    let mut result = BatchOpResult {
+        id: id.clone(),
+        ..Default::default()
+    };
+    for t in state
+        .store
+        .list_tasks(&caller.project_id)
+        .await?
+        .into_iter()
+        .filter(|t| t.batch_id.as_deref() == Some(&id))
+    {
         let r = task_center::act(&state, &caller.project_id, &t.id, &command).await;
         result.record(r.map(|_| ()).map_err(|e| format!("{}: {}", t.name, e.detail)));
     }
@@ -361,15 +499,35 @@ impl ListBatchTasksParams {
 }
 
 const STATE_KEYS: [&str; 18] = [
-    "pending", "recovering", "starting", "upgrading", "create_failed", "start_failed", "running", "stopping", "stopped",
-    "abnormal", "succeeded", "failed", "deleting", "freezing", "frozen", "stopped_no_service", "scheduling", "lack_of_resources",
+    "pending",
+    "recovering",
+    "starting",
+    "upgrading",
+    "create_failed",
+    "start_failed",
+    "running",
+    "stopping",
+    "stopped",
+    "abnormal",
+    "succeeded",
+    "failed",
+    "deleting",
+    "freezing",
+    "frozen",
+    "stopped_no_service",
+    "scheduling",
+    "lack_of_resources",
 ];
 
 #[utoipa::path(get, path = "/v2/{project_id}/batch-tasks", tag = "Task Center", operation_id = "ListBatchTasks",
     params(("project_id" = String, Path), ListBatchTasksParams),
     responses((status = 200, description = "{count, batch_task_list}"), (status = 400, body = ViasErrorBody)),
     security(("token" = []), ("aksk" = [])))]
-pub async fn list(State(state): State<AppState>, Extension(caller): Extension<Caller>, q: QueryParams) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    q: QueryParams,
+) -> ApiResult<Json<Value>> {
     let p = ListBatchTasksParams::parse(&q)?;
     let paging = PagedSwitch::new(p.is_paged, p.page_size, p.page_num, p.order_by.as_deref());
     let batches = state.store.list_batches(&caller.project_id).await?;
@@ -380,10 +538,19 @@ pub async fn list(State(state): State<AppState>, Extension(caller): Extension<Ca
     for b in &batches {
         let spec = vigil_algorithms::Catalog::by_service_name(&b.service_name);
         let mine: Vec<_> = tasks.iter().filter(|t| t.batch_id.as_deref() == Some(&b.id)).collect();
-        let group_names: Vec<&str> = groups.iter().filter(|g| b.group_ids.contains(&g.id)).map(|g| g.name.as_str()).collect();
+        let group_names: Vec<&str> = groups
+            .iter()
+            .filter(|g| b.group_ids.contains(&g.id))
+            .map(|g| g.name.as_str())
+            .collect();
         let source_names: Vec<&str> = mine
             .iter()
-            .filter_map(|t| sources.iter().find(|d| Some(&d.source.id) == t.video_source_id.as_ref()).map(|d| d.source.name.as_str()))
+            .filter_map(|t| {
+                sources
+                    .iter()
+                    .find(|d| Some(&d.source.id) == t.video_source_id.as_ref())
+                    .map(|d| d.source.name.as_str())
+            })
             .collect();
         let mut counters: BTreeMap<&str, i64> = STATE_KEYS.iter().map(|k| (*k, 0)).collect();
         for t in &mine {
@@ -393,10 +560,18 @@ pub async fn list(State(state): State<AppState>, Extension(caller): Extension<Ca
         }
         let title = spec.map(|(s, _)| s.title).unwrap_or("");
         let keep = p.video_group.as_ref().is_none_or(|vg| {
-            vg.split(',').any(|x| b.group_ids.iter().any(|g| g == x.trim()) || group_names.contains(&x.trim()))
-        }) && p.task_state.as_ref().is_none_or(|s| counters.get(s.as_str()).copied().unwrap_or(0) > 0)
+            vg.split(',')
+                .any(|x| b.group_ids.iter().any(|g| g == x.trim()) || group_names.contains(&x.trim()))
+        }) && p
+            .task_state
+            .as_ref()
+            .is_none_or(|s| counters.get(s.as_str()).copied().unwrap_or(0) > 0)
             && p.name_like.as_ref().is_none_or(|n| {
-                let field = if p.type_like.as_deref() == Some("publish_service_name") { &b.service_name } else { &b.name };
+                let field = if p.type_like.as_deref() == Some("publish_service_name") {
+                    &b.service_name
+                } else {
+                    &b.name
+                };
                 field.to_lowercase().contains(&n.to_lowercase())
             })
             && p.manufacturer.as_ref().is_none_or(|m| m.eq_ignore_ascii_case("vigil"))

@@ -125,7 +125,11 @@ struct LegacyBody<'a> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let http = if self.shape == Shape::Legacy { self.code.legacy().1 } else { self.code.http_status() };
+        let http = if self.shape == Shape::Legacy {
+            self.code.legacy().1
+        } else {
+            self.code.http_status()
+        };
         let status = StatusCode::from_u16(http).unwrap_or(StatusCode::BAD_REQUEST);
         let body = match self.shape {
             Shape::Vias => serde_json::to_vec(&ViasErrorBody {
@@ -142,7 +146,11 @@ impl IntoResponse for ApiError {
             }),
             Shape::Legacy => {
                 let (code, _, message) = self.code.legacy();
-                let code = if self.detail.starts_with("malformed JSON") { "IVA.0003" } else { code };
+                let code = if self.detail.starts_with("malformed JSON") {
+                    "IVA.0003"
+                } else {
+                    code
+                };
                 let mut error_message = message.to_string();
                 if !self.params.is_empty() {
                     error_message.push_str(&format!(" {}:", self.params.join(",")));
@@ -150,7 +158,10 @@ impl IntoResponse for ApiError {
                 if !self.detail.is_empty() {
                     error_message.push_str(&format!(" {}", self.detail));
                 }
-                serde_json::to_vec(&LegacyBody { error_code: code, error_message })
+                serde_json::to_vec(&LegacyBody {
+                    error_code: code,
+                    error_message,
+                })
             }
         };
         json_response(status, body.unwrap_or_default())

@@ -57,6 +57,9 @@ fn list_filter(q: &QueryParams) -> Result<impl Fn(&TaskRecord) -> bool, FieldErr
 }
 
 /// ListTasksDetails: `{count (all matches), tasks}` with offset/limit/order.
+#[utoipa::path(get, path = "/v2/{project_id}/services/{service_name}/tasks", tag = "Legacy VAS jobs", operation_id = "ListTasksDetails",
+    params(("project_id" = String, Path), ("service_name" = String, Path), ("offset" = Option<i64>, Query), ("limit" = Option<i64>, Query), ("order" = Option<String>, Query), ("service_version" = Option<String>, Query), ("state" = Option<String>, Query), ("name_like" = Option<String>, Query), ("id_like" = Option<String>, Query), ("created_since" = Option<i64>, Query), ("created_until" = Option<i64>, Query)),
+    responses((status = 200, description = "{count, tasks: [TaskDetails]}")), security(("token" = []), ("aksk" = [])))]
 pub async fn list(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -69,10 +72,22 @@ pub async fn list(
         let limit = q.int("limit", 1, 1000)?.unwrap_or(1000) as usize;
         let order = q.choice(
             "order",
-            &["name:ASC", "name:DESC", "created_at:ASC", "created_at:DESC", "updated_at:ASC", "updated_at:DESC"],
+            &[
+                "name:ASC",
+                "name:DESC",
+                "created_at:ASC",
+                "created_at:DESC",
+                "updated_at:ASC",
+                "updated_at:DESC",
+            ],
         )?;
-        let mut tasks: Vec<TaskRecord> =
-            state.store.list_tasks(&caller.project_id).await?.into_iter().filter(|t| t.service_name == service && keep(t)).collect();
+        let mut tasks: Vec<TaskRecord> = state
+            .store
+            .list_tasks(&caller.project_id)
+            .await?
+            .into_iter()
+            .filter(|t| t.service_name == service && keep(t))
+            .collect();
         match order.as_deref().unwrap_or("created_at:DESC") {
             "name:ASC" => tasks.sort_by(|a, b| a.name.cmp(&b.name)),
             "name:DESC" => tasks.sort_by(|a, b| b.name.cmp(&a.name)),
@@ -82,24 +97,35 @@ pub async fn list(
             _ => tasks.sort_by_key(|t| std::cmp::Reverse(t.created_at)),
         }
         let count = tasks.len();
-        let page: Vec<Value> = tasks.iter().skip(offset).take(limit).map(task_center::legacy_detail).collect();
+        let page: Vec<Value> = tasks
+            .iter()
+            .skip(offset)
+            .take(limit)
+            .map(task_center::legacy_detail)
+            .collect();
         Ok::<_, ApiError>(Json(json!({"count": count, "tasks": page})))
     }
     .await;
     result.map_err(legacy)
 }
 
+#[utoipa::path(get, path = "/v2/{project_id}/services/{service_name}/tasks/{task_id}", tag = "Legacy VAS jobs", operation_id = "ShowTask",
+    params(("project_id" = String, Path), ("service_name" = String, Path), ("task_id" = String, Path)), responses((status = 200, description = "TaskDetails with hosting_result")), security(("token" = []), ("aksk" = [])))]
 pub async fn show(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
     Path((_, service, id)): Path<(String, String, String)>,
 ) -> LegacyResult<Json<Value>> {
-    let t = task_of_service(&state, &caller.project_id, &service, &id).await.map_err(legacy)?;
+    let t = task_of_service(&state, &caller.project_id, &service, &id)
+        .await
+        .map_err(legacy)?;
     let mut v = task_center::legacy_detail(&t);
     v["hosting_result"] = json!({"status": "NOT_GENERATED"});
     Ok(Json(v))
 }
 
+#[utoipa::path(put, path = "/v2/{project_id}/services/{service_name}/tasks/{task_id}", tag = "Legacy VAS jobs", operation_id = "UpdateLegacyTask",
+    params(("project_id" = String, Path), ("service_name" = String, Path), ("task_id" = String, Path)), request_body = TaskBody, responses((status = 200, description = "TaskDetails")), security(("token" = []), ("aksk" = [])))]
 pub async fn update(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -111,13 +137,19 @@ pub async fn update(
         let body: TaskBody = parse_json(&bytes)?;
         let (updated, templates) = task_center::prepare_update(&state, &t, &body).await?;
         state.store.update_task(&updated, templates).await.map_err(task_error)?;
-        let t = state.store.get_task(&caller.project_id, &id).await.map_err(task_error)?;
+        let t = state
+            .store
+            .get_task(&caller.project_id, &id)
+            .await
+            .map_err(task_error)?;
         Ok::<_, ApiError>(Json(task_center::legacy_detail(&t)))
     }
     .await;
     result.map_err(legacy)
 }
 
+#[utoipa::path(delete, path = "/v2/{project_id}/services/{service_name}/tasks/{task_id}", tag = "Legacy VAS jobs", operation_id = "DeleteLegacyTask",
+    params(("project_id" = String, Path), ("service_name" = String, Path), ("task_id" = String, Path)), responses((status = 200, description = "empty")), security(("token" = []), ("aksk" = [])))]
 pub async fn delete(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -125,7 +157,11 @@ pub async fn delete(
 ) -> LegacyResult<Response> {
     let result = async {
         task_of_service(&state, &caller.project_id, &service, &id).await?;
-        state.store.delete_task(&caller.project_id, &id).await.map_err(task_error)?;
+        state
+            .store
+            .delete_task(&caller.project_id, &id)
+            .await
+            .map_err(task_error)?;
         Ok::<_, ApiError>(StatusCode::OK.into_response())
     }
     .await;
@@ -142,6 +178,8 @@ async fn act(state: AppState, caller: Caller, service: String, id: String, comma
     result.map_err(legacy)
 }
 
+#[utoipa::path(post, path = "/v2/{project_id}/services/{service_name}/tasks/{task_id}/start", tag = "Legacy VAS jobs", operation_id = "StartTask",
+    params(("project_id" = String, Path), ("service_name" = String, Path), ("task_id" = String, Path)), responses((status = 200, description = "empty")), security(("token" = []), ("aksk" = [])))]
 pub async fn start(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,
@@ -150,6 +188,8 @@ pub async fn start(
     act(state, caller, service, id, "start").await
 }
 
+#[utoipa::path(post, path = "/v2/{project_id}/services/{service_name}/tasks/{task_id}/stop", tag = "Legacy VAS jobs", operation_id = "StopTask",
+    params(("project_id" = String, Path), ("service_name" = String, Path), ("task_id" = String, Path)), responses((status = 200, description = "empty")), security(("token" = []), ("aksk" = [])))]
 pub async fn stop(
     State(state): State<AppState>,
     Extension(caller): Extension<Caller>,

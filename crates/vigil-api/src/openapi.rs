@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{batch_tasks, error, health, iam_tokens, tasks, video_groups, video_sources};
+use crate::{batch_tasks, error, health, iam_tokens, legacy_tasks, tasks, video_groups, video_sources};
 
 struct Security;
 
@@ -33,11 +33,13 @@ impl Modify for Security {
         video_sources::create, video_sources::update, video_sources::delete, video_sources::show, video_sources::list,
         video_groups::create, video_groups::update, video_groups::delete, video_groups::show, video_groups::list,
         tasks::create, tasks::list, tasks::show, tasks::update, tasks::delete, tasks::action,
+        tasks::create_v1, tasks::list_v1, tasks::show_v1, tasks::update_v1, tasks::delete_v1, tasks::action_v1,
+        legacy_tasks::list, legacy_tasks::show, legacy_tasks::update, legacy_tasks::delete, legacy_tasks::start, legacy_tasks::stop,
         batch_tasks::create, batch_tasks::list, batch_tasks::update, batch_tasks::delete, batch_tasks::action,
     ),
     components(schemas(error::ViasErrorBody, error::GatewayErrorBody)),
     modifiers(&Security),
-    tags((name = "Video Center"), (name = "Task Center"), (name = "IAM"), (name = "Operations"))
+    tags((name = "Video Center"), (name = "Task Center"), (name = "Legacy VAS jobs"), (name = "IAM"), (name = "Operations"))
 )]
 struct ApiDoc;
 

@@ -8,7 +8,10 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 
 use crate::request_id::RequestId;
-use crate::{auth, batch_tasks, health, iam_tokens, legacy_tasks, openapi, request_id, tasks, video_groups, video_sources, AppState};
+use crate::{
+    auth, batch_tasks, health, iam_tokens, legacy_tasks, openapi, request_id, tasks, video_groups, video_sources,
+    AppState,
+};
 
 /// `IVA.0101` for anything that is not a route, or not a method of a route.
 async fn unknown(req: Request) -> Response {
@@ -42,23 +45,55 @@ pub fn router(state: AppState) -> Router {
         )
         // Task Center: the platform routes, their intl `/v1/{project_id}/infer` aliases and the
         // legacy service-scoped VAS routes (whose create URL is the platform's).
-        .route("/v2/{project_id}/services/{service_name}/tasks", post(tasks::create).get(legacy_tasks::list))
+        .route(
+            "/v2/{project_id}/services/{service_name}/tasks",
+            post(tasks::create).get(legacy_tasks::list),
+        )
         .route(
             "/v2/{project_id}/services/{service_name}/tasks/{task_id}",
-            get(legacy_tasks::show).put(legacy_tasks::update).delete(legacy_tasks::delete),
+            get(legacy_tasks::show)
+                .put(legacy_tasks::update)
+                .delete(legacy_tasks::delete),
         )
-        .route("/v2/{project_id}/services/{service_name}/tasks/{task_id}/start", post(legacy_tasks::start))
-        .route("/v2/{project_id}/services/{service_name}/tasks/{task_id}/stop", post(legacy_tasks::stop))
+        .route(
+            "/v2/{project_id}/services/{service_name}/tasks/{task_id}/start",
+            post(legacy_tasks::start),
+        )
+        .route(
+            "/v2/{project_id}/services/{service_name}/tasks/{task_id}/stop",
+            post(legacy_tasks::stop),
+        )
         .route("/v2/{project_id}/tasks", get(tasks::list))
-        .route("/v2/{project_id}/tasks/{task_id}", get(tasks::show).put(tasks::update).delete(tasks::delete))
+        .route(
+            "/v2/{project_id}/tasks/{task_id}",
+            get(tasks::show).put(tasks::update).delete(tasks::delete),
+        )
         .route("/v2/{project_id}/tasks/{task_id}/action/{command}", put(tasks::action))
-        .route("/v1/{project_id}/infer/services/{service_name}/tasks", post(tasks::create))
-        .route("/v1/{project_id}/infer/tasks", get(tasks::list))
-        .route("/v1/{project_id}/infer/tasks/{task_id}", get(tasks::show).put(tasks::update).delete(tasks::delete))
-        .route("/v1/{project_id}/infer/tasks/{task_id}/action/{command}", put(tasks::action))
-        .route("/v2/{project_id}/batch-tasks", post(batch_tasks::create).get(batch_tasks::list))
-        .route("/v2/{project_id}/batch-tasks/{id}", put(batch_tasks::update).delete(batch_tasks::delete))
-        .route("/v2/{project_id}/batch-tasks/{id}/action/{command}", put(batch_tasks::action))
+        .route(
+            "/v1/{project_id}/infer/services/{service_name}/tasks",
+            post(tasks::create_v1),
+        )
+        .route("/v1/{project_id}/infer/tasks", get(tasks::list_v1))
+        .route(
+            "/v1/{project_id}/infer/tasks/{task_id}",
+            get(tasks::show_v1).put(tasks::update_v1).delete(tasks::delete_v1),
+        )
+        .route(
+            "/v1/{project_id}/infer/tasks/{task_id}/action/{command}",
+            put(tasks::action_v1),
+        )
+        .route(
+            "/v2/{project_id}/batch-tasks",
+            post(batch_tasks::create).get(batch_tasks::list),
+        )
+        .route(
+            "/v2/{project_id}/batch-tasks/{id}",
+            put(batch_tasks::update).delete(batch_tasks::delete),
+        )
+        .route(
+            "/v2/{project_id}/batch-tasks/{id}/action/{command}",
+            put(batch_tasks::action),
+        )
         .route_layer(from_fn_with_state(state.clone(), auth::require));
 
     let body_limit = state.config.body_limit;

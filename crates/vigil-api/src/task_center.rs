@@ -55,13 +55,21 @@ impl TaskBody {
 
 /// The algorithm of a `service_name` path segment; refuses unknown and not-yet-implemented ones.
 pub fn algorithm(service_name: &str) -> ApiResult<(&'static AlgorithmSpec, Placement)> {
-    let (spec, placement) = Catalog::by_service_name(service_name)
-        .ok_or_else(|| ApiError::param(ErrorCode::ObjectNotFound, "service_name", format!("no algorithm service {service_name:?}")))?;
+    let (spec, placement) = Catalog::by_service_name(service_name).ok_or_else(|| {
+        ApiError::param(
+            ErrorCode::ObjectNotFound,
+            "service_name",
+            format!("no algorithm service {service_name:?}"),
+        )
+    })?;
     if !spec.implemented {
         return Err(ApiError::param(
             ErrorCode::ObjectOrParamInvalid,
             "service_name",
-            format!("{service_name} ({}) is in Vigil's catalogue but not implemented yet; see docs/algorithms.md", spec.title_en),
+            format!(
+                "{service_name} ({}) is in Vigil's catalogue but not implemented yet; see docs/algorithms.md",
+                spec.title_en
+            ),
         ));
     }
     Ok((spec, placement))
@@ -78,26 +86,40 @@ pub fn alg_id(spec: &AlgorithmSpec) -> String {
 }
 
 pub fn iso(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms).map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string()).unwrap_or_default()
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+        .unwrap_or_default()
 }
 
 fn check_text(param: &str, v: &Option<String>, max: usize) -> Result<(), FieldError> {
     match v {
-        Some(s) if s.chars().count() > max => Err(FieldError::invalid(param, format!("must be at most {max} characters"))),
+        Some(s) if s.chars().count() > max => {
+            Err(FieldError::invalid(param, format!("must be at most {max} characters")))
+        }
         _ => Ok(()),
     }
 }
 
 fn check_version(v: &Option<String>, legacy: bool) -> Result<String, FieldError> {
     let Some(v) = v else {
-        return if legacy { Err(FieldError::invalid("service_version", "is required")) } else { Ok("3.0".into()) };
+        return if legacy {
+            Err(FieldError::invalid("service_version", "is required"))
+        } else {
+            Ok("3.0".into())
+        };
     };
-    let ok = (3..=32).contains(&v.len()) && v.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.');
-    let legacy_ok = !legacy || v.split('.').count() == 2 && v.split('.').all(|p| p.parse::<u16>().is_ok_and(|n| n <= 999));
+    let ok = (3..=32).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.');
+    let legacy_ok =
+        !legacy || v.split('.').count() == 2 && v.split('.').all(|p| p.parse::<u16>().is_ok_and(|n| n <= 999));
     if ok && legacy_ok {
         Ok(v.clone())
     } else {
-        Err(FieldError::invalid("service_version", "must match ^[a-z0-9.]{3,32}$ (e.g. 3.0)"))
+        Err(FieldError::invalid(
+            "service_version",
+            "must match ^[a-z0-9.]{3,32}$ (e.g. 3.0)",
+        ))
     }
 }
 
@@ -105,7 +127,10 @@ fn check_order_id(v: &Option<String>) -> Result<String, FieldError> {
     match v {
         None => Ok(String::new()),
         Some(s) if vigil_core::ids::is_resource_id(s) => Ok(s.clone()),
-        Some(_) => Err(FieldError::invalid("resource_order_id", "must match ^[a-z0-9-_]{4,36}$")),
+        Some(_) => Err(FieldError::invalid(
+            "resource_order_id",
+            "must match ^[a-z0-9-_]{4,36}$",
+        )),
     }
 }
 
@@ -123,7 +148,11 @@ pub fn schedule_of(body: &TaskBody) -> ApiResult<Option<(String, String)>> {
         _ => return Ok(None),
     };
     let sched = schedule::parse(field, v)?;
-    let active = if sched.is_active_at(chrono::Utc::now()) { "ACTIVATED" } else { "INACTIVATED" };
+    let active = if sched.is_active_at(chrono::Utc::now()) {
+        "ACTIVATED"
+    } else {
+        "INACTIVATED"
+    };
     Ok(Some((v.to_string(), active.to_string())))
 }
 
@@ -137,12 +166,22 @@ async fn check_source(state: &AppState, project: &str, id: &str, idx: usize, pla
         Err(e) => return Err(e.into()),
     };
     if src.access_type != placement.as_str() {
-        return Err(ApiError::invalid(param, format!("the source's access_type is {}, the service runs on {}", src.access_type, placement.as_str())));
+        return Err(ApiError::invalid(
+            param,
+            format!(
+                "the source's access_type is {}, the service runs on {}",
+                src.access_type,
+                placement.as_str()
+            ),
+        ));
     }
     if !["url", "restful", "obs"].contains(&src.source_type.as_str()) {
         return Err(ApiError::invalid(
             param,
-            format!("Vigil cannot pull {} sources; register the camera's RTSP address as a url source", src.source_type),
+            format!(
+                "Vigil cannot pull {} sources; register the camera's RTSP address as a url source",
+                src.source_type
+            ),
         ));
     }
     Ok(())
@@ -159,15 +198,24 @@ pub async fn prepare_create(
 ) -> ApiResult<PreparedTasks> {
     let (spec, placement) = algorithm(service_name)?;
     let legacy = body.is_legacy();
-    let name = body.name.clone().ok_or_else(|| ApiError::invalid("name", "name is required"))?;
+    let name = body
+        .name
+        .clone()
+        .ok_or_else(|| ApiError::invalid("name", "name is required"))?;
     validate::task_name("name", &name)?;
     check_text("description", &body.description, 500)?;
     let service_version = check_version(&body.service_version, legacy)?;
     let resource_order_id = check_order_id(&body.resource_order_id)?;
     let schedule = schedule_of(body)?;
-    let input = body.input.as_ref().ok_or_else(|| ApiError::invalid("input", "input is required"))?;
+    let input = body
+        .input
+        .as_ref()
+        .ok_or_else(|| ApiError::invalid("input", "input is required"))?;
     let inputs = parse_input(input, placement == Placement::Edge, schedule.is_some(), false)?;
-    let output = body.output.as_ref().ok_or_else(|| ApiError::invalid("output", "output is required"))?;
+    let output = body
+        .output
+        .as_ref()
+        .ok_or_else(|| ApiError::invalid("output", "output is required"))?;
     let (_, output_display) = parse_output(output)?;
     let config = effective_config(spec, body)?;
     let mut tasks = Vec::new();
@@ -224,11 +272,20 @@ fn template(source_id: &str, service_name: &str, config: &Value) -> TemplateWrit
 /// `{"common": {…}}` validated against the algorithm's schema, defaults filled in.
 pub fn effective_config(spec: &AlgorithmSpec, body: &TaskBody) -> ApiResult<Value> {
     let field = body.config_field();
-    let raw = if body.is_legacy() { &body.service_config } else { &body.config };
+    let raw = if body.is_legacy() {
+        &body.service_config
+    } else {
+        &body.config
+    };
     let common = match raw {
         None | Some(Value::Null) => Value::Object(Map::new()),
         Some(Value::Object(o)) => o.get("common").cloned().unwrap_or(Value::Object(Map::new())),
-        Some(_) => return Err(ApiError::invalid(field, format!("{field} must be an object {{\"common\": {{…}}}}"))),
+        Some(_) => {
+            return Err(ApiError::invalid(
+                field,
+                format!("{field} must be an object {{\"common\": {{…}}}}"),
+            ))
+        }
     };
     let validated = validate_common_at(spec, &common, &format!("{field}.common"))
         .map_err(|e| ApiError::invalid(e.param.clone(), e.message.clone()))?;
@@ -237,7 +294,11 @@ pub fn effective_config(spec: &AlgorithmSpec, body: &TaskBody) -> ApiResult<Valu
 }
 
 /// Applies an update body to a task row: omitted fields stay; input keeps its type.
-pub async fn prepare_update(state: &AppState, task: &TaskRecord, body: &TaskBody) -> ApiResult<(TaskRecord, Vec<TemplateWrite>)> {
+pub async fn prepare_update(
+    state: &AppState,
+    task: &TaskRecord,
+    body: &TaskBody,
+) -> ApiResult<(TaskRecord, Vec<TemplateWrite>)> {
     let (spec, placement) = algorithm(&task.service_name)?;
     let mut t = task.clone();
     if let Some(name) = &body.name {
@@ -260,7 +321,10 @@ pub async fn prepare_update(state: &AppState, task: &TaskRecord, body: &TaskBody
         let mut inputs = parse_input(input, placement == Placement::Edge, t.schedule.is_some(), true)?;
         let inp = inputs.remove(0);
         if old_type["type"] == "video_source" && inp.json["type"] != "video_source" {
-            return Err(ApiError::invalid("input.type", "a task created on a video source cannot switch to another input type"));
+            return Err(ApiError::invalid(
+                "input.type",
+                "a task created on a video source cannot switch to another input type",
+            ));
         }
         t.video_source_id = match &inp.source {
             TaskSource::VideoSource { id } => {
@@ -279,7 +343,11 @@ pub async fn prepare_update(state: &AppState, task: &TaskRecord, body: &TaskBody
     }
     let templates = match (&t.video_source_id, body.is_saved_as_template) {
         (Some(sid), Some(true)) => {
-            vec![template(sid, &t.service_name, &serde_json::from_str(&t.config).unwrap_or(Value::Null))]
+            vec![template(
+                sid,
+                &t.service_name,
+                &serde_json::from_str(&t.config).unwrap_or(Value::Null),
+            )]
         }
         _ => Vec::new(),
     };
@@ -290,10 +358,13 @@ pub async fn prepare_update(state: &AppState, task: &TaskRecord, body: &TaskBody
 pub fn task_error(e: StoreError) -> ApiError {
     match e {
         StoreError::NotFound("task") => ApiError::param(ErrorCode::TaskNotFound, "task_id", "no task with this id"),
-        StoreError::DuplicateName("task") => ApiError::param(ErrorCode::DuplicateTaskName, "name", "a task with this name exists"),
-        StoreError::Quota { what: "tasks", limit } => {
-            ApiError::new(ErrorCode::TaskQuotaReached, format!("the project may hold at most {limit} tasks"))
+        StoreError::DuplicateName("task") => {
+            ApiError::param(ErrorCode::DuplicateTaskName, "name", "a task with this name exists")
         }
+        StoreError::Quota { what: "tasks", limit } => ApiError::new(
+            ErrorCode::TaskQuotaReached,
+            format!("the project may hold at most {limit} tasks"),
+        ),
         other => other.into(),
     }
 }
@@ -302,7 +373,10 @@ pub fn check_task_id(id: &str) -> ApiResult<()> {
     if (1..=64).contains(&id.len()) && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') {
         Ok(())
     } else {
-        Err(ApiError::invalid("task_id", "must be 1 to 64 letters, digits, '-' or '_'"))
+        Err(ApiError::invalid(
+            "task_id",
+            "must be 1 to 64 letters, digits, '-' or '_'",
+        ))
     }
 }
 
@@ -315,7 +389,10 @@ pub async fn act(state: &AppState, project: &str, id: &str, command: &str) -> Ap
         "start" if current.can_start() => state.store.request_start(id).await?,
         "stop" if current.can_stop() => state.store.request_stop(id).await?,
         "start" | "stop" => {
-            return Err(ApiError::new(ErrorCode::OperationNotAllowed, format!("cannot {command} a task in state {}", task.state)))
+            return Err(ApiError::new(
+                ErrorCode::OperationNotAllowed,
+                format!("cannot {command} a task in state {}", task.state),
+            ))
         }
         _ => return Err(ApiError::invalid("command", "must be start or stop")),
     }
@@ -337,14 +414,21 @@ pub async fn views(state: &AppState, project: &str, tasks: Vec<TaskRecord>) -> A
     Ok(tasks
         .into_iter()
         .map(|task| {
-            let src = task.video_source_id.as_ref().and_then(|id| sources.iter().find(|d| &d.source.id == id));
+            let src = task
+                .video_source_id
+                .as_ref()
+                .and_then(|id| sources.iter().find(|d| &d.source.id == id));
             let input: Value = serde_json::from_str(&task.input).unwrap_or(Value::Null);
             let url = input["data"][0]["url"].as_str().unwrap_or("").to_string();
             TaskView {
                 source_name: src.map(|d| d.source.name.clone()).unwrap_or_default(),
                 stream_path: src.map(|d| d.source.stream_path.clone()).unwrap_or(url),
-                group_names: src.map(|d| d.groups.iter().map(|g| g.name.clone()).collect()).unwrap_or_default(),
-                group_ids: src.map(|d| d.groups.iter().map(|g| g.id.clone()).collect()).unwrap_or_default(),
+                group_names: src
+                    .map(|d| d.groups.iter().map(|g| g.name.clone()).collect())
+                    .unwrap_or_default(),
+                group_ids: src
+                    .map(|d| d.groups.iter().map(|g| g.id.clone()).collect())
+                    .unwrap_or_default(),
                 task,
             }
         })
@@ -409,5 +493,8 @@ pub fn legacy_detail(t: &TaskRecord) -> Value {
 
 /// Errors on legacy routes use shape C.
 pub fn legacy(e: ApiError) -> ApiError {
-    ApiError { shape: Shape::Legacy, ..e }
+    ApiError {
+        shape: Shape::Legacy,
+        ..e
+    }
 }

@@ -34,10 +34,23 @@ pub async fn create(
     let legacy = raw.as_ref().map(TaskBody::is_legacy).unwrap_or(false);
     let result = async {
         let body = raw?;
-        let prepared = task_center::prepare_create(&state, &caller.project_id, &caller.user_name, &service_name, &body, None).await?;
+        let prepared = task_center::prepare_create(
+            &state,
+            &caller.project_id,
+            &caller.user_name,
+            &service_name,
+            &body,
+            None,
+        )
+        .await?;
         let ids = state
             .store
-            .create_tasks(&caller.project_id, prepared.tasks, prepared.templates, state.config.task_quota)
+            .create_tasks(
+                &caller.project_id,
+                prepared.tasks,
+                prepared.templates,
+                state.config.task_quota,
+            )
             .await
             .map_err(task_error)?;
         tracing::info!(service_name, tasks = ?ids, "created tasks");
@@ -45,7 +58,9 @@ pub async fn create(
     }
     .await;
     match (result, legacy) {
-        (Ok(ids), false) => Json(json!({"tasks": ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>()})).into_response(),
+        (Ok(ids), false) => {
+            Json(json!({"tasks": ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>()})).into_response()
+        }
         (Ok(ids), true) => Json(json!(ids.iter().map(|id| json!({"id": id})).collect::<Vec<_>>())).into_response(),
         (Err(e), false) => e.into_response(),
         (Err(e), true) => task_center::legacy(e).into_response(),
@@ -109,19 +124,33 @@ impl ListTasksParams {
             spec.is_some_and(|s| s.title == title.as_str() || s.title_en.eq_ignore_ascii_case(title))
         });
         let contains = |hay: &str, needle: &Option<String>| {
-            needle.as_ref().is_none_or(|n| hay.to_lowercase().contains(&n.to_lowercase()))
+            needle
+                .as_ref()
+                .is_none_or(|n| hay.to_lowercase().contains(&n.to_lowercase()))
         };
-        let groups_ok = self.video_group_id.as_ref().is_none_or(|g| g.split(',').any(|id| v.group_ids.iter().any(|x| x == id.trim())));
-        let company_ok = self.company.as_ref().is_none_or(|c| c.split(',').any(|x| x.trim().eq_ignore_ascii_case("vigil")));
+        let groups_ok = self
+            .video_group_id
+            .as_ref()
+            .is_none_or(|g| g.split(',').any(|id| v.group_ids.iter().any(|x| x == id.trim())));
+        let company_ok = self
+            .company
+            .as_ref()
+            .is_none_or(|c| c.split(',').any(|x| x.trim().eq_ignore_ascii_case("vigil")));
         self.source_data_type.as_deref() != Some("sync_task")
             && title_ok
             && contains(&v.source_name, &self.camera_name)
             && self.task_state.as_ref().is_none_or(|s| s == &t.state)
             && contains(&t.name, &self.task_name)
-            && self.batch_id.as_ref().is_none_or(|b| t.batch_id.as_deref() == Some(b.as_str()))
+            && self
+                .batch_id
+                .as_ref()
+                .is_none_or(|b| t.batch_id.as_deref() == Some(b.as_str()))
             && groups_ok
             && company_ok
-            && self.alg_id.as_ref().is_none_or(|a| spec.is_some_and(|s| &task_center::alg_id(s) == a))
+            && self
+                .alg_id
+                .as_ref()
+                .is_none_or(|a| spec.is_some_and(|s| &task_center::alg_id(s) == a))
     }
 }
 
@@ -129,16 +158,34 @@ impl ListTasksParams {
     params(("project_id" = String, Path), ListTasksParams),
     responses((status = 200, description = "{count (items on this page), tasks, page, page_size}"), (status = 400, body = ViasErrorBody)),
     security(("token" = []), ("aksk" = [])))]
-pub async fn list(State(state): State<AppState>, Extension(caller): Extension<Caller>, q: QueryParams) -> ApiResult<Json<Value>> {
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    q: QueryParams,
+) -> ApiResult<Json<Value>> {
     let params = ListTasksParams::parse(&q)?;
     let tasks = state.store.list_tasks(&caller.project_id).await?;
-    let mut views: Vec<_> = task_center::views(&state, &caller.project_id, tasks).await?.into_iter().filter(|v| params.matches(v)).collect();
+    let mut views: Vec<_> = task_center::views(&state, &caller.project_id, tasks)
+        .await?
+        .into_iter()
+        .filter(|v| params.matches(v))
+        .collect();
     if params.sort_dir.as_deref() != Some("asc") {
         views.reverse();
     }
-    let (size, page) = (params.page_size.unwrap_or(10) as usize, params.page.unwrap_or(1) as usize);
-    let items: Vec<Value> = views.iter().skip((page - 1) * size).take(size).map(task_center::platform_item).collect();
-    Ok(Json(json!({"count": items.len(), "tasks": items, "page": page, "page_size": size})))
+    let (size, page) = (
+        params.page_size.unwrap_or(10) as usize,
+        params.page.unwrap_or(1) as usize,
+    );
+    let items: Vec<Value> = views
+        .iter()
+        .skip((page - 1) * size)
+        .take(size)
+        .map(task_center::platform_item)
+        .collect();
+    Ok(Json(
+        json!({"count": items.len(), "tasks": items, "page": page, "page_size": size}),
+    ))
 }
 
 async fn detail(state: &AppState, project: &str, id: &str) -> ApiResult<Value> {
@@ -172,7 +219,11 @@ pub async fn update(
 ) -> ApiResult<Json<Value>> {
     check_task_id(&id)?;
     let body: TaskBody = parse_json(&bytes)?;
-    let task = state.store.get_task(&caller.project_id, &id).await.map_err(task_error)?;
+    let task = state
+        .store
+        .get_task(&caller.project_id, &id)
+        .await
+        .map_err(task_error)?;
     let (updated, templates) = task_center::prepare_update(&state, &task, &body).await?;
     state.store.update_task(&updated, templates).await.map_err(task_error)?;
     Ok(Json(detail(&state, &caller.project_id, &id).await?))
@@ -188,7 +239,11 @@ pub async fn delete(
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Json<Value>> {
     check_task_id(&id)?;
-    state.store.delete_task(&caller.project_id, &id).await.map_err(task_error)?;
+    state
+        .store
+        .delete_task(&caller.project_id, &id)
+        .await
+        .map_err(task_error)?;
     tracing::info!(task_id = id, "deleted task");
     Ok(Json(json!({})))
 }
@@ -205,4 +260,70 @@ pub async fn action(
     check_task_id(&id)?;
     let t = task_center::act(&state, &caller.project_id, &id, &command).await?;
     Ok(Json(json!({"id": t.id, "state": t.state})))
+}
+
+// The intl documentation's `/v1/{project_id}/infer/…` aliases: the same handlers under other paths.
+
+#[utoipa::path(post, path = "/v1/{project_id}/infer/services/{service_name}/tasks", tag = "Task Center", operation_id = "CreateTaskV1",
+    params(("project_id" = String, Path), ("service_name" = String, Path)), request_body = TaskBody,
+    responses((status = 200, description = "as CreateTask")), security(("token" = []), ("aksk" = [])))]
+pub async fn create_v1(
+    state: State<AppState>,
+    caller: Extension<Caller>,
+    path: Path<(String, String)>,
+    bytes: Bytes,
+) -> Response {
+    create(state, caller, path, bytes).await
+}
+
+#[utoipa::path(get, path = "/v1/{project_id}/infer/tasks", tag = "Task Center", operation_id = "ListTasksV1",
+    params(("project_id" = String, Path), ListTasksParams), responses((status = 200, description = "as ListTasks")),
+    security(("token" = []), ("aksk" = [])))]
+pub async fn list_v1(state: State<AppState>, caller: Extension<Caller>, q: QueryParams) -> ApiResult<Json<Value>> {
+    list(state, caller, q).await
+}
+
+#[utoipa::path(get, path = "/v1/{project_id}/infer/tasks/{task_id}", tag = "Task Center", operation_id = "ShowTaskInfoV1",
+    params(("project_id" = String, Path), ("task_id" = String, Path)), responses((status = 200, description = "as ShowTaskInfo")),
+    security(("token" = []), ("aksk" = [])))]
+pub async fn show_v1(
+    state: State<AppState>,
+    caller: Extension<Caller>,
+    path: Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    show(state, caller, path).await
+}
+
+#[utoipa::path(put, path = "/v1/{project_id}/infer/tasks/{task_id}", tag = "Task Center", operation_id = "UpdateTaskV1",
+    params(("project_id" = String, Path), ("task_id" = String, Path)), request_body = TaskBody,
+    responses((status = 200, description = "as UpdateTask")), security(("token" = []), ("aksk" = [])))]
+pub async fn update_v1(
+    state: State<AppState>,
+    caller: Extension<Caller>,
+    path: Path<(String, String)>,
+    bytes: Bytes,
+) -> ApiResult<Json<Value>> {
+    update(state, caller, path, bytes).await
+}
+
+#[utoipa::path(delete, path = "/v1/{project_id}/infer/tasks/{task_id}", tag = "Task Center", operation_id = "DeleteTaskV1",
+    params(("project_id" = String, Path), ("task_id" = String, Path)), responses((status = 200, description = "{}")),
+    security(("token" = []), ("aksk" = [])))]
+pub async fn delete_v1(
+    state: State<AppState>,
+    caller: Extension<Caller>,
+    path: Path<(String, String)>,
+) -> ApiResult<Json<Value>> {
+    delete(state, caller, path).await
+}
+
+#[utoipa::path(put, path = "/v1/{project_id}/infer/tasks/{task_id}/action/{command}", tag = "Task Center", operation_id = "StartStopTaskV1",
+    params(("project_id" = String, Path), ("task_id" = String, Path), ("command" = String, Path)),
+    responses((status = 200, description = "{id, state}")), security(("token" = []), ("aksk" = [])))]
+pub async fn action_v1(
+    state: State<AppState>,
+    caller: Extension<Caller>,
+    path: Path<(String, String, String)>,
+) -> ApiResult<Json<Value>> {
+    action(state, caller, path).await
 }

@@ -28,11 +28,19 @@ fn body(name: &str, source: &str) -> Value {
 async fn create(s: &TestServer, service: &str, b: Value) -> Vec<String> {
     let (st, v) = s.post(&format!("/v2/{{p}}/services/{service}/tasks"), b).await;
     assert_eq!(st, 200, "{v}");
-    v["tasks"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_string()).collect()
+    v["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 async fn platform(b: Backend) {
-    let cfg = vigil_api::ApiConfig { task_quota: 4, ..Default::default() };
+    let cfg = vigil_api::ApiConfig {
+        task_quota: 4,
+        ..Default::default()
+    };
     let s = TestServer::start_with(b, cfg).await;
     let cam = source(&s, "gate cam").await;
     let ids = create(&s, INTRUSION, body("gate_watch", &cam)).await;
@@ -60,7 +68,12 @@ async fn platform(b: Backend) {
     // The source now counts the task and cannot be deleted.
     let (_, src) = s.get(&format!("/v2/{{p}}/source/sources/{cam}")).await;
     assert_eq!(src["service_config_templates"], json!([]));
-    assert_vias(&s.delete(&format!("/v2/{{p}}/source/{cam}")).await, 500, "VIAS.00010012", None);
+    assert_vias(
+        &s.delete(&format!("/v2/{{p}}/source/{cam}")).await,
+        500,
+        "VIAS.00010012",
+        None,
+    );
 
     // Several input entries: one task each.
     let cam2 = source(&s, "yard cam").await;
@@ -73,8 +86,14 @@ async fn platform(b: Backend) {
     assert_eq!(d2["name"], "yard_watch_1");
     let (_, src) = s.get(&format!("/v2/{{p}}/source/sources/{cam2}")).await;
     assert_eq!(src["service_config_templates"][0]["name"], INTRUSION);
-    assert!(src["service_config_templates"][0]["serviceConfig"].as_str().unwrap().contains("person_detection_sw"));
-    assert!(src["service_config_templates"][0].get("createAt").is_some(), "camelCase template fields");
+    assert!(src["service_config_templates"][0]["serviceConfig"]
+        .as_str()
+        .unwrap()
+        .contains("person_detection_sw"));
+    assert!(
+        src["service_config_templates"][0].get("createAt").is_some(),
+        "camelCase template fields"
+    );
     assert_eq!(src["service_config_templates"][0]["numTask"], 1);
 
     // List: paging, filters, sort.
@@ -85,14 +104,33 @@ async fn platform(b: Backend) {
     assert_eq!(l["page_size"], 5);
     assert_eq!(l["tasks"][0]["id"], two[1].as_str(), "newest first");
     let item = &l["tasks"][2];
-    for k in ["id", "name", "service_id", "created_at", "state", "video_source_name", "title", "type", "algorithm_publish_id"] {
+    for k in [
+        "id",
+        "name",
+        "service_id",
+        "created_at",
+        "state",
+        "video_source_name",
+        "title",
+        "type",
+        "algorithm_publish_id",
+    ] {
         assert!(item.get(k).is_some(), "list item lacks {k}");
     }
     assert_eq!(item["type"], "0");
     for (q, n) in [
-        ("?sort_dir=asc", 3), ("?task_name=yard", 2), ("?camera_name=YARD", 1), ("?task_state=PENDING", 3),
-        ("?task_state=RUNNING", 0), ("?title=入侵检测", 3), ("?title=Intrusion%20detection", 3), ("?title=人流量统计", 0),
-        ("?source_data_type=sync_task", 0), ("?company=Vigil", 3), ("?company=Huawei", 0), ("?batch_id=none", 0),
+        ("?sort_dir=asc", 3),
+        ("?task_name=yard", 2),
+        ("?camera_name=YARD", 1),
+        ("?task_state=PENDING", 3),
+        ("?task_state=RUNNING", 0),
+        ("?title=入侵检测", 3),
+        ("?title=Intrusion%20detection", 3),
+        ("?title=人流量统计", 0),
+        ("?source_data_type=sync_task", 0),
+        ("?company=Vigil", 3),
+        ("?company=Huawei", 0),
+        ("?batch_id=none", 0),
         ("?page_size=5&page=2", 0),
     ] {
         let (st, v) = s.get(&format!("/v2/{{p}}/tasks{q}")).await;
@@ -102,22 +140,65 @@ async fn platform(b: Backend) {
     let alg = d["algorithm_publish_id"].as_str().unwrap();
     let (_, v) = s.get(&format!("/v2/{{p}}/tasks?alg_id={alg}")).await;
     assert_eq!(v["count"], 3);
-    for (q, p) in [("?page_size=4", "page_size"), ("?page=0", "page"), ("?sort_dir=up", "sort_dir"), ("?task_state=WAITING", "task_state"), ("?source_data_type=x", "source_data_type")] {
-        assert_vias(&s.get(&format!("/v2/{{p}}/tasks{q}")).await, 400, "VIAS.00010001", Some(p));
+    for (q, p) in [
+        ("?page_size=4", "page_size"),
+        ("?page=0", "page"),
+        ("?sort_dir=up", "sort_dir"),
+        ("?task_state=WAITING", "task_state"),
+        ("?source_data_type=x", "source_data_type"),
+    ] {
+        assert_vias(
+            &s.get(&format!("/v2/{{p}}/tasks{q}")).await,
+            400,
+            "VIAS.00010001",
+            Some(p),
+        );
     }
     // The intl alias serves the same list.
     let (st, v) = s.get("/v1/{p}/infer/tasks").await;
     assert_eq!((st.as_u16(), v["count"].as_i64()), (200, Some(3)));
 
     // Update: name, config; echo of the new details; revision-worthy changes stick.
-    let (st, u) = s.put(&format!("/v2/{{p}}/tasks/{id}"), json!({"name": "gate_watch2", "config": {"common": {"car_detection_sw": 1}}})).await;
+    let (st, u) = s
+        .put(
+            &format!("/v2/{{p}}/tasks/{id}"),
+            json!({"name": "gate_watch2", "config": {"common": {"car_detection_sw": 1}}}),
+        )
+        .await;
     assert_eq!(st, 200, "{u}");
     assert_eq!(u["name"], "gate_watch2");
     assert_eq!(u["config"]["common"]["car_detection_sw"], 1);
-    assert_eq!(u["config"]["common"]["image_compression_ratio"], 90, "config replaced as a whole");
-    assert_vias(&s.put(&format!("/v2/{{p}}/tasks/{id}"), json!({"input": {"type": "url", "data": [{"url": "rtsp://h/s"}]}})).await, 400, "VIAS.00010001", Some("input.type"));
-    assert_vias(&s.put(&format!("/v2/{{p}}/tasks/{id}"), json!({"input": {"type": "video_source", "data": [{"video_source_id": cam}, {"video_source_id": cam2}]}})).await, 400, "VIAS.00010001", Some("input.data"));
-    assert_vias(&s.put(&format!("/v2/{{p}}/tasks/{id}"), json!({"name": "yard_watch"})).await, 400, "VIAS.00010011", Some("name"));
+    assert_eq!(
+        u["config"]["common"]["image_compression_ratio"], 90,
+        "config replaced as a whole"
+    );
+    assert_vias(
+        &s.put(
+            &format!("/v2/{{p}}/tasks/{id}"),
+            json!({"input": {"type": "url", "data": [{"url": "rtsp://h/s"}]}}),
+        )
+        .await,
+        400,
+        "VIAS.00010001",
+        Some("input.type"),
+    );
+    assert_vias(
+        &s.put(
+            &format!("/v2/{{p}}/tasks/{id}"),
+            json!({"input": {"type": "video_source", "data": [{"video_source_id": cam}, {"video_source_id": cam2}]}}),
+        )
+        .await,
+        400,
+        "VIAS.00010001",
+        Some("input.data"),
+    );
+    assert_vias(
+        &s.put(&format!("/v2/{{p}}/tasks/{id}"), json!({"name": "yard_watch"}))
+            .await,
+        400,
+        "VIAS.00010011",
+        Some("name"),
+    );
 
     // State machine: PENDING → stop → STOPPED (no worker holds it) → start → PENDING.
     let act = |cmd: &str| format!("/v2/{{p}}/tasks/{id}/action/{cmd}");
@@ -127,11 +208,22 @@ async fn platform(b: Backend) {
     assert_vias(&s.put(&act("stop"), json!({})).await, 500, "VIAS.00010012", None);
     let (st, v) = s.put(&act("start"), json!({})).await;
     assert_eq!((st.as_u16(), v["state"].as_str()), (200, Some("PENDING")));
-    assert_vias(&s.put(&act("reboot"), json!({})).await, 400, "VIAS.00010001", Some("command"));
+    assert_vias(
+        &s.put(&act("reboot"), json!({})).await,
+        400,
+        "VIAS.00010001",
+        Some("command"),
+    );
 
     // Quota (4): one more fits, then VIAS.0010048.
     create(&s, INTRUSION, body("fourth", &cam2)).await;
-    assert_vias(&s.post(&format!("/v2/{{p}}/services/{INTRUSION}/tasks"), body("fifth", &cam2)).await, 400, "VIAS.0010048", None);
+    assert_vias(
+        &s.post(&format!("/v2/{{p}}/services/{INTRUSION}/tasks"), body("fifth", &cam2))
+            .await,
+        400,
+        "VIAS.0010048",
+        None,
+    );
 
     // Delete; unknown ids.
     let (st, _) = s.delete(&format!("/v2/{{p}}/tasks/{id}")).await;
@@ -141,12 +233,15 @@ async fn platform(b: Backend) {
         s.get(&format!("/v2/{{p}}/tasks/{id}")).await,
         s.put(&format!("/v2/{{p}}/tasks/{missing}"), json!({})).await,
         s.delete(&format!("/v2/{{p}}/tasks/{missing}")).await,
-        s.put(&format!("/v2/{{p}}/tasks/{missing}/action/start"), json!({})).await,
+        s.put(&format!("/v2/{{p}}/tasks/{missing}/action/start"), json!({}))
+            .await,
     ] {
         assert_vias(&r, 400, "VIAS.00010007", Some("task_id"));
     }
     // Another project's task is invisible.
-    let (st, _) = s.call_as(&s.b, Method::GET, &format!("/v2/{{p}}/tasks/{}", two[0]), None).await;
+    let (st, _) = s
+        .call_as(&s.b, Method::GET, &format!("/v2/{{p}}/tasks/{}", two[0]), None)
+        .await;
     assert_eq!(st, 400);
     s.finish().await;
 }
@@ -154,8 +249,13 @@ async fn platform(b: Backend) {
 async fn create_errors(b: Backend) {
     let s = TestServer::start(b).await;
     let cam = source(&s, "cam").await;
-    let (_, v) = s.post("/v2/{p}/source", json!({"video_source_name": "edge cam", "access_type": "edge", "type": "url",
-        "type_config": "<type_config><url_address>rtsp://h/e</url_address></type_config>"})).await;
+    let (_, v) = s
+        .post(
+            "/v2/{p}/source",
+            json!({"video_source_name": "edge cam", "access_type": "edge", "type": "url",
+        "type_config": "<type_config><url_address>rtsp://h/e</url_address></type_config>"}),
+        )
+        .await;
     let edge_cam = v["video_source_id"].as_str().unwrap().to_string();
     let (_, v) = s.post("/v2/{p}/source", json!({"video_source_name": "vcn cam", "access_type": "cloud", "type": "vcn",
         "type_config": "<type_config><data_source_id>1#a</data_source_id><ip>10.0.0.1</ip><port>9000</port><user_name>u</user_name></type_config>"})).await;
@@ -167,31 +267,164 @@ async fn create_errors(b: Backend) {
         b
     };
     let cases: Vec<(String, Value, &str, &str)> = vec![
-        (path("c-no-such-service"), body("t1", &cam), "VIAS.00010002", "service_name"),
-        (path("c-smoke-and-fire-cloud"), body("t1", &cam), "VIAS.00010004", "service_name"),
-        (path(INTRUSION), with(&|b| b["name"] = json!("bad name!")), "VIAS.00010001", "name"),
-        (path(INTRUSION), with(&|b| { b.as_object_mut().unwrap().remove("name"); }), "VIAS.00010001", "name"),
-        (path(INTRUSION), with(&|b| b["description"] = json!("x".repeat(501))), "VIAS.00010001", "description"),
-        (path(INTRUSION), with(&|b| b["service_version"] = json!("V3")), "VIAS.00010001", "service_version"),
-        (path(INTRUSION), with(&|b| b["resource_order_id"] = json!("no")), "VIAS.00010001", "resource_order_id"),
-        (path(INTRUSION), with(&|b| { b.as_object_mut().unwrap().remove("input"); }), "VIAS.00010001", "input"),
-        (path(INTRUSION), with(&|b| b["input"] = json!({"type": "ftp", "data": [{}]})), "VIAS.00010001", "input.type"),
-        (path(INTRUSION), with(&|b| b["input"]["data"] = json!([{"video_source_id": "00000000-0000-4000-8000-000000000000"}])), "VIAS.00010002", "input.data[0].video_source_id"),
-        (path(INTRUSION), with(&|b| b["input"]["data"] = json!([{"video_source_id": edge_cam}])), "VIAS.00010001", "input.data[0].video_source_id"),
-        (path(INTRUSION), with(&|b| b["input"]["data"] = json!([{"video_source_id": vcn_cam}])), "VIAS.00010001", "input.data[0].video_source_id"),
-        (path("c-intrusiondetection-edge"), with(&|b| b["input"] = json!({"type": "url", "data": [{"url": "rtsp://h/s"}]})), "VIAS.00010001", "input.type"),
-        (path(INTRUSION), with(&|b| b["input"] = json!({"type": "url", "data": [{"url": "gopher://h/s"}]})), "VIAS.00010001", "input.data[0].url"),
-        (path(INTRUSION), with(&|b| b["output"] = json!({})), "VIAS.00010001", "output"),
-        (path(INTRUSION), with(&|b| b["output"] = json!({"webhook": {"url": "http://h/x"}})), "VIAS.00010001", "output.webhook.headers"),
-        (path(INTRUSION), with(&|b| b["output"] = json!({"dis": {"stream_name": "a b"}})), "VIAS.00010001", "output.dis.stream_name"),
-        (path(INTRUSION), with(&|b| b["config"]["common"]["image_compression_ratio"] = json!(101)), "VIAS.00010001", "config.common.image_compression_ratio"),
-        (path(INTRUSION), with(&|b| b["config"]["common"]["person_detection_sw"] = json!(2)), "VIAS.00010001", "config.common.person_detection_sw"),
-        (path(INTRUSION), with(&|b| b["config"]["common"]["no_such_key"] = json!(1)), "VIAS.00010001", "config.common.no_such_key"),
-        (path(INTRUSION), with(&|b| b["config"]["common"]["target_roi"] = json!("{not json")), "VIAS.00010001", "config.common.target_roi"),
-        (path(INTRUSION), with(&|b| b["config"] = json!("common")), "VIAS.00010001", "config"),
-        (path(INTRUSION), with(&|b| b["schedule"] = json!({"type": "weekly", "days_of_week": [9], "periods": [["08:00:00", "09:00:00"]]})), "VIAS.00010001", "schedule.days_of_week"),
-        (path(INTRUSION), with(&|b| b["schedule"] = json!({"type": "monthly", "days_of_month": [1], "periods": [["08:00:00", "09:00:00"]]})), "VIAS.00010001", "schedule.type"),
-        (path(INTRUSION), with(&|b| b["name"] = json!(7)), "VIAS.00010001", "name"),
+        (
+            path("c-no-such-service"),
+            body("t1", &cam),
+            "VIAS.00010002",
+            "service_name",
+        ),
+        (
+            path("c-smoke-and-fire-cloud"),
+            body("t1", &cam),
+            "VIAS.00010004",
+            "service_name",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["name"] = json!("bad name!")),
+            "VIAS.00010001",
+            "name",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| {
+                b.as_object_mut().unwrap().remove("name");
+            }),
+            "VIAS.00010001",
+            "name",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["description"] = json!("x".repeat(501))),
+            "VIAS.00010001",
+            "description",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["service_version"] = json!("V3")),
+            "VIAS.00010001",
+            "service_version",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["resource_order_id"] = json!("no")),
+            "VIAS.00010001",
+            "resource_order_id",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| {
+                b.as_object_mut().unwrap().remove("input");
+            }),
+            "VIAS.00010001",
+            "input",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["input"] = json!({"type": "ftp", "data": [{}]})),
+            "VIAS.00010001",
+            "input.type",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["input"]["data"] = json!([{"video_source_id": "00000000-0000-4000-8000-000000000000"}])),
+            "VIAS.00010002",
+            "input.data[0].video_source_id",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["input"]["data"] = json!([{"video_source_id": edge_cam}])),
+            "VIAS.00010001",
+            "input.data[0].video_source_id",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["input"]["data"] = json!([{"video_source_id": vcn_cam}])),
+            "VIAS.00010001",
+            "input.data[0].video_source_id",
+        ),
+        (
+            path("c-intrusiondetection-edge"),
+            with(&|b| b["input"] = json!({"type": "url", "data": [{"url": "rtsp://h/s"}]})),
+            "VIAS.00010001",
+            "input.type",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["input"] = json!({"type": "url", "data": [{"url": "gopher://h/s"}]})),
+            "VIAS.00010001",
+            "input.data[0].url",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["output"] = json!({})),
+            "VIAS.00010001",
+            "output",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["output"] = json!({"webhook": {"url": "http://h/x"}})),
+            "VIAS.00010001",
+            "output.webhook.headers",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["output"] = json!({"dis": {"stream_name": "a b"}})),
+            "VIAS.00010001",
+            "output.dis.stream_name",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["config"]["common"]["image_compression_ratio"] = json!(101)),
+            "VIAS.00010001",
+            "config.common.image_compression_ratio",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["config"]["common"]["person_detection_sw"] = json!(2)),
+            "VIAS.00010001",
+            "config.common.person_detection_sw",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["config"]["common"]["no_such_key"] = json!(1)),
+            "VIAS.00010001",
+            "config.common.no_such_key",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["config"]["common"]["target_roi"] = json!("{not json")),
+            "VIAS.00010001",
+            "config.common.target_roi",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["config"] = json!("common")),
+            "VIAS.00010001",
+            "config",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| {
+                b["schedule"] = json!({"type": "weekly", "days_of_week": [9], "periods": [["08:00:00", "09:00:00"]]})
+            }),
+            "VIAS.00010001",
+            "schedule.days_of_week",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| {
+                b["schedule"] = json!({"type": "monthly", "days_of_month": [1], "periods": [["08:00:00", "09:00:00"]]})
+            }),
+            "VIAS.00010001",
+            "schedule.type",
+        ),
+        (
+            path(INTRUSION),
+            with(&|b| b["name"] = json!(7)),
+            "VIAS.00010001",
+            "name",
+        ),
     ];
     for (p, b, code, param) in cases {
         let r = s.post(&p, b.clone()).await;
@@ -202,7 +435,12 @@ async fn create_errors(b: Backend) {
     let (_, d) = s.get(&format!("/v2/{{p}}/tasks/{}", ids[0])).await;
     assert_eq!(d["schedule_status"], "ACTIVATED");
     assert_eq!(d["schedule"]["timezone"], "GMT+08:00");
-    assert_vias(&s.post(&path(INTRUSION), body("t1", &cam)).await, 400, "VIAS.00010011", Some("name"));
+    assert_vias(
+        &s.post(&path(INTRUSION), body("t1", &cam)).await,
+        400,
+        "VIAS.00010011",
+        Some("name"),
+    );
     s.finish().await;
 }
 
@@ -214,9 +452,14 @@ async fn legacy(b: Backend) {
         "input": {"type": "video_source", "data": [{"video_source_id": cam}]},
         "output": {"obs": {"bucket": "alarms", "path": "flow"}},
         "service_config": {"common": {"line_count_interval": 5}}});
-    let (st, v) = s.post(&format!("/v2/{{p}}/services/{svc}/tasks"), legacy_body.clone()).await;
+    let (st, v) = s
+        .post(&format!("/v2/{{p}}/services/{svc}/tasks"), legacy_body.clone())
+        .await;
     assert_eq!(st, 200, "{v}");
-    let id = v[0]["id"].as_str().expect("legacy create answers a bare array").to_string();
+    let id = v[0]["id"]
+        .as_str()
+        .expect("legacy create answers a bare array")
+        .to_string();
     let base = format!("/v2/{{p}}/services/{svc}/tasks");
     let (st, d) = s.get(&format!("{base}/{id}")).await;
     assert_eq!(st, 200);
@@ -225,12 +468,19 @@ async fn legacy(b: Backend) {
     assert_eq!(d["service_config"]["common"]["line_count_interval"], 5);
     assert_eq!(d["output"]["obs"]["bucket"], "alarms");
     assert!(d.get("hosting_result").is_some());
-    let (st, l) = s.get(&format!("{base}?offset=0&limit=10&order=name:ASC&state=PENDING")).await;
+    let (st, l) = s
+        .get(&format!("{base}?offset=0&limit=10&order=name:ASC&state=PENDING"))
+        .await;
     assert_eq!(st, 200);
     assert_eq!(l["count"], 1);
     let (_, l) = s.get(&format!("{base}?name_like=zzz")).await;
     assert_eq!(l["count"], 0);
-    let (st, u) = s.put(&format!("{base}/{id}"), json!({"name": "flow2", "service_config": {"common": {"line_count_interval": 9}}})).await;
+    let (st, u) = s
+        .put(
+            &format!("{base}/{id}"),
+            json!({"name": "flow2", "service_config": {"common": {"line_count_interval": 9}}}),
+        )
+        .await;
     assert_eq!(st, 200, "{u}");
     assert_eq!(u["service_config"]["common"]["line_count_interval"], 9);
     let (st, _) = s.post(&format!("{base}/{id}/stop"), json!({})).await;
@@ -247,7 +497,10 @@ async fn legacy(b: Backend) {
     bad["service_config"]["common"]["line_count_interval"] = json!("x");
     let (st, e) = s.post(&format!("/v2/{{p}}/services/{svc}/tasks"), bad).await;
     assert_eq!((st.as_u16(), e["error_code"].as_str()), (400, Some("IVA.0004")));
-    assert!(e["error_message"].as_str().unwrap().contains("service_config.common.line_count_interval"));
+    assert!(e["error_message"]
+        .as_str()
+        .unwrap()
+        .contains("service_config.common.line_count_interval"));
     let (st, e) = s.get(&format!("{base}?limit=0")).await;
     assert_eq!((st.as_u16(), e["error_code"].as_str()), (400, Some("IVA.0004")));
     // The task is under the other service's routes only.
@@ -263,7 +516,12 @@ async fn batches(b: Backend) {
     let c1 = source(&s, "c1").await;
     let c2 = source(&s, "c2").await;
     let c3 = source(&s, "c3").await;
-    let (_, g) = s.post("/v2/{p}/video-group", json!({"video_group_name": "gate", "access_type": "cloud", "video_source_ids": [c1, c2, c3]})).await;
+    let (_, g) = s
+        .post(
+            "/v2/{p}/video-group",
+            json!({"video_group_name": "gate", "access_type": "cloud", "video_source_ids": [c1, c2, c3]}),
+        )
+        .await;
     let g = g["video_group_id"].as_str().unwrap().to_string();
     let mut bb = body("gatebatch", &c1);
     bb.as_object_mut().unwrap().remove("input");
@@ -272,13 +530,31 @@ async fn batches(b: Backend) {
         {"video_source_id": c1, "target_roi": "{\"lines\":[{\"data\":[[0,300],[768,300]]}]}"}, {"video_source_id": c2}]}]});
     let (st, r) = s.post("/v2/{p}/batch-tasks", bb.clone()).await;
     assert_eq!(st, 200, "{r}");
-    assert_eq!((r["total_count"].as_i64(), r["succeed_count"].as_i64(), r["failed_count"].as_i64()), (Some(2), Some(2), Some(0)));
+    assert_eq!(
+        (
+            r["total_count"].as_i64(),
+            r["succeed_count"].as_i64(),
+            r["failed_count"].as_i64()
+        ),
+        (Some(2), Some(2), Some(0))
+    );
     let bid = r["id"].as_str().unwrap().to_string();
     let (_, t) = s.get(&format!("/v2/{{p}}/tasks?batch_id={bid}")).await;
     assert_eq!(t["count"], 2);
-    let first = t["tasks"].as_array().unwrap().iter().find(|x| x["video_source_name"] == "c1").unwrap()["id"].as_str().unwrap().to_string();
+    let first = t["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["video_source_name"] == "c1")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     let (_, d) = s.get(&format!("/v2/{{p}}/tasks/{first}")).await;
-    assert!(d["config"]["common"]["target_roi"].as_str().unwrap().contains("lines"), "per-source ROI override");
+    assert!(
+        d["config"]["common"]["target_roi"].as_str().unwrap().contains("lines"),
+        "per-source ROI override"
+    );
     let (_, gv) = s.get(&format!("/v2/{{p}}/video-group/{g}")).await;
     assert_eq!(gv["num_batch_task"], 1);
     let (st, l) = s.get("/v2/{p}/batch-tasks?is_paged=true&page_size=5&page_num=1").await;
@@ -289,35 +565,86 @@ async fn batches(b: Backend) {
     assert_eq!(item["num_task"], 2);
     assert_eq!(item["batch_task_status_info"]["pending"], 2);
     assert_eq!(item["video_group_name"], "gate");
-    for (q, n) in [("?task_state=pending", 1), ("?task_state=running", 0), ("?name_like=GATE", 1), ("?type_like=publish_service_name&name_like=intrusion", 1), ("?video_group=gate", 1), ("?video_group=other", 0)] {
+    for (q, n) in [
+        ("?task_state=pending", 1),
+        ("?task_state=running", 0),
+        ("?name_like=GATE", 1),
+        ("?type_like=publish_service_name&name_like=intrusion", 1),
+        ("?video_group=gate", 1),
+        ("?video_group=other", 0),
+    ] {
         let (_, v) = s.get(&format!("/v2/{{p}}/batch-tasks{q}")).await;
         assert_eq!(v["count"], n, "{q}");
     }
-    assert_vias(&s.get("/v2/{p}/batch-tasks?task_state=PENDING").await, 400, "VIAS.00010001", Some("task_state"));
+    assert_vias(
+        &s.get("/v2/{p}/batch-tasks?task_state=PENDING").await,
+        400,
+        "VIAS.00010001",
+        Some("task_state"),
+    );
     // Whole group (c1, c2, c3): one created, two updated.
-    let (st, r) = s.put(&format!("/v2/{{p}}/batch-tasks/{bid}"), json!({"name": "gatebatch", "batch_input": {"video_source_group": [{"video_source_group_id": g}]}})).await;
+    let (st, r) = s
+        .put(
+            &format!("/v2/{{p}}/batch-tasks/{bid}"),
+            json!({"name": "gatebatch", "batch_input": {"video_source_group": [{"video_source_group_id": g}]}}),
+        )
+        .await;
     assert_eq!(st, 200, "{r}");
-    assert_eq!((r["total_count"].as_i64(), r["succeed_count"].as_i64()), (Some(3), Some(3)));
+    assert_eq!(
+        (r["total_count"].as_i64(), r["succeed_count"].as_i64()),
+        (Some(3), Some(3))
+    );
     let (_, t) = s.get(&format!("/v2/{{p}}/tasks?batch_id={bid}")).await;
     assert_eq!(t["count"], 3);
-    let (st, r) = s.put(&format!("/v2/{{p}}/batch-tasks/{bid}/action/stop"), json!({})).await;
+    let (st, r) = s
+        .put(&format!("/v2/{{p}}/batch-tasks/{bid}/action/stop"), json!({}))
+        .await;
     assert_eq!((st.as_u16(), r["succeed_count"].as_i64()), (200, Some(3)));
-    let (_, r) = s.put(&format!("/v2/{{p}}/batch-tasks/{bid}/action/stop"), json!({})).await;
+    let (_, r) = s
+        .put(&format!("/v2/{{p}}/batch-tasks/{bid}/action/stop"), json!({}))
+        .await;
     assert_eq!(r["failed_count"], 3, "stopping stopped tasks fails per task");
     assert_eq!(r["error_list"].as_array().unwrap().len(), 3);
-    let (_, r) = s.put(&format!("/v2/{{p}}/batch-tasks/{bid}/action/start"), json!({})).await;
+    let (_, r) = s
+        .put(&format!("/v2/{{p}}/batch-tasks/{bid}/action/start"), json!({}))
+        .await;
     assert_eq!(r["succeed_count"], 3);
     // Errors.
     let mut no_group = bb.clone();
-    no_group["batch_input"] = json!({"video_source_group": [{"video_source_group_id": "00000000-0000-4000-8000-000000000000"}]});
+    no_group["batch_input"] =
+        json!({"video_source_group": [{"video_source_group_id": "00000000-0000-4000-8000-000000000000"}]});
     no_group["name"] = json!("other");
-    assert_vias(&s.post("/v2/{p}/batch-tasks", no_group).await, 400, "VIAS.00010002", Some("batch_input.video_source_group[0].video_source_group_id"));
+    assert_vias(
+        &s.post("/v2/{p}/batch-tasks", no_group).await,
+        400,
+        "VIAS.00010002",
+        Some("batch_input.video_source_group[0].video_source_group_id"),
+    );
     let mut bad_cfg = bb.clone();
     bad_cfg["name"] = json!("other");
     bad_cfg["config"]["common"]["image_compression_ratio"] = json!(5);
-    assert_vias(&s.post("/v2/{p}/batch-tasks", bad_cfg).await, 400, "VIAS.00010001", Some("config.common.image_compression_ratio"));
-    assert_vias(&s.post("/v2/{p}/batch-tasks", bb.clone()).await, 400, "VIAS.00010011", Some("name"));
-    assert_vias(&s.put("/v2/{p}/batch-tasks/0123456789abcdef0123456789abcdef/action/start", json!({})).await, 400, "VIAS.00010008", Some("id"));
+    assert_vias(
+        &s.post("/v2/{p}/batch-tasks", bad_cfg).await,
+        400,
+        "VIAS.00010001",
+        Some("config.common.image_compression_ratio"),
+    );
+    assert_vias(
+        &s.post("/v2/{p}/batch-tasks", bb.clone()).await,
+        400,
+        "VIAS.00010011",
+        Some("name"),
+    );
+    assert_vias(
+        &s.put(
+            "/v2/{p}/batch-tasks/0123456789abcdef0123456789abcdef/action/start",
+            json!({}),
+        )
+        .await,
+        400,
+        "VIAS.00010008",
+        Some("id"),
+    );
     // Delete removes its tasks; the group can be deleted again.
     let (st, r) = s.delete(&format!("/v2/{{p}}/batch-tasks/{bid}")).await;
     assert_eq!((st.as_u16(), r["total_count"].as_i64()), (200, Some(3)));

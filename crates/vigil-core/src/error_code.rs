@@ -83,7 +83,9 @@ impl ErrorCode {
                 ("IVA.0005", 404, "The requested resource is NOT found.")
             }
             Forbidden | OperationNotAllowed | IvmNotEnabled => ("IVA.0009", 403, "This operation is forbidden."),
-            SourceQuotaReached | TaskQuotaReached | PoolQuotaReached | ExceedMaxQuota => ("IVA.0012", 400, "Exceed max quota."),
+            SourceQuotaReached | TaskQuotaReached | PoolQuotaReached | ExceedMaxQuota => {
+                ("IVA.0012", 400, "Exceed max quota.")
+            }
             Internal | ServiceAccessFailed => ("IVA.0006", 500, "Internal server error."),
             Throttled => ("APIG.0308", 429, "The throttling threshold has been reached."),
             _ => ("IVA.0004", 400, "The request param is invalid."),

@@ -36,7 +36,12 @@ pub fn parse_zone(param: &str, s: Option<&str>) -> Result<Zone, FieldError> {
         return Ok(Zone::Iana(tz));
     }
     let rest = s.trim_start_matches("GMT").trim_start_matches("UTC");
-    let bad = || FieldError::invalid(param, "must be an IANA zone (Asia/Shanghai) or an offset such as GMT+08:00");
+    let bad = || {
+        FieldError::invalid(
+            param,
+            "must be an IANA zone (Asia/Shanghai) or an offset such as GMT+08:00",
+        )
+    };
     let (sign, digits) = match rest.chars().next() {
         Some('+') => (1, &rest[1..]),
         Some('-') => (-1, &rest[1..]),
@@ -48,13 +53,16 @@ pub fn parse_zone(param: &str, s: Option<&str>) -> Result<Zone, FieldError> {
     if h > 14 || m > 59 {
         return Err(bad());
     }
-    FixedOffset::east_opt(sign * (h * 3600 + m * 60)).map(Zone::Fixed).ok_or_else(bad)
+    FixedOffset::east_opt(sign * (h * 3600 + m * 60))
+        .map(Zone::Fixed)
+        .ok_or_else(bad)
 }
 
 fn periods(param: &str, v: Option<&Value>) -> Result<Vec<(NaiveTime, NaiveTime)>, FieldError> {
-    let list = v.and_then(Value::as_array).filter(|a| !a.is_empty()).ok_or_else(|| {
-        FieldError::invalid(param, "at least one period is required")
-    })?;
+    let list = v
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| FieldError::invalid(param, "at least one period is required"))?;
     if list.len() > 96 {
         return Err(FieldError::invalid(param, "at most 96 periods"));
     }
@@ -64,13 +72,22 @@ fn periods(param: &str, v: Option<&Value>) -> Result<Vec<(NaiveTime, NaiveTime)>
             let at = format!("{param}[{i}]");
             let (b, e) = match p {
                 Value::Array(pair) if pair.len() == 2 => (pair[0].as_str(), pair[1].as_str()),
-                Value::Object(o) => (o.get("begin_at").and_then(Value::as_str), o.get("end_at").and_then(Value::as_str)),
+                Value::Object(o) => (
+                    o.get("begin_at").and_then(Value::as_str),
+                    o.get("end_at").and_then(Value::as_str),
+                ),
                 _ => (None, None),
             };
             let (Some(b), Some(e)) = (b, e) else {
-                return Err(FieldError::invalid(at, "must be [\"hh:mm:ss\", \"hh:mm:ss\"] or {begin_at, end_at}"));
+                return Err(FieldError::invalid(
+                    at,
+                    "must be [\"hh:mm:ss\", \"hh:mm:ss\"] or {begin_at, end_at}",
+                ));
             };
-            let (b, e) = (parse_time(&format!("{at}.begin_at"), b)?, parse_time(&format!("{at}.end_at"), e)?);
+            let (b, e) = (
+                parse_time(&format!("{at}.begin_at"), b)?,
+                parse_time(&format!("{at}.end_at"), e)?,
+            );
             if b == e {
                 return Err(FieldError::invalid(at, "begin and end must differ"));
             }
@@ -80,9 +97,10 @@ fn periods(param: &str, v: Option<&Value>) -> Result<Vec<(NaiveTime, NaiveTime)>
 }
 
 fn days(param: &str, v: Option<&Value>) -> Result<Vec<u32>, FieldError> {
-    let list = v.and_then(Value::as_array).filter(|a| !a.is_empty() && a.len() <= 7).ok_or_else(|| {
-        FieldError::invalid(param, "1 to 7 days (1 = Monday … 7 = Sunday) are required")
-    })?;
+    let list = v
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty() && a.len() <= 7)
+        .ok_or_else(|| FieldError::invalid(param, "1 to 7 days (1 = Monday … 7 = Sunday) are required"))?;
     let mut out = Vec::new();
     for d in list {
         match d.as_u64() {
@@ -96,18 +114,26 @@ fn days(param: &str, v: Option<&Value>) -> Result<Vec<u32>, FieldError> {
 
 /// Parses a schedule object; `field` is `schedule` or (legacy) `timing`.
 pub fn parse(field: &str, v: &Value) -> Result<Schedule, FieldError> {
-    let o = v.as_object().ok_or_else(|| FieldError::invalid(field, "must be an object"))?;
+    let o = v
+        .as_object()
+        .ok_or_else(|| FieldError::invalid(field, "must be an object"))?;
     let kind = o.get("type").and_then(Value::as_str).unwrap_or("weekly");
     let days = match kind {
         "weekly" => days(&format!("{field}.days_of_week"), o.get("days_of_week"))?,
         "daily" if field == "timing" => (1..=7).collect(),
         "monthly" | "once" | "daily" => {
-            return Err(FieldError::invalid(format!("{field}.type"), format!("{kind} schedules are not supported; use weekly")))
+            return Err(FieldError::invalid(
+                format!("{field}.type"),
+                format!("{kind} schedules are not supported; use weekly"),
+            ))
         }
         _ => return Err(FieldError::invalid(format!("{field}.type"), "must be weekly")),
     };
     if o.get("frequency").is_some_and(|f| !f.is_null()) {
-        return Err(FieldError::invalid(format!("{field}.frequency"), "frequency mode is not supported; use periods"));
+        return Err(FieldError::invalid(
+            format!("{field}.frequency"),
+            "frequency mode is not supported; use periods",
+        ));
     }
     Ok(Schedule {
         days,
@@ -151,8 +177,12 @@ mod tests {
     #[test]
     fn weekly_windows_in_a_zone() {
         // Mondays to Fridays, 08:00–18:00 in Shanghai (UTC+8).
-        let s = parse("schedule", &json!({"type": "weekly", "timezone": "GMT+08:00", "days_of_week": [1,2,3,4,5],
-            "periods": [["08:00:00", "18:00:00"]]})).unwrap();
+        let s = parse(
+            "schedule",
+            &json!({"type": "weekly", "timezone": "GMT+08:00", "days_of_week": [1,2,3,4,5],
+            "periods": [["08:00:00", "18:00:00"]]}),
+        )
+        .unwrap();
         assert!(s.is_active_at(at("2026-11-30T01:00:00Z")), "Monday 09:00 local");
         assert!(!s.is_active_at(at("2026-11-30T11:00:00Z")), "Monday 19:00 local");
         assert!(!s.is_active_at(at("2026-11-29T01:00:00Z")), "Sunday");
@@ -162,7 +192,11 @@ mod tests {
 
     #[test]
     fn overnight_and_legacy_daily() {
-        let s = parse("timing", &json!({"type": "daily", "periods": [{"begin_at": "22:00:00", "end_at": "06:00:00"}]})).unwrap();
+        let s = parse(
+            "timing",
+            &json!({"type": "daily", "periods": [{"begin_at": "22:00:00", "end_at": "06:00:00"}]}),
+        )
+        .unwrap();
         assert!(s.is_active_at(at("2026-11-30T23:00:00Z")));
         assert!(s.is_active_at(at("2026-11-30T05:00:00Z")));
         assert!(!s.is_active_at(at("2026-11-30T12:00:00Z")));
@@ -171,12 +205,24 @@ mod tests {
     #[test]
     fn errors_name_the_field() {
         let e = |v| parse("schedule", &v).unwrap_err().param;
-        assert_eq!(e(json!({"days_of_week": [], "periods": [["08:00:00","09:00:00"]]})), "schedule.days_of_week");
-        assert_eq!(e(json!({"days_of_week": [8], "periods": [["08:00:00","09:00:00"]]})), "schedule.days_of_week");
+        assert_eq!(
+            e(json!({"days_of_week": [], "periods": [["08:00:00","09:00:00"]]})),
+            "schedule.days_of_week"
+        );
+        assert_eq!(
+            e(json!({"days_of_week": [8], "periods": [["08:00:00","09:00:00"]]})),
+            "schedule.days_of_week"
+        );
         assert_eq!(e(json!({"days_of_week": [1], "periods": []})), "schedule.periods");
-        assert_eq!(e(json!({"days_of_week": [1], "periods": [["8","9"]]})), "schedule.periods[0].begin_at");
+        assert_eq!(
+            e(json!({"days_of_week": [1], "periods": [["8","9"]]})),
+            "schedule.periods[0].begin_at"
+        );
         assert_eq!(e(json!({"type": "monthly", "days_of_month": [1]})), "schedule.type");
-        assert_eq!(e(json!({"days_of_week": [1], "timezone": "Mars/Base", "periods": [["08:00","09:00"]]})), "schedule.timezone");
+        assert_eq!(
+            e(json!({"days_of_week": [1], "timezone": "Mars/Base", "periods": [["08:00","09:00"]]})),
+            "schedule.timezone"
+        );
         assert_eq!(e(json!("weekly")), "schedule");
     }
 }

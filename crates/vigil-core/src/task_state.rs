@@ -66,7 +66,10 @@ impl TaskState {
     /// `start` is allowed from a state where nothing runs.
     pub fn can_start(self) -> bool {
         use TaskState::*;
-        matches!(self, Stopped | StartFailed | Abnormal | Succeeded | Failed | CreateFailed)
+        matches!(
+            self,
+            Stopped | StartFailed | Abnormal | Succeeded | Failed | CreateFailed
+        )
     }
 
     /// `stop` is allowed while the task is (about to be) running.

@@ -46,7 +46,10 @@ pub fn task_name(param: &str, s: &str) -> Result<(), FieldError> {
     if !(1..=100).contains(&n) {
         return Err(FieldError::invalid(param, "must be 1 to 100 characters"));
     }
-    if let Some(c) = s.chars().find(|&c| !(c.is_ascii_alphanumeric() || is_cjk(c) || c == '-' || c == '_')) {
+    if let Some(c) = s
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || is_cjk(c) || c == '-' || c == '_'))
+    {
         return Err(FieldError::invalid(param, format!("character {c:?} is not allowed")));
     }
     Ok(())

@@ -49,12 +49,13 @@ fn batch(r: &AnyRow) -> Result<BatchRecord, StoreError> {
 impl Store {
     /// Inserts or replaces a batch row and its group links (`b.id` empty: a new batch).
     pub async fn save_batch(&self, mut b: BatchRecord) -> Result<String, StoreError> {
-        let taken: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM batch_tasks WHERE project_id = $1 AND name = $2 AND id <> $3")
-            .bind(&b.project_id)
-            .bind(&b.name)
-            .bind(&b.id)
-            .fetch_one(&self.pool)
-            .await?;
+        let taken: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM batch_tasks WHERE project_id = $1 AND name = $2 AND id <> $3")
+                .bind(&b.project_id)
+                .bind(&b.name)
+                .bind(&b.id)
+                .fetch_one(&self.pool)
+                .await?;
         if taken > 0 {
             return Err(StoreError::DuplicateName("batch task"));
         }
@@ -95,7 +96,10 @@ impl Store {
             .bind(&b.id)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM batch_task_groups WHERE batch_id = $1").bind(&b.id).execute(&mut *tx).await?;
+            sqlx::query("DELETE FROM batch_task_groups WHERE batch_id = $1")
+                .bind(&b.id)
+                .execute(&mut *tx)
+                .await?;
         }
         let mut groups = b.group_ids.clone();
         groups.sort();
@@ -112,10 +116,12 @@ impl Store {
     }
 
     pub async fn list_batches(&self, project_id: &str) -> Result<Vec<BatchRecord>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM batch_tasks WHERE project_id = $1 ORDER BY created_at, id"))
-            .bind(project_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM batch_tasks WHERE project_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
         let links = sqlx::query(
             "SELECT l.batch_id, l.group_id FROM batch_task_groups l JOIN batch_tasks b ON b.id = l.batch_id WHERE b.project_id = $1",
         )
@@ -133,7 +139,11 @@ impl Store {
     }
 
     pub async fn get_batch(&self, project_id: &str, id: &str) -> Result<BatchRecord, StoreError> {
-        self.list_batches(project_id).await?.into_iter().find(|b| b.id == id).ok_or(StoreError::NotFound("batch task"))
+        self.list_batches(project_id)
+            .await?
+            .into_iter()
+            .find(|b| b.id == id)
+            .ok_or(StoreError::NotFound("batch task"))
     }
 
     /// Deletes a batch task, its group links and its tasks.
@@ -146,8 +156,14 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        sqlx::query("DELETE FROM batch_task_groups WHERE batch_id = $1").bind(id).execute(&mut *tx).await?;
-        sqlx::query("DELETE FROM batch_tasks WHERE id = $1").bind(id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM batch_task_groups WHERE batch_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM batch_tasks WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(n)
     }

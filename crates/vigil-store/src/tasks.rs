@@ -146,7 +146,10 @@ impl Store {
         quota: i64,
     ) -> Result<Vec<String>, StoreError> {
         if self.count_tasks(project_id).await? + tasks.len() as i64 > quota {
-            return Err(StoreError::Quota { what: "tasks", limit: quota });
+            return Err(StoreError::Quota {
+                what: "tasks",
+                limit: quota,
+            });
         }
         for t in &tasks {
             if self.task_name_taken(project_id, &t.name, "").await? {
@@ -194,25 +197,31 @@ impl Store {
     }
 
     pub async fn get_task(&self, project_id: &str, id: &str) -> Result<TaskRecord, StoreError> {
-        let row = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks WHERE project_id = $1 AND id = $2"))
-            .bind(project_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM tasks WHERE project_id = $1 AND id = $2"
+        ))
+        .bind(project_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
         row.as_ref().map(task).transpose()?.ok_or(StoreError::NotFound("task"))
     }
 
     pub async fn list_tasks(&self, project_id: &str) -> Result<Vec<TaskRecord>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks WHERE project_id = $1 ORDER BY created_at, id"))
-            .bind(project_id)
-            .fetch_all(&self.pool)
-            .await?;
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM tasks WHERE project_id = $1 ORDER BY created_at, id"
+        ))
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
         rows.iter().map(task).collect()
     }
 
     /// Every task of every project (for workers).
     pub async fn all_tasks(&self) -> Result<Vec<TaskRecord>, StoreError> {
-        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks ORDER BY created_at, id")).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks ORDER BY created_at, id"))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(task).collect()
     }
 
@@ -315,7 +324,10 @@ impl Store {
     }
 }
 
-async fn save_templates(tx: &mut sqlx::Transaction<'_, sqlx::Any>, templates: &[TemplateWrite]) -> Result<(), StoreError> {
+async fn save_templates(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    templates: &[TemplateWrite],
+) -> Result<(), StoreError> {
     for t in templates {
         let now = now_ms();
         let n = sqlx::query("UPDATE source_templates SET roi = $1, service_config = $2, modify_at = $3 WHERE source_id = $4 AND name = $5")

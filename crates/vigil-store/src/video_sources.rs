@@ -291,7 +291,10 @@ impl Store {
         .await?;
         for p in &prows {
             let (source_id, name) = (s(p, "source_id")?, s(p, "name")?);
-            let num_task = per_service.get(&(source_id.clone(), name.clone())).copied().unwrap_or(0);
+            let num_task = per_service
+                .get(&(source_id.clone(), name.clone()))
+                .copied()
+                .unwrap_or(0);
             templates.entry(source_id).or_default().push(TemplateRecord {
                 name,
                 roi: s(p, "roi")?,

@@ -223,12 +223,25 @@ fn first_start_iam_sdk_signing_openapi_and_shutdown() {
     // The official VAS SDK, unchanged, manages a task with the same AK/SK.
     let out = Command::new(python())
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/vas_sdk.py"))
-        .args([&server.url(""), key["access"].as_str().unwrap(), key["secret"].as_str().unwrap(), &project_id])
+        .args([
+            &server.url(""),
+            key["access"].as_str().unwrap(),
+            key["secret"].as_str().unwrap(),
+            &project_id,
+        ])
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "VAS SDK steps failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(stdout.lines().filter(|l| l.contains("\"ok\": true")).count(), 10, "{stdout}");
+    assert!(
+        out.status.success(),
+        "VAS SDK steps failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains("\"ok\": true")).count(),
+        10,
+        "{stdout}"
+    );
 
     // OpenAPI 3 document validates and lists every route.
     let doc = reqwest::blocking::get(server.url("/openapi.json"))
