@@ -355,3 +355,106 @@ async fn save_templates(
     }
     Ok(())
 }
+
+/// States in which a worker should run the task (see `TaskState::wants_pipeline`).
+const RUNNABLE: &str = "('PENDING','STARTING','RUNNING','ABNORMAL','RECOVERING')";
+
+impl Store {
+    /// Runnable tasks that no live worker holds (lease free or expired), plus those `owner` holds.
+    pub async fn claimable_tasks(&self, owner: &str) -> Result<Vec<TaskRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM tasks WHERE state IN {RUNNABLE} \
+             AND (lease_owner IS NULL OR lease_owner = $1 OR lease_expires_at < $2) ORDER BY created_at, id"
+        ))
+        .bind(owner)
+        .bind(now_ms())
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(task).collect()
+    }
+
+    /// Takes or renews the lease of one task; false when another live worker holds it. A single
+    /// conditional UPDATE, so two workers racing on PostgreSQL cannot both win.
+    pub async fn claim_task(&self, id: &str, owner: &str, ttl_ms: i64) -> Result<bool, StoreError> {
+        let now = now_ms();
+        let n = sqlx::query(
+            "UPDATE tasks SET lease_owner = $1, lease_expires_at = $2, heartbeat_at = $3 \
+             WHERE id = $4 AND (lease_owner IS NULL OR lease_owner = $1 OR lease_expires_at < $3)",
+        )
+        .bind(owner)
+        .bind(now + ttl_ms)
+        .bind(now)
+        .bind(id)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    /// Tasks whose lease `owner` holds (for heartbeats and stop/delete/update detection).
+    pub async fn owned_tasks(&self, owner: &str) -> Result<Vec<TaskRecord>, StoreError> {
+        let rows = sqlx::query(&format!("SELECT {COLUMNS} FROM tasks WHERE lease_owner = $1"))
+            .bind(owner)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(task).collect()
+    }
+
+    /// Gives a task's lease up, optionally moving it to a final state (e.g. STOPPED, SUCCEEDED).
+    pub async fn release_task(&self, id: &str, owner: &str, state: Option<&str>) -> Result<(), StoreError> {
+        let now = now_ms();
+        match state {
+            Some(st) => {
+                sqlx::query(
+                    "UPDATE tasks SET lease_owner = NULL, lease_expires_at = 0, state = $1, updated_at = $2 \
+                     WHERE id = $3 AND lease_owner = $4",
+                )
+                .bind(st)
+                .bind(now)
+                .bind(id)
+                .bind(owner)
+                .execute(&self.pool)
+                .await?
+            }
+            None => {
+                sqlx::query("UPDATE tasks SET lease_owner = NULL, lease_expires_at = 0 WHERE id = $1 AND lease_owner = $2")
+                    .bind(id)
+                    .bind(owner)
+                    .execute(&self.pool)
+                    .await?
+            }
+        };
+        Ok(())
+    }
+
+    /// Sets the state of a task only while `owner` holds it (a worker reporting on its pipeline).
+    pub async fn report_task_state(
+        &self,
+        id: &str,
+        owner: &str,
+        state: &str,
+        status: &str,
+        error: (&str, &str),
+    ) -> Result<bool, StoreError> {
+        let n = sqlx::query(
+            "UPDATE tasks SET state = $1, status = $2, error_code = $3, error_message = $4, updated_at = $5 \
+             WHERE id = $6 AND lease_owner = $7 AND state <> 'STOPPING' AND state <> 'STOPPED'",
+        )
+        .bind(state)
+        .bind(status)
+        .bind(error.0)
+        .bind(error.1)
+        .bind(now_ms())
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await?
+        .rows_affected();
+        Ok(n == 1)
+    }
+
+    pub async fn set_schedule_status(&self, id: &str, status: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE tasks SET schedule_status = $1 WHERE id = $2").bind(status).bind(id).execute(&self.pool).await?;
+        Ok(())
+    }
+}

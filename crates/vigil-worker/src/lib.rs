@@ -1,1 +1,11 @@
-//! vigil-worker
+//! vigil-worker: runs tasks. A [`Worker`] claims runnable tasks through leases in the store,
+//! runs one supervised pipeline per task (built by a [`PipelineFactory`]), heartbeats, reports
+//! task states, follows start/stop/update/delete and weekly schedules, and restarts failed
+//! pipelines with backoff.
+
+mod pipeline;
+mod supervisor;
+mod worker;
+
+pub use pipeline::{PipelineEvent, PipelineFactory, PipelineHandle, StartError};
+pub use worker::{Worker, WorkerConfig};
