@@ -45,6 +45,8 @@ pub struct Decoder {
     opts: DecodeOptions,
     time_base: Rational,
     start_pts: Option<i64>,
+    /// Media time of the previous picture and the step before it.
+    last_time: Option<(Duration, Duration)>,
     timing: PendingTime,
     scaler: Option<(Pixel, u32, u32, scaling::Context)>,
     consecutive_errors: u32,
@@ -101,6 +103,7 @@ impl Decoder {
             opts,
             time_base,
             start_pts: None,
+            last_time: None,
             timing: PendingTime { wall_base: None },
             scaler: None,
             consecutive_errors: 0,
@@ -122,6 +125,7 @@ impl Decoder {
     /// and counters of this one.
     pub fn replace_with(self, mut next: Decoder) -> Decoder {
         next.start_pts = self.start_pts;
+        next.last_time = self.last_time;
         next.timing.wall_base = self.timing.wall_base;
         next.decoded = self.decoded;
         next.packets_sent = self.packets_sent;
@@ -139,9 +143,6 @@ impl Decoder {
     pub fn send(&mut self, pkt: &EncodedPacket) -> Result<bool> {
         if self.opts.keyframes_only && !pkt.key {
             return Ok(false);
-        }
-        if self.start_pts.is_none() {
-            self.start_pts = pkt.packet.pts().or(pkt.packet.dts());
         }
         self.packets_sent += 1;
         match self.inner.send_packet(&pkt.packet) {
@@ -185,10 +186,24 @@ impl Decoder {
         self.decoded += 1;
         let key = pic.is_key() || matches!(pic.kind(), ffmpeg_next::picture::Type::I);
         let pts = pic.timestamp().or(pic.pts());
+        // Media time counts from the first picture (containers may start at an offset, and
+        // AVI's decode-order timestamps put the first picture after the reorder delay).
+        if self.start_pts.is_none() {
+            self.start_pts = pts;
+        }
         let media_time = match (pts, self.start_pts) {
             (Some(p), Some(s)) => ticks_to_duration(p.saturating_sub(s), self.time_base),
-            _ => Duration::ZERO,
+            // No timestamp (e.g. pictures flushed at the end of an AVI): continue the cadence.
+            _ => match self.last_time {
+                Some((t, step)) => t + step,
+                None => Duration::ZERO,
+            },
         };
+        let step = self
+            .last_time
+            .map(|(t, step)| media_time.checked_sub(t).unwrap_or(step))
+            .unwrap_or_default();
+        self.last_time = Some((media_time, step));
         let wall = self.timing.wall_base.map(|w| w + media_time);
         let pic = self.to_yuv420(pic)?;
         Ok(Some(Frame::new(pic, index, session, media_time, wall, key)))

@@ -69,7 +69,8 @@ pub struct AvSource {
     stream_index: usize,
     info: StreamInfo,
     stall_timeout: Duration,
-    /// Packets the container declares (0 = unknown), to tell a truncated file from a complete one.
+    /// Packets the container declares (0 = unknown), to tell a truncated file from a complete
+    /// one (MP4/MOV only, whose sample tables are exact).
     declared_frames: i64,
     packets_read: i64,
     eof: bool,
@@ -162,7 +163,9 @@ impl AvSource {
             wall_base: live.then(SystemTime::now),
         };
         let stream_index = stream.index();
-        let declared_frames = stream.frames();
+        // Only ISO BMFF sample tables give an exact packet count (AVI/MKV headers may not).
+        let exact_count = input.format().name().contains("mp4");
+        let declared_frames = if exact_count { stream.frames() } else { 0 };
         Ok(AvSource {
             input,
             interrupt,
