@@ -6,7 +6,8 @@ Usage: /usr/bin/python3 rtsp_server.py PORT [--rate R] [--auth USER:PASS] [--sta
 Serves each FILE (MP4, MOV or Matroska; H.264 by default, H.265 with the :h265 suffix) at
 rtsp://127.0.0.1:PORT/NAME.
   --rate R         play R times faster than real time (RTP timestamps stay media time), e.g. 4
-  --auth U:P       require credentials (Basic and Digest are both offered)
+  --auth U:P       require credentials (Basic auth)
+  --digest-only    with --auth: Digest auth instead of Basic
   --stall-after S  stop sending media S seconds after PLAY but keep the connection open
 Prints "READY" on stdout once listening.
 """
@@ -14,14 +15,16 @@ import sys
 import gi
 
 gi.require_version('Gst', '1.0')
+gi.require_version('GstRtsp', '1.0')
 gi.require_version('GstRtspServer', '1.0')
-from gi.repository import Gst, GstRtspServer, GLib  # noqa: E402
+from gi.repository import Gst, GstRtsp, GstRtspServer, GLib  # noqa: E402
 
 Gst.init(None)
 args = sys.argv[1:]
 port = args.pop(0)
 rate = 1.0
 auth = None
+digest_only = False
 stall_after = None
 mounts_spec = []
 while args:
@@ -30,6 +33,8 @@ while args:
         rate = float(args.pop(0))
     elif a == '--auth':
         auth = args.pop(0)
+    elif a == '--digest-only':
+        digest_only = True
     elif a == '--stall-after':
         stall_after = float(args.pop(0))
     else:
@@ -52,12 +57,11 @@ if auth:
     a = GstRtspServer.RTSPAuth()
     token = GstRtspServer.RTSPToken()
     token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, 'user')
-    a.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
-    try:
+    if digest_only:
         a.add_digest(user, password, token)
-        a.set_supported_methods(GstRtspServer.RTSPAuthMethod.BASIC | GstRtspServer.RTSPAuthMethod.DIGEST)
-    except AttributeError:
-        pass
+        a.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+    else:
+        a.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
     server.set_auth(a)
 
 

@@ -411,10 +411,23 @@ impl Run {
             if self.cancel.is_cancelled() {
                 return Err(MediaError::cancelled());
             }
-            let Some(pkt) = src.read()? else {
-                dec.send_eof();
-                self.drain(&mut dec, mode, &mut pace_origin)?;
-                return Ok(());
+            let pkt = match src.read() {
+                Ok(Some(p)) => p,
+                Ok(None) => {
+                    dec.send_eof();
+                    self.drain(&mut dec, mode, &mut pace_origin)?;
+                    return Ok(());
+                }
+                Err(e) => {
+                    // Deliver the pictures the decoder still holds (reorder delay) before
+                    // reporting the failure.
+                    if e.kind() != ErrorKind::Cancelled {
+                        dec.send_eof();
+                        // The session already failed; a decode error here adds nothing.
+                        let _ = self.drain(&mut dec, mode, &mut pace_origin);
+                    }
+                    return Err(e);
+                }
             };
             if let Some(p) = &pkt.new_params {
                 let next = Decoder::new(p, time_base, self.cfg.decode)?;
