@@ -5,7 +5,7 @@
 //! | `BlackScreen` | mean luma < 32 and luma std-dev < 12 |
 //! | `GrayScreen` | luma std-dev < 12, mean luma >= 32, chroma within ±12 of neutral (128) |
 //! | `ScreenFreeze` | ≥ 2 frames spanning ≥ 1 s of stream time whose consecutive mean absolute luma difference is < 0.5 everywhere |
-//! | `Blurry` | variance of the 4-neighbour Laplacian of luma < 25, on frames that are not uniform (not black/gray) |
+//! | `Blurry` | variance of the 4-neighbour Laplacian of luma < 10, on frames that are not uniform (not black/gray) |
 //!
 //! A label is given when at least half of the sampled frames meet the per-frame rule.
 
@@ -51,7 +51,7 @@ impl Default for QualityThresholds {
             gray_max_chroma_dev: 12.0,
             freeze_max_mad: 0.5,
             freeze_min_span_secs: 1.0,
-            blur_max_laplacian_var: 25.0,
+            blur_max_laplacian_var: 10.0,
         }
     }
 }
