@@ -70,11 +70,11 @@ def on_media_configure(_factory, media):
         pipeline = media.get_element()
 
         def stall():
-            # Block the source pad: no more data flows, the TCP connection stays open.
-            src = pipeline.get_by_name('src')
-            if src is not None:
-                pad = src.get_static_pad('src')
-                pad.add_probe(Gst.PadProbeType.BLOCK_DOWNSTREAM, lambda *a: Gst.PadProbeReturn.OK)
+            # Block the payloader's input: no more RTP, the connection stays open.
+            pay = pipeline.get_by_name('pay0')
+            if pay is not None:
+                pay.get_static_pad('sink').add_probe(
+                    Gst.PadProbeType.BLOCK_DOWNSTREAM, lambda *a: Gst.PadProbeReturn.OK)
             return False
         GLib.timeout_add(int(stall_after * 1000), stall)
 
