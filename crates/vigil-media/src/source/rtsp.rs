@@ -144,7 +144,10 @@ impl RtspSource {
             Ok(v) => v,
             Err(e) => return Err(prefix(e, &display)),
         };
-        let params = demuxed.streams()[stream_id]
+        let stream = demuxed.streams().get(stream_id).ok_or_else(|| {
+            MediaError::new(ErrorKind::Internal, format!("{display}: stream {stream_id} vanished"))
+        })?;
+        let params = stream
             .parameters()
             .and_then(|p| match p {
                 retina::codec::ParametersRef::Video(v) => Some(v.clone()),
@@ -157,7 +160,7 @@ impl RtspSource {
                 )
             })?;
         let av_params = to_av_params(&params)?;
-        let clock_rate = demuxed.streams()[stream_id].clock_rate_hz();
+        let clock_rate = stream.clock_rate_hz();
         let info = StreamInfo {
             params: av_params,
             time_base: Rational::new(1, i32::try_from(clock_rate).unwrap_or(90_000)),
@@ -182,7 +185,8 @@ impl RtspSource {
             match self
                 .demuxed
                 .as_ref()
-                .and_then(|d| d.streams()[self.stream_id].parameters())
+                .and_then(|d| d.streams().get(self.stream_id))
+                .and_then(|s| s.parameters())
             {
                 Some(retina::codec::ParametersRef::Video(v)) => Some(to_av_params(v)?),
                 _ => None,
