@@ -24,7 +24,15 @@ fn make_clip(dir: &Path, w: u32, h: u32, frames: u32) -> PathBuf {
     let out = dir.join(format!("bench_{h}p.mp4"));
     let src = shared_dir().join("media/pedestrians_vtest.mp4");
     let status = Command::new("ffmpeg")
-        .args(["-hide_banner", "-loglevel", "error", "-y", "-stream_loop", "-1", "-i"])
+        .args([
+            "-hide_banner",
+            "-loglevel",
+            "error",
+            "-y",
+            "-stream_loop",
+            "-1",
+            "-i",
+        ])
         .arg(&src)
         .args([
             "-vf",
@@ -87,14 +95,9 @@ fn ours(path: &Path, keyframes_only: bool) -> (u64, f64) {
     });
     let mut n = 0u64;
     let mut checksum = 0u64;
-    loop {
-        match rx.recv_timeout(Duration::from_secs(60)) {
-            Recv::Frame(f) => {
-                n += 1;
-                checksum = checksum.wrapping_add(touch(&f));
-            }
-            _ => break,
-        }
+    while let Recv::Frame(f) = rx.recv_timeout(Duration::from_secs(60)) {
+        n += 1;
+        checksum = checksum.wrapping_add(touch(&f));
     }
     let secs = start.elapsed().as_secs_f64();
     std::hint::black_box(checksum);
@@ -165,7 +168,11 @@ fn main() {
             n_key = n;
             best_key = best_key.max(n as f64 / s);
         }
-        let ratio = if best_ff > 0.0 { best_ours / best_ff } else { 0.0 };
+        let ratio = if best_ff > 0.0 {
+            best_ours / best_ff
+        } else {
+            0.0
+        };
         println!(
             "{:<6} {:>14.1} {:>14.1} {:>7.3} {:>9} of {:<4} {:>16.1}",
             format!("{h}p"),

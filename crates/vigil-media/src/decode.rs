@@ -205,25 +205,27 @@ impl Decoder {
             .unwrap_or_default();
         self.last_time = Some((media_time, step));
         let wall = self.timing.wall_base.map(|w| w + media_time);
-        let pic = self.to_yuv420(pic)?;
+        let pic = self.convert_to_yuv420(pic)?;
         Ok(Some(Frame::new(pic, index, session, media_time, wall, key)))
     }
 
-    fn to_yuv420(&mut self, pic: AvFrame) -> Result<AvFrame> {
+    fn convert_to_yuv420(&mut self, pic: AvFrame) -> Result<AvFrame> {
         let fmt = pic.format();
         if matches!(fmt, Pixel::YUV420P | Pixel::YUVJ420P) {
             return Ok(pic);
         }
         let (w, h) = (pic.width(), pic.height());
-        let rebuild = !matches!(&self.scaler, Some((f, sw, sh, _)) if *f == fmt && *sw == w && *sh == h);
+        let rebuild =
+            !matches!(&self.scaler, Some((f, sw, sh, _)) if *f == fmt && *sw == w && *sh == h);
         if rebuild {
-            let ctx = scaling::Context::get(fmt, w, h, Pixel::YUV420P, w, h, scaling::Flags::BILINEAR)
-                .map_err(|e| {
-                    MediaError::new(
-                        ErrorKind::UnsupportedCodec,
-                        format!("cannot convert pixel format {fmt:?}: {e}"),
-                    )
-                })?;
+            let ctx =
+                scaling::Context::get(fmt, w, h, Pixel::YUV420P, w, h, scaling::Flags::BILINEAR)
+                    .map_err(|e| {
+                        MediaError::new(
+                            ErrorKind::UnsupportedCodec,
+                            format!("cannot convert pixel format {fmt:?}: {e}"),
+                        )
+                    })?;
             self.scaler = Some((fmt, w, h, ctx));
         }
         let mut out = AvFrame::empty();

@@ -27,7 +27,9 @@ pub use clock::{Backoff, CancelToken, Clock, SimulatedClock, SystemClock};
 pub use decode::{DecodeOptions, Decoder};
 pub use error::{ErrorKind, MediaError, Result};
 pub use frame::Frame;
-pub use prober::{probe, probe_async, ProbeOptions, ProbeReport, ProbeTargets, Prober, SourceStatus};
+pub use prober::{
+    probe, probe_async, ProbeOptions, ProbeReport, ProbeTargets, Prober, SourceStatus,
+};
 pub use quality::{QualityLabel, QualityThresholds};
 pub use queue::{FrameReceiver, Overflow, Recv, SubscriberConfig};
 pub use reader::{

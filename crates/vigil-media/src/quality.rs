@@ -88,9 +88,17 @@ pub fn frame_stats(f: &Frame) -> FrameStats {
         }
     }
     let mean = if n > 0.0 { sum / n } else { 0.0 };
-    let var = if n > 0.0 { (sum2 / n - mean * mean).max(0.0) } else { 0.0 };
+    let var = if n > 0.0 {
+        (sum2 / n - mean * mean).max(0.0)
+    } else {
+        0.0
+    };
     let lmean = if ln > 0.0 { lsum / ln } else { 0.0 };
-    let lvar = if ln > 0.0 { (lsum2 / ln - lmean * lmean).max(0.0) } else { 0.0 };
+    let lvar = if ln > 0.0 {
+        (lsum2 / ln - lmean * lmean).max(0.0)
+    } else {
+        0.0
+    };
     let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
     let mut cdev = 0f64;
     let mut cn = 0f64;
@@ -157,9 +165,9 @@ pub fn assess(frames: &[Frame], th: &QualityThresholds) -> Vec<QualityLabel> {
             .media_time()
             .saturating_sub(frames[0].media_time())
             .as_secs_f64();
-        let frozen = frames.windows(2).all(|p| {
-            mean_abs_diff(&p[0], &p[1]).is_some_and(|d| d < th.freeze_max_mad)
-        });
+        let frozen = frames
+            .windows(2)
+            .all(|p| mean_abs_diff(&p[0], &p[1]).is_some_and(|d| d < th.freeze_max_mad));
         if frozen && span >= th.freeze_min_span_secs {
             labels.push(QualityLabel::ScreenFreeze);
         }

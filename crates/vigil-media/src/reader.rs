@@ -386,7 +386,8 @@ impl Run {
                     .set_status(StreamStatus::Ended(Some(err)), &*clock);
                 return;
             }
-            self.shared.set_status(StreamStatus::from_error(err), &*clock);
+            self.shared
+                .set_status(StreamStatus::from_error(err), &*clock);
             let delay = self.cfg.backoff.delay(failures, &mut *self.deps.rng);
             failures = failures.saturating_add(1);
             if !clock.sleep(delay, &self.cancel) {

@@ -85,14 +85,8 @@ impl DefaultOpener {
         let lower = url.to_ascii_lowercase();
         if lower.starts_with("rtsp://") || lower.starts_with("rtsps://") {
             let parsed = parse_url(url)?;
-            let src = rtsp::RtspSource::open(
-                parsed,
-                user,
-                password,
-                transport,
-                &self.config,
-                cancel,
-            )?;
+            let src =
+                rtsp::RtspSource::open(parsed, user, password, transport, &self.config, cancel)?;
             Ok(Box::new(src))
         } else {
             Ok(Box::new(file::AvSource::open(url, &self.config, cancel)?))
@@ -109,10 +103,14 @@ impl Opener for DefaultOpener {
                 user,
                 password,
                 transport,
-            } => self.open_url(url, user.as_deref(), password.as_deref(), *transport, cancel),
-            SourceSpec::Url { url } => {
-                self.open_url(url, None, None, RtspTransport::Tcp, cancel)
-            }
+            } => self.open_url(
+                url,
+                user.as_deref(),
+                password.as_deref(),
+                *transport,
+                cancel,
+            ),
+            SourceSpec::Url { url } => self.open_url(url, None, None, RtspTransport::Tcp, cancel),
             SourceSpec::Restful {
                 url,
                 headers,

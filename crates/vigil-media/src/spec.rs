@@ -84,9 +84,11 @@ impl SourceSpec {
 
 pub(crate) fn is_live_url(url: &str) -> bool {
     let lower = url.to_ascii_lowercase();
-    ["rtsp://", "rtsps://", "rtmp://", "rtmps://", "rtp://", "udp://", "srt://"]
-        .iter()
-        .any(|p| lower.starts_with(p))
+    [
+        "rtsp://", "rtsps://", "rtmp://", "rtmps://", "rtp://", "udp://", "srt://",
+    ]
+    .iter()
+    .any(|p| lower.starts_with(p))
 }
 
 /// Removes `user:password@` from a URL (or anything that looks like one).

@@ -22,7 +22,10 @@ fn rtsp_outage_of_20_s_goes_offline_then_online_and_frames_resume() {
     };
     let reader = StreamReader::start(SourceSpec::rtsp(server.url("ped")), cfg).expect("start");
     let mut events = reader.status_events();
-    let rx = reader.subscribe(SubscriberConfig { capacity: 64, fps: None });
+    let rx = reader.subscribe(SubscriberConfig {
+        capacity: 64,
+        fps: None,
+    });
 
     // Streaming: 10 frames of the first session.
     let mut first = Vec::new();
@@ -37,7 +40,9 @@ fn rtsp_outage_of_20_s_goes_offline_then_online_and_frames_resume() {
     // Outage.
     server.stop();
     let down_at = Instant::now();
-    let offline = reader.wait_status(Duration::from_secs(12), |s| matches!(s, StreamStatus::Offline(_)));
+    let offline = reader.wait_status(Duration::from_secs(12), |s| {
+        matches!(s, StreamStatus::Offline(_))
+    });
     match &offline {
         Some(StreamStatus::Offline(e)) => assert!(
             matches!(e.kind(), ErrorKind::Unreachable | ErrorKind::Stalled),
@@ -52,9 +57,16 @@ fn rtsp_outage_of_20_s_goes_offline_then_online_and_frames_resume() {
             assert_eq!(f.session(), 0, "no new session while the server is down");
         }
     }
-    assert!(matches!(reader.status(), StreamStatus::Offline(_)), "{:?}", reader.status());
+    assert!(
+        matches!(reader.status(), StreamStatus::Offline(_)),
+        "{:?}",
+        reader.status()
+    );
     let failures_while_down = reader.stats().failures;
-    assert!(failures_while_down >= 3, "kept retrying: {failures_while_down}");
+    assert!(
+        failures_while_down >= 3,
+        "kept retrying: {failures_while_down}"
+    );
 
     // Back up: same reader, same process.
     server.restart();
@@ -85,10 +97,19 @@ fn rtsp_outage_of_20_s_goes_offline_then_online_and_frames_resume() {
             StreamStatus::Ended(_) => "ended",
         })
         .collect();
-    let pos = |n: &str, from: usize| names.iter().skip(from).position(|x| *x == n).map(|p| p + from);
+    let pos = |n: &str, from: usize| {
+        names
+            .iter()
+            .skip(from)
+            .position(|x| *x == n)
+            .map(|p| p + from)
+    };
     let on1 = pos("online", 0).expect("online");
     let off = pos("offline", on1).expect("offline after online");
-    assert!(pos("online", off).is_some(), "online again after offline: {names:?}");
+    assert!(
+        pos("online", off).is_some(),
+        "online again after offline: {names:?}"
+    );
     reader.stop();
     assert_eq!(active_reader_threads(), 0);
 }

@@ -31,7 +31,11 @@ fn assert_no_leaked_threads() {
 }
 
 /// Reads `spec` to its end with a reader; returns (frames, final status, elapsed).
-fn run_to_end(spec: SourceSpec, cfg: ReaderConfig, limit: Duration) -> (usize, StreamStatus, Duration) {
+fn run_to_end(
+    spec: SourceSpec,
+    cfg: ReaderConfig,
+    limit: Duration,
+) -> (usize, StreamStatus, Duration) {
     let start = Instant::now();
     let reader = StreamReader::start(spec, cfg).expect("start");
     let rx = reader.subscribe(SubscriberConfig::default());
@@ -63,20 +67,52 @@ fn truncated_files_end_in_corrupt_data() {
     let _s = serial();
     // Index at the end (as the clip ships) and at the front (faststart): both cut in half.
     let ped = pedestrians();
-    let faststart = ffmpeg_gen("faststart.mp4", &["-i", ped.to_str().expect("utf8"), "-c", "copy", "-movflags", "+faststart"]);
+    let faststart = ffmpeg_gen(
+        "faststart.mp4",
+        &[
+            "-i",
+            ped.to_str().expect("utf8"),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+        ],
+    );
     let moov_front = ffprobe_moov_first(&faststart);
     assert!(moov_front, "faststart clip has its index first");
     for (src, name) in [(ped.clone(), "cut-orig.mp4"), (faststart, "cut-fast.mp4")] {
         let cut = truncated_copy(&src, name, 0.5);
-        let (frames, status, took) = run_to_end(SourceSpec::url(cut.to_str().expect("utf8")), ReaderConfig::default(), Duration::from_secs(20));
-        assert_eq!(ended_with(&status), Some(ErrorKind::CorruptData), "{name}: {status:?}");
+        let (frames, status, took) = run_to_end(
+            SourceSpec::url(cut.to_str().expect("utf8")),
+            ReaderConfig::default(),
+            Duration::from_secs(20),
+        );
+        assert_eq!(
+            ended_with(&status),
+            Some(ErrorKind::CorruptData),
+            "{name}: {status:?}"
+        );
         assert!(frames < 795, "{name}: {frames} frames");
         assert!(took < Duration::from_secs(10), "{name}: {took:?}");
     }
     // A stream that ends mid-GOP (cut between key frames, then remuxed cleanly) is complete
     // as far as the container knows: every frame in it decodes, no error.
-    let mid_gop = ffmpeg_gen("midgop.mkv", &["-i", ped.to_str().expect("utf8"), "-c", "copy", "-frames:v", "437"]);
-    let (frames, status, _) = run_to_end(SourceSpec::url(mid_gop.to_str().expect("utf8")), ReaderConfig::default(), Duration::from_secs(20));
+    let mid_gop = ffmpeg_gen(
+        "midgop.mkv",
+        &[
+            "-i",
+            ped.to_str().expect("utf8"),
+            "-c",
+            "copy",
+            "-frames:v",
+            "437",
+        ],
+    );
+    let (frames, status, _) = run_to_end(
+        SourceSpec::url(mid_gop.to_str().expect("utf8")),
+        ReaderConfig::default(),
+        Duration::from_secs(20),
+    );
     assert_eq!(status, StreamStatus::Ended(None));
     assert_eq!(frames, 437);
     assert_no_leaked_threads();
@@ -102,61 +138,148 @@ fn random_bytes_named_mp4_and_missing_files() {
     }
     let path = tmp().join("noise.mp4");
     std::fs::write(&path, &noise).expect("write noise");
-    let (frames, status, took) = run_to_end(SourceSpec::url(path.to_str().expect("utf8")), ReaderConfig::default(), Duration::from_secs(10));
+    let (frames, status, took) = run_to_end(
+        SourceSpec::url(path.to_str().expect("utf8")),
+        ReaderConfig::default(),
+        Duration::from_secs(10),
+    );
     assert_eq!(frames, 0);
-    assert_eq!(ended_with(&status), Some(ErrorKind::CorruptData), "{status:?}");
+    assert_eq!(
+        ended_with(&status),
+        Some(ErrorKind::CorruptData),
+        "{status:?}"
+    );
     assert!(took < Duration::from_secs(5));
 
     let empty = tmp().join("empty.mp4");
     std::fs::write(&empty, b"").expect("write");
-    let (_, status, _) = run_to_end(SourceSpec::url(empty.to_str().expect("utf8")), ReaderConfig::default(), Duration::from_secs(10));
-    assert!(matches!(ended_with(&status), Some(ErrorKind::CorruptData)), "{status:?}");
+    let (_, status, _) = run_to_end(
+        SourceSpec::url(empty.to_str().expect("utf8")),
+        ReaderConfig::default(),
+        Duration::from_secs(10),
+    );
+    assert!(
+        matches!(ended_with(&status), Some(ErrorKind::CorruptData)),
+        "{status:?}"
+    );
 
-    let (_, status, _) = run_to_end(SourceSpec::url("/nonexistent/dir/cam.mp4"), ReaderConfig::default(), Duration::from_secs(10));
+    let (_, status, _) = run_to_end(
+        SourceSpec::url("/nonexistent/dir/cam.mp4"),
+        ReaderConfig::default(),
+        Duration::from_secs(10),
+    );
     assert_eq!(ended_with(&status), Some(ErrorKind::NotFound), "{status:?}");
-    let (_, status, _) = run_to_end(SourceSpec::url(""), ReaderConfig::default(), Duration::from_secs(10));
-    assert_eq!(ended_with(&status), Some(ErrorKind::InvalidSource), "{status:?}");
+    let (_, status, _) = run_to_end(
+        SourceSpec::url(""),
+        ReaderConfig::default(),
+        Duration::from_secs(10),
+    );
+    assert_eq!(
+        ended_with(&status),
+        Some(ErrorKind::InvalidSource),
+        "{status:?}"
+    );
     // An audio-only file has no video stream to decode.
-    let audio = ffmpeg_gen("tone.mka", &["-f", "lavfi", "-i", "sine=duration=1", "-c:a", "pcm_s16le"]);
-    let (_, status, _) = run_to_end(SourceSpec::url(audio.to_str().expect("utf8")), ReaderConfig::default(), Duration::from_secs(10));
-    assert_eq!(ended_with(&status), Some(ErrorKind::UnsupportedCodec), "{status:?}");
+    let audio = ffmpeg_gen(
+        "tone.mka",
+        &["-f", "lavfi", "-i", "sine=duration=1", "-c:a", "pcm_s16le"],
+    );
+    let (_, status, _) = run_to_end(
+        SourceSpec::url(audio.to_str().expect("utf8")),
+        ReaderConfig::default(),
+        Duration::from_secs(10),
+    );
+    assert_eq!(
+        ended_with(&status),
+        Some(ErrorKind::UnsupportedCodec),
+        "{status:?}"
+    );
     assert_no_leaked_threads();
 }
 
 #[test]
 fn restful_endpoint_returning_garbage_or_errors() {
     let _s = serial();
-    let opener = DefaultOpener::new(MediaConfig { open_timeout: Duration::from_secs(3), ..MediaConfig::default() });
+    let opener = DefaultOpener::new(MediaConfig {
+        open_timeout: Duration::from_secs(3),
+        ..MediaConfig::default()
+    });
     let cancel = CancelToken::new();
-    let spec = |url: String| SourceSpec::Restful { url, headers: vec![], cert_check: true, path: "data/url".into() };
+    let spec = |url: String| SourceSpec::Restful {
+        url,
+        headers: vec![],
+        cert_check: true,
+        path: "data/url".into(),
+    };
     let kind = |s: SourceSpec| {
         let t = Instant::now();
         let k = opener.open(&s, &cancel).err().map(|e| e.kind());
-        assert!(t.elapsed() < Duration::from_secs(5), "took {:?}", t.elapsed());
+        assert!(
+            t.elapsed() < Duration::from_secs(5),
+            "took {:?}",
+            t.elapsed()
+        );
         k
     };
-    let garbage = HttpServer::start(200, "application/json", (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect());
+    let garbage = HttpServer::start(
+        200,
+        "application/json",
+        (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect(),
+    );
     assert_eq!(kind(spec(garbage.url("a"))), Some(ErrorKind::CorruptData));
-    let wrong_shape = HttpServer::start(200, "application/json", br#"{"data":{"uri":"rtsp://x/y"}}"#.to_vec());
-    assert_eq!(kind(spec(wrong_shape.url("a"))), Some(ErrorKind::CorruptData));
+    let wrong_shape = HttpServer::start(
+        200,
+        "application/json",
+        br#"{"data":{"uri":"rtsp://x/y"}}"#.to_vec(),
+    );
+    assert_eq!(
+        kind(spec(wrong_shape.url("a"))),
+        Some(ErrorKind::CorruptData)
+    );
     let not_string = HttpServer::start(200, "application/json", br#"{"data":{"url":42}}"#.to_vec());
-    assert_eq!(kind(spec(not_string.url("a"))), Some(ErrorKind::CorruptData));
+    assert_eq!(
+        kind(spec(not_string.url("a"))),
+        Some(ErrorKind::CorruptData)
+    );
     let missing = HttpServer::start(404, "text/plain", b"nope".to_vec());
     assert_eq!(kind(spec(missing.url("a"))), Some(ErrorKind::NotFound));
     let denied = HttpServer::start(401, "text/plain", b"who?".to_vec());
     assert_eq!(kind(spec(denied.url("a"))), Some(ErrorKind::AuthFailed));
     let silent = SilentServer::start();
-    assert_eq!(kind(spec(format!("http://127.0.0.1:{}/a", silent.port))), Some(ErrorKind::Unreachable));
-    assert_eq!(kind(spec(format!("http://127.0.0.1:{}/a", free_port()))), Some(ErrorKind::Unreachable));
-    assert_eq!(kind(spec("ftp://example/x".into())), Some(ErrorKind::InvalidSource));
+    assert_eq!(
+        kind(spec(format!("http://127.0.0.1:{}/a", silent.port))),
+        Some(ErrorKind::Unreachable)
+    );
+    assert_eq!(
+        kind(spec(format!("http://127.0.0.1:{}/a", free_port()))),
+        Some(ErrorKind::Unreachable)
+    );
+    assert_eq!(
+        kind(spec("ftp://example/x".into())),
+        Some(ErrorKind::InvalidSource)
+    );
     // Resolves fine but points at nothing.
-    let dangling = HttpServer::start(200, "application/json", format!(r#"{{"data":{{"url":"rtsp://127.0.0.1:{}/x"}}}}"#, free_port()).into_bytes());
+    let dangling = HttpServer::start(
+        200,
+        "application/json",
+        format!(
+            r#"{{"data":{{"url":"rtsp://127.0.0.1:{}/x"}}}}"#,
+            free_port()
+        )
+        .into_bytes(),
+    );
     assert_eq!(kind(spec(dangling.url("a"))), Some(ErrorKind::Unreachable));
 
     // Through the reader: the source is Abnormal and retried, and stops cleanly.
-    let reader = StreamReader::start(spec(garbage.url("a")), ReaderConfig::default()).expect("start");
-    let st = reader.wait_status(Duration::from_secs(10), |s| matches!(s, StreamStatus::Abnormal(_)));
-    assert!(matches!(st, Some(StreamStatus::Abnormal(ref e)) if e.kind() == ErrorKind::CorruptData), "{st:?}");
+    let reader =
+        StreamReader::start(spec(garbage.url("a")), ReaderConfig::default()).expect("start");
+    let st = reader.wait_status(Duration::from_secs(10), |s| {
+        matches!(s, StreamStatus::Abnormal(_))
+    });
+    assert!(
+        matches!(st, Some(StreamStatus::Abnormal(ref e)) if e.kind() == ErrorKind::CorruptData),
+        "{st:?}"
+    );
     let t = Instant::now();
     reader.stop();
     assert!(t.elapsed() < Duration::from_secs(2));
@@ -166,20 +289,32 @@ fn restful_endpoint_returning_garbage_or_errors() {
 #[test]
 fn rtsp_server_that_accepts_then_stalls() {
     let _s = serial();
-    let config = MediaConfig { open_timeout: Duration::from_secs(2), stall_timeout: Duration::from_secs(2), ..MediaConfig::default() };
+    let config = MediaConfig {
+        open_timeout: Duration::from_secs(2),
+        stall_timeout: Duration::from_secs(2),
+        ..MediaConfig::default()
+    };
     let opener = DefaultOpener::new(config.clone());
     let cancel = CancelToken::new();
 
     // Accepts the TCP connection and never answers DESCRIBE.
     let silent = SilentServer::start();
     let t = Instant::now();
-    let err = opener.open(&SourceSpec::rtsp(format!("rtsp://127.0.0.1:{}/cam", silent.port)), &cancel).err().expect("fails");
+    let err = opener
+        .open(
+            &SourceSpec::rtsp(format!("rtsp://127.0.0.1:{}/cam", silent.port)),
+            &cancel,
+        )
+        .err()
+        .expect("fails");
     assert_eq!(err.kind(), ErrorKind::Stalled, "{err}");
     assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
 
     // A real server that streams for 1.5 s, then stops sending but keeps the connection.
     let server = RtspServer::start(&[("ped", &pedestrians())], &["--stall-after", "1.5"]);
-    let mut src = opener.open(&SourceSpec::rtsp(server.url("ped")), &cancel).expect("opens");
+    let mut src = opener
+        .open(&SourceSpec::rtsp(server.url("ped")), &cancel)
+        .expect("opens");
     let mut packets = 0;
     let t = Instant::now();
     let err = loop {
@@ -197,13 +332,33 @@ fn rtsp_server_that_accepts_then_stalls() {
     drop(src);
 
     // The reader reports it Offline(Stalled) and keeps trying; stopping it is immediate.
-    let deps = ReaderDeps { opener: std::sync::Arc::new(opener), ..ReaderDeps::default() };
-    let reader = StreamReader::start_with(SourceSpec::rtsp(server.url("ped")), ReaderConfig::default(), deps).expect("start");
-    assert_eq!(reader.wait_status(Duration::from_secs(10), StreamStatus::is_online), Some(StreamStatus::Online));
-    let st = reader.wait_status(Duration::from_secs(10), |s| matches!(s, StreamStatus::Offline(_)));
-    assert!(matches!(st, Some(StreamStatus::Offline(ref e)) if e.kind() == ErrorKind::Stalled), "{st:?}");
+    let deps = ReaderDeps {
+        opener: std::sync::Arc::new(opener),
+        ..ReaderDeps::default()
+    };
+    let reader = StreamReader::start_with(
+        SourceSpec::rtsp(server.url("ped")),
+        ReaderConfig::default(),
+        deps,
+    )
+    .expect("start");
+    assert_eq!(
+        reader.wait_status(Duration::from_secs(10), StreamStatus::is_online),
+        Some(StreamStatus::Online)
+    );
+    let st = reader.wait_status(Duration::from_secs(10), |s| {
+        matches!(s, StreamStatus::Offline(_))
+    });
+    assert!(
+        matches!(st, Some(StreamStatus::Offline(ref e)) if e.kind() == ErrorKind::Stalled),
+        "{st:?}"
+    );
     let t = Instant::now();
     reader.stop();
-    assert!(t.elapsed() < Duration::from_secs(2), "stop took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(2),
+        "stop took {:?}",
+        t.elapsed()
+    );
     assert_no_leaked_threads();
 }

@@ -27,8 +27,16 @@ fn check_live_timeline(frames: &[Frame], count: usize) {
         assert_eq!((f.width(), f.height()), (768, 576));
         // RTP timestamps (90 kHz) carry the file's 10 fps cadence exactly.
         let want = Duration::from_millis(100 * i as u64);
-        let diff = if f.media_time() > want { f.media_time() - want } else { want - f.media_time() };
-        assert!(diff <= Duration::from_millis(1), "frame {i}: {:?}", f.media_time());
+        let diff = if f.media_time() > want {
+            f.media_time() - want
+        } else {
+            want - f.media_time()
+        };
+        assert!(
+            diff <= Duration::from_millis(1),
+            "frame {i}: {:?}",
+            f.media_time()
+        );
         assert!(f.wall_time().is_some(), "live frames carry wall-clock time");
     }
     let (w0, wn) = (frames[0].wall_time(), frames[count - 1].wall_time());
@@ -48,10 +56,19 @@ fn pedestrians_over_rtsp_tcp_and_udp_decode_every_frame() {
         transport: RtspTransport::Udp,
     };
     let udp = StreamReader::start(udp_spec, cfg).expect("udp");
-    let tcp_rx = tcp.subscribe(SubscriberConfig { capacity: 1000, fps: None });
-    let udp_rx = udp.subscribe(SubscriberConfig { capacity: 1000, fps: None });
+    let tcp_rx = tcp.subscribe(SubscriberConfig {
+        capacity: 1000,
+        fps: None,
+    });
+    let udp_rx = udp.subscribe(SubscriberConfig {
+        capacity: 1000,
+        fps: None,
+    });
     // A consumer that never reads: live sources drop its oldest frames and count them.
-    let idle = tcp.subscribe(SubscriberConfig { capacity: 2, fps: None });
+    let idle = tcp.subscribe(SubscriberConfig {
+        capacity: 2,
+        fps: None,
+    });
     let t = std::thread::spawn(move || first_session(&udp_rx, 795, Duration::from_secs(40)));
     let tcp_frames = first_session(&tcp_rx, 795, Duration::from_secs(40));
     let udp_frames = t.join().expect("join");
@@ -62,9 +79,16 @@ fn pedestrians_over_rtsp_tcp_and_udp_decode_every_frame() {
     while idle.dropped() < 793 && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(idle.dropped(), 793, "all but the 2 newest frames were dropped");
+    assert_eq!(
+        idle.dropped(),
+        793,
+        "all but the 2 newest frames were dropped"
+    );
     assert!(tcp.stats().dropped >= 793);
-    assert_eq!(tcp.stream_path().as_deref(), Some(server.url("ped").as_str()));
+    assert_eq!(
+        tcp.stream_path().as_deref(),
+        Some(server.url("ped").as_str())
+    );
     drop(idle);
     tcp.stop();
     udp.stop();
@@ -75,12 +99,28 @@ fn h265_over_rtsp_decodes() {
     let clip = lavfi_clip(
         "rtsp265.mp4",
         "testsrc=size=320x240:rate=10:duration=3",
-        &["-c:v", "libx265", "-x265-params", "log-level=error", "-pix_fmt", "yuv420p", "-tag:v", "hvc1"],
+        &[
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            "log-level=error",
+            "-pix_fmt",
+            "yuv420p",
+            "-tag:v",
+            "hvc1",
+        ],
     );
     let spec = format!("{}:h265", clip.display());
     let server = RtspServer::start(&[("hevc", std::path::Path::new(&spec))], &["--rate", "4"]);
-    let reader = StreamReader::start(SourceSpec::rtsp(server.url("hevc")), ReaderConfig::default()).expect("start");
-    let rx = reader.subscribe(SubscriberConfig { capacity: 100, fps: None });
+    let reader = StreamReader::start(
+        SourceSpec::rtsp(server.url("hevc")),
+        ReaderConfig::default(),
+    )
+    .expect("start");
+    let rx = reader.subscribe(SubscriberConfig {
+        capacity: 100,
+        fps: None,
+    });
     let frames = first_session(&rx, 30, Duration::from_secs(20));
     assert_eq!(frames.len(), 30);
     for (i, f) in frames.iter().enumerate() {
@@ -89,7 +129,10 @@ fn h265_over_rtsp_decodes() {
     }
     // testsrc is colourful: real pixels, not a gray decoder fallback.
     let stats = vigil_media::quality::frame_stats(&frames[10]);
-    assert!(stats.std_luma > 30.0 && stats.chroma_dev > 10.0, "{stats:?}");
+    assert!(
+        stats.std_luma > 30.0 && stats.chroma_dev > 10.0,
+        "{stats:?}"
+    );
 }
 
 #[test]
@@ -97,12 +140,21 @@ fn credentials_basic_and_digest_and_error_kinds() {
     let ped = pedestrians();
     let basic = RtspServer::start(&[("ped", &ped)], &["--auth", "alice:s3cret"]);
     let digest = RtspServer::start(&[("ped", &ped)], &["--auth", "bob:p@ss", "--digest-only"]);
-    let opener = DefaultOpener::new(MediaConfig { open_timeout: Duration::from_secs(5), ..MediaConfig::default() });
+    let opener = DefaultOpener::new(MediaConfig {
+        open_timeout: Duration::from_secs(5),
+        ..MediaConfig::default()
+    });
     let cancel = CancelToken::new();
     let open = |spec: SourceSpec| {
         let t = Instant::now();
-        let r = opener.open(&spec, &cancel).map(|s| s.info().stream_path.clone());
-        assert!(t.elapsed() < Duration::from_secs(6), "took {:?}", t.elapsed());
+        let r = opener
+            .open(&spec, &cancel)
+            .map(|s| s.info().stream_path.clone());
+        assert!(
+            t.elapsed() < Duration::from_secs(6),
+            "took {:?}",
+            t.elapsed()
+        );
         r
     };
     let with = |url: String, user: &str, pass: &str| SourceSpec::Rtsp {
@@ -114,34 +166,82 @@ fn credentials_basic_and_digest_and_error_kinds() {
     // Right credentials, separate or in the URL (percent-encoded), Basic and Digest.
     assert!(open(with(basic.url("ped"), "alice", "s3cret")).is_ok());
     let in_url = format!("rtsp://alice:s3cret@127.0.0.1:{}/ped", basic.port);
-    assert_eq!(open(SourceSpec::rtsp(in_url)).expect("creds in URL"), basic.url("ped"), "stream path has no credentials");
+    assert_eq!(
+        open(SourceSpec::rtsp(in_url)).expect("creds in URL"),
+        basic.url("ped"),
+        "stream path has no credentials"
+    );
     assert!(open(with(digest.url("ped"), "bob", "p@ss")).is_ok());
-    assert!(open(SourceSpec::rtsp(format!("rtsp://bob:p%40ss@127.0.0.1:{}/ped", digest.port))).is_ok());
+    assert!(open(SourceSpec::rtsp(format!(
+        "rtsp://bob:p%40ss@127.0.0.1:{}/ped",
+        digest.port
+    )))
+    .is_ok());
 
     let kind = |r: Result<String>| r.err().map(|e| e.kind());
-    assert_eq!(kind(open(with(basic.url("ped"), "alice", "wrong"))), Some(ErrorKind::AuthFailed));
-    assert_eq!(kind(open(with(digest.url("ped"), "bob", "wrong"))), Some(ErrorKind::AuthFailed));
-    assert_eq!(kind(open(SourceSpec::rtsp(basic.url("ped")))), Some(ErrorKind::AuthFailed), "no credentials");
-    assert_eq!(kind(open(with(basic.url("nothing-here"), "alice", "s3cret"))), Some(ErrorKind::NotFound));
+    assert_eq!(
+        kind(open(with(basic.url("ped"), "alice", "wrong"))),
+        Some(ErrorKind::AuthFailed)
+    );
+    assert_eq!(
+        kind(open(with(digest.url("ped"), "bob", "wrong"))),
+        Some(ErrorKind::AuthFailed)
+    );
+    assert_eq!(
+        kind(open(SourceSpec::rtsp(basic.url("ped")))),
+        Some(ErrorKind::AuthFailed),
+        "no credentials"
+    );
+    assert_eq!(
+        kind(open(with(basic.url("nothing-here"), "alice", "s3cret"))),
+        Some(ErrorKind::NotFound)
+    );
     let closed = format!("rtsp://127.0.0.1:{}/ped", free_port());
-    assert_eq!(kind(open(SourceSpec::rtsp(closed))), Some(ErrorKind::Unreachable));
-    assert_eq!(kind(open(SourceSpec::rtsp("rtsp:///nohost"))), Some(ErrorKind::InvalidSource));
+    assert_eq!(
+        kind(open(SourceSpec::rtsp(closed))),
+        Some(ErrorKind::Unreachable)
+    );
+    assert_eq!(
+        kind(open(SourceSpec::rtsp("rtsp:///nohost"))),
+        Some(ErrorKind::InvalidSource)
+    );
 
     // The reader maps them to statuses: auth/not-found are Abnormal, unreachable Offline.
-    let r = StreamReader::start(with(basic.url("ped"), "alice", "wrong"), ReaderConfig::default()).expect("start");
-    let st = r.wait_status(Duration::from_secs(10), |s| !matches!(s, StreamStatus::Connecting));
-    assert!(matches!(st, Some(StreamStatus::Abnormal(ref e)) if e.kind() == ErrorKind::AuthFailed), "{st:?}");
+    let r = StreamReader::start(
+        with(basic.url("ped"), "alice", "wrong"),
+        ReaderConfig::default(),
+    )
+    .expect("start");
+    let st = r.wait_status(Duration::from_secs(10), |s| {
+        !matches!(s, StreamStatus::Connecting)
+    });
+    assert!(
+        matches!(st, Some(StreamStatus::Abnormal(ref e)) if e.kind() == ErrorKind::AuthFailed),
+        "{st:?}"
+    );
     r.stop();
-    let r = StreamReader::start(SourceSpec::rtsp(format!("rtsp://127.0.0.1:{}/x", free_port())), ReaderConfig::default()).expect("start");
-    let st = r.wait_status(Duration::from_secs(10), |s| !matches!(s, StreamStatus::Connecting));
-    assert!(matches!(st, Some(StreamStatus::Offline(ref e)) if e.kind() == ErrorKind::Unreachable), "{st:?}");
+    let r = StreamReader::start(
+        SourceSpec::rtsp(format!("rtsp://127.0.0.1:{}/x", free_port())),
+        ReaderConfig::default(),
+    )
+    .expect("start");
+    let st = r.wait_status(Duration::from_secs(10), |s| {
+        !matches!(s, StreamStatus::Connecting)
+    });
+    assert!(
+        matches!(st, Some(StreamStatus::Offline(ref e)) if e.kind() == ErrorKind::Unreachable),
+        "{st:?}"
+    );
     r.stop();
 }
 
 #[test]
 fn restful_source_resolves_to_the_rtsp_stream() {
     let server = RtspServer::start(&[("ped", &pedestrians())], &["--rate", "4"]);
-    let body = format!(r#"{{"code":0,"data":{{"streams":[{{"url":"{}"}}]}}}}"#, server.url("ped"));
+    let body = format!(
+        r#"{{"code":0,"data":{{"streams":[{{"url":"{}"}}]}}}}"#,
+        server.url("ped")
+    );
     let api = HttpServer::start(200, "application/json", body.into_bytes());
     let spec = SourceSpec::Restful {
         url: api.url("camera/1/address"),
@@ -150,9 +250,15 @@ fn restful_source_resolves_to_the_rtsp_stream() {
         path: "data/streams/0/url".into(),
     };
     let reader = StreamReader::start(spec, ReaderConfig::default()).expect("start");
-    let rx = reader.subscribe(SubscriberConfig { capacity: 100, fps: None });
+    let rx = reader.subscribe(SubscriberConfig {
+        capacity: 100,
+        fps: None,
+    });
     let frames = first_session(&rx, 20, Duration::from_secs(20));
     assert_eq!(frames.len(), 20);
     assert_eq!(reader.status(), StreamStatus::Online);
-    assert_eq!(reader.stream_path().as_deref(), Some(server.url("ped").as_str()));
+    assert_eq!(
+        reader.stream_path().as_deref(),
+        Some(server.url("ped").as_str())
+    );
 }

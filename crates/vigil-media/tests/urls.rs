@@ -30,12 +30,29 @@ fn wait_port(port: u16) {
 #[test]
 fn http_url_decodes_every_frame() {
     let ped = pedestrians();
-    let clip = ffmpeg_gen("web.mp4", &["-i", ped.to_str().expect("utf8"), "-c", "copy", "-movflags", "+faststart"]);
+    let clip = ffmpeg_gen(
+        "web.mp4",
+        &[
+            "-i",
+            ped.to_str().expect("utf8"),
+            "-c",
+            "copy",
+            "-movflags",
+            "+faststart",
+        ],
+    );
     let dir = clip.parent().expect("dir").to_path_buf();
     let port = free_port();
     let _server = Proc(
         Command::new("/usr/bin/python3")
-            .args(["-m", "http.server", &port.to_string(), "--bind", "127.0.0.1", "--directory"])
+            .args([
+                "-m",
+                "http.server",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--directory",
+            ])
             .arg(&dir)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -44,16 +61,26 @@ fn http_url_decodes_every_frame() {
     );
     wait_port(port);
     let url = format!("http://127.0.0.1:{port}/web.mp4");
-    let reader = StreamReader::start(SourceSpec::url(url.clone()), ReaderConfig::default()).expect("start");
+    let reader =
+        StreamReader::start(SourceSpec::url(url.clone()), ReaderConfig::default()).expect("start");
     let rx = reader.subscribe(SubscriberConfig::default());
     let frames = collect_all(&rx, Duration::from_secs(60));
     assert_eq!(frames.len(), 795);
     assert_eq!(frames[794].media_time(), Duration::from_millis(79_400));
-    assert_eq!(reader.wait_status(Duration::from_secs(5), |s| matches!(s, StreamStatus::Ended(_))), Some(StreamStatus::Ended(None)));
+    assert_eq!(
+        reader.wait_status(Duration::from_secs(5), |s| matches!(
+            s,
+            StreamStatus::Ended(_)
+        )),
+        Some(StreamStatus::Ended(None))
+    );
     assert_eq!(reader.stream_path(), Some(url));
 
     let missing = format!("http://127.0.0.1:{port}/nothing.mp4");
-    let err = DefaultOpener::default().open(&SourceSpec::url(missing), &CancelToken::new()).err().expect("404");
+    let err = DefaultOpener::default()
+        .open(&SourceSpec::url(missing), &CancelToken::new())
+        .err()
+        .expect("404");
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 }
 
@@ -75,7 +102,10 @@ fn rtmp_url_is_a_live_source() {
     // No port probe here: the listener serves exactly one client. If it is not up yet, the
     // reader's first attempt fails and the retry loop connects.
     let reader = StreamReader::start(SourceSpec::url(url), ReaderConfig::default()).expect("start");
-    let rx = reader.subscribe(SubscriberConfig { capacity: 300, fps: None });
+    let rx = reader.subscribe(SubscriberConfig {
+        capacity: 300,
+        fps: None,
+    });
     let mut frames = Vec::new();
     while frames.len() < 250 {
         match rx.recv_timeout(Duration::from_secs(20)) {
@@ -86,10 +116,16 @@ fn rtmp_url_is_a_live_source() {
     assert_eq!(frames.len(), 250);
     for (i, f) in frames.iter().enumerate() {
         assert_eq!((f.width(), f.height()), (640, 272));
-        assert_eq!(f.media_time(), Duration::from_millis(40 * i as u64), "frame {i}");
+        assert_eq!(
+            f.media_time(),
+            Duration::from_millis(40 * i as u64),
+            "frame {i}"
+        );
         assert!(f.wall_time().is_some(), "RTMP is live");
     }
     // The publisher is gone after the clip: the live source goes offline, not "ended".
-    let st = reader.wait_status(Duration::from_secs(15), |s| matches!(s, StreamStatus::Offline(_)));
+    let st = reader.wait_status(Duration::from_secs(15), |s| {
+        matches!(s, StreamStatus::Offline(_))
+    });
     assert!(matches!(st, Some(StreamStatus::Offline(_))), "{st:?}");
 }

@@ -27,8 +27,10 @@ struct Interrupt {
 impl Interrupt {
     fn arm(&self, d: Duration) {
         let at = self.origin.elapsed() + d;
-        self.deadline_ms
-            .store(u64::try_from(at.as_millis()).unwrap_or(u64::MAX), Ordering::SeqCst);
+        self.deadline_ms.store(
+            u64::try_from(at.as_millis()).unwrap_or(u64::MAX),
+            Ordering::SeqCst,
+        );
     }
 
     fn expired(&self) -> bool {
@@ -121,7 +123,8 @@ impl AvSource {
                 opaque: &*interrupt as *const Interrupt as *mut c_void,
             };
             let mut raw_opts = opts.disown();
-            let r = ffi::avformat_open_input(&mut ps, c_location.as_ptr(), ptr::null(), &mut raw_opts);
+            let r =
+                ffi::avformat_open_input(&mut ps, c_location.as_ptr(), ptr::null(), &mut raw_opts);
             drop(Dictionary::own(raw_opts));
             if r < 0 {
                 return Err(interrupt.map(

@@ -46,7 +46,8 @@ pub fn locate(bucket: &str, path: &str, config: &MediaConfig) -> Result<String> 
                     format!("obs bucket {bucket} under {}: {e}", root.display()),
                 )
             })?;
-            rt.block_on(store.head(&key)).map_err(|e| map_obs(bucket, path, e))?;
+            rt.block_on(store.head(&key))
+                .map_err(|e| map_obs(bucket, path, e))?;
             let file = store
                 .path_to_filesystem(&key)
                 .map_err(|e| map_obs(bucket, path, e))?;
@@ -73,7 +74,10 @@ pub fn locate(bucket: &str, path: &str, config: &MediaConfig) -> Result<String> 
                 tokio::time::timeout(limit, store.head(&key))
                     .await
                     .map_err(|_| {
-                        MediaError::new(ErrorKind::Unreachable, format!("obs endpoint {endpoint}: timeout"))
+                        MediaError::new(
+                            ErrorKind::Unreachable,
+                            format!("obs endpoint {endpoint}: timeout"),
+                        )
                     })?
                     .map_err(|e| map_obs(bucket, path, e))?;
                 store
@@ -89,9 +93,8 @@ pub fn locate(bucket: &str, path: &str, config: &MediaConfig) -> Result<String> 
 fn map_obs(bucket: &str, path: &str, e: object_store::Error) -> MediaError {
     let kind = match &e {
         object_store::Error::NotFound { .. } => ErrorKind::NotFound,
-        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
-            ErrorKind::AuthFailed
-        }
+        object_store::Error::PermissionDenied { .. }
+        | object_store::Error::Unauthenticated { .. } => ErrorKind::AuthFailed,
         object_store::Error::InvalidPath { .. } => ErrorKind::InvalidSource,
         _ => ErrorKind::Unreachable,
     };

@@ -145,7 +145,10 @@ impl RtspSource {
             Err(e) => return Err(prefix(e, &display)),
         };
         let stream = demuxed.streams().get(stream_id).ok_or_else(|| {
-            MediaError::new(ErrorKind::Internal, format!("{display}: stream {stream_id} vanished"))
+            MediaError::new(
+                ErrorKind::Internal,
+                format!("{display}: stream {stream_id} vanished"),
+            )
         })?;
         let params = stream
             .parameters()
@@ -235,9 +238,12 @@ impl Source for RtspSource {
                 }
             }
         };
-        let res = self
-            .rt
-            .block_on(with_limits(&self.cancel, self.stall_timeout, "reading", fut));
+        let res = self.rt.block_on(with_limits(
+            &self.cancel,
+            self.stall_timeout,
+            "reading",
+            fut,
+        ));
         match res {
             Ok(Some(f)) => self.to_packet(f).map(Some),
             // A live stream that ends was cut by the server: report it as lost.
@@ -373,8 +379,7 @@ fn to_av_params(v: &VideoParameters) -> Result<Parameters> {
         (*raw).height = i32::try_from(h).unwrap_or(0);
         if !extra.is_empty() {
             let size = extra.len();
-            let buf =
-                ffi::av_mallocz(size + ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize) as *mut u8;
+            let buf = ffi::av_mallocz(size + ffi::AV_INPUT_BUFFER_PADDING_SIZE as usize) as *mut u8;
             if buf.is_null() {
                 return Err(MediaError::new(ErrorKind::Internal, "out of memory"));
             }

@@ -21,7 +21,11 @@ pub fn shared_dir() -> PathBuf {
 
 pub fn media(name: &str) -> PathBuf {
     let p = shared_dir().join("media").join(name);
-    assert!(p.exists(), "test video {} missing (set VIGIL_SHARED_DIR)", p.display());
+    assert!(
+        p.exists(),
+        "test video {} missing (set VIGIL_SHARED_DIR)",
+        p.display()
+    );
     p.canonicalize().expect("canonical media path")
 }
 
@@ -30,7 +34,10 @@ pub fn pedestrians() -> PathBuf {
 }
 
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("repo root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("repo root")
 }
 
 /// Serialises tests of one binary that must not overlap (thread counting, heavy servers).
@@ -45,7 +52,8 @@ pub fn serial() -> MutexGuard<'static, ()> {
 /// A per-process temp dir for generated clips.
 pub fn tmp() -> &'static Path {
     static D: OnceLock<tempfile::TempDir> = OnceLock::new();
-    D.get_or_init(|| tempfile::tempdir().expect("tempdir")).path()
+    D.get_or_init(|| tempfile::tempdir().expect("tempdir"))
+        .path()
 }
 
 /// Runs the ffmpeg CLI to produce `out` (inside the temp dir) once per process.
@@ -72,7 +80,10 @@ pub fn ffmpeg_gen(name: &str, args: &[&str]) -> PathBuf {
 pub fn pedestrians_as(ext: &str) -> PathBuf {
     let src = pedestrians();
     let src = src.to_str().expect("utf8 path");
-    ffmpeg_gen(&format!("pedestrians.{ext}"), &["-i", src, "-c", "copy", "-an"])
+    ffmpeg_gen(
+        &format!("pedestrians.{ext}"),
+        &["-i", src, "-c", "copy", "-an"],
+    )
 }
 
 /// A synthetic clip from a lavfi source, H.264 by default.
@@ -104,7 +115,11 @@ impl RtspServer {
         for (name, path) in mounts {
             args.push(format!("{name}={}", path.display()));
         }
-        let mut s = RtspServer { port, args, child: None };
+        let mut s = RtspServer {
+            port,
+            args,
+            child: None,
+        };
         s.spawn();
         s
     }
@@ -196,7 +211,11 @@ impl HttpServer {
                 }
             }
         });
-        HttpServer { port, stop, thread: Some(thread) }
+        HttpServer {
+            port,
+            stop,
+            thread: Some(thread),
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -247,7 +266,11 @@ impl SilentServer {
                 std::thread::sleep(Duration::from_millis(10));
             }
         });
-        SilentServer { port, stop, thread: Some(thread) }
+        SilentServer {
+            port,
+            stop,
+            thread: Some(thread),
+        }
     }
 }
 
@@ -262,7 +285,9 @@ impl Drop for SilentServer {
 
 /// OS threads of this process.
 pub fn os_threads() -> usize {
-    std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 /// Waits until the thread count drops to `at_most` (threads exit asynchronously).
