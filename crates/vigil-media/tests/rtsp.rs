@@ -48,14 +48,24 @@ fn pedestrians_over_rtsp_tcp_and_udp_decode_every_frame() {
     // The server plays 8x faster than real time (RTP timestamps stay media time).
     let server = RtspServer::start(&[("ped", &pedestrians())], &["--rate", "8"]);
     let cfg = ReaderConfig::default();
-    let tcp = StreamReader::start(SourceSpec::rtsp(server.url("ped")), cfg).expect("tcp");
+    // The server goes quiet after the last frame; a short stall timeout ends the session (and
+    // flushes the decoder's last pictures) soon after.
+    let deps = || ReaderDeps {
+        opener: std::sync::Arc::new(DefaultOpener::new(MediaConfig {
+            stall_timeout: Duration::from_secs(2),
+            ..MediaConfig::default()
+        })),
+        ..ReaderDeps::default()
+    };
+    let tcp =
+        StreamReader::start_with(SourceSpec::rtsp(server.url("ped")), cfg, deps()).expect("tcp");
     let udp_spec = SourceSpec::Rtsp {
         url: server.url("ped"),
         user: None,
         password: None,
         transport: RtspTransport::Udp,
     };
-    let udp = StreamReader::start(udp_spec, cfg).expect("udp");
+    let udp = StreamReader::start_with(udp_spec, cfg, deps()).expect("udp");
     let tcp_rx = tcp.subscribe(SubscriberConfig {
         capacity: 1000,
         fps: None,
