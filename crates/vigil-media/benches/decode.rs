@@ -4,7 +4,7 @@
 //!
 //! Run: `cargo bench -p vigil-media --bench decode` (clips are generated from the pedestrian
 //! video with libx264, High profile, GOP 50, into a temp dir). `VIGIL_BENCH_FRAMES` sets the
-//! clip length (default 400), `VIGIL_BENCH_ROUNDS` the repetitions (default 3, best kept).
+//! clip length (default 1000), `VIGIL_BENCH_ROUNDS` the repetitions (default 3, best kept).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -70,9 +70,25 @@ fn make_clip(dir: &Path, w: u32, h: u32, frames: u32) -> PathBuf {
     }
 }
 
-/// Decodes the whole file through a StreamReader with one decoder thread; returns
-/// (frames, seconds).
-fn ours(path: &Path, keyframes_only: bool) -> (u64, f64) {
+/// CPU seconds (user + system) of this process or of its waited-for children.
+fn cpu_seconds(who: libc::c_int) -> f64 {
+    // SAFETY: getrusage fills the struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(who, &mut ru) } != 0 {
+        return 0.0;
+    }
+    let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+    t(ru.ru_utime) + t(ru.ru_stime)
+}
+
+struct Run {
+    frames: u64,
+    wall: f64,
+    cpu: f64,
+}
+
+/// Decodes the whole file through a StreamReader with one decoder thread.
+fn ours(path: &Path, keyframes_only: bool) -> Run {
     let cfg = ReaderConfig {
         decode: DecodeOptions {
             keyframes_only,
@@ -81,6 +97,7 @@ fn ours(path: &Path, keyframes_only: bool) -> (u64, f64) {
         },
         ..ReaderConfig::default()
     };
+    let cpu0 = cpu_seconds(libc::RUSAGE_SELF);
     let start = Instant::now();
     let reader = match StreamReader::start(SourceSpec::url(path.to_string_lossy()), cfg) {
         Ok(r) => r,
@@ -99,9 +116,15 @@ fn ours(path: &Path, keyframes_only: bool) -> (u64, f64) {
         n += 1;
         checksum = checksum.wrapping_add(touch(&f));
     }
-    let secs = start.elapsed().as_secs_f64();
+    let wall = start.elapsed().as_secs_f64();
+    drop(reader);
+    let cpu = cpu_seconds(libc::RUSAGE_SELF) - cpu0;
     std::hint::black_box(checksum);
-    (n, secs)
+    Run {
+        frames: n,
+        wall,
+        cpu,
+    }
 }
 
 /// Reads one byte per row so the frame is really there (cheap).
@@ -109,14 +132,16 @@ fn touch(f: &Frame) -> u64 {
     f.luma_rows().map(|r| u64::from(r[0])).sum()
 }
 
-fn ffmpeg(path: &Path) -> (u64, f64) {
+fn ffmpeg(path: &Path) -> Run {
+    let cpu0 = cpu_seconds(libc::RUSAGE_CHILDREN);
     let start = Instant::now();
     let out = Command::new("ffmpeg")
         .args(["-hide_banner", "-nostats", "-threads", "1", "-i"])
         .arg(path)
         .args(["-an", "-f", "null", "-"])
         .output();
-    let secs = start.elapsed().as_secs_f64();
+    let wall = start.elapsed().as_secs_f64();
+    let cpu = cpu_seconds(libc::RUSAGE_CHILDREN) - cpu0;
     let frames = out
         .ok()
         .and_then(|o| {
@@ -127,7 +152,7 @@ fn ffmpeg(path: &Path) -> (u64, f64) {
                 .and_then(|s| s.parse().ok())
         })
         .unwrap_or(0);
-    (frames, secs)
+    Run { frames, wall, cpu }
 }
 
 fn main() {
@@ -135,7 +160,7 @@ fn main() {
     let frames: u32 = std::env::var("VIGIL_BENCH_FRAMES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(400);
+        .unwrap_or(1000);
     let rounds: u32 = std::env::var("VIGIL_BENCH_ROUNDS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -149,39 +174,53 @@ fn main() {
     };
     println!("vigil-media decode benchmark: H.264 High, GOP 50, {frames} frames, best of {rounds}, one thread each");
     println!(
-        "{:<6} {:>14} {:>14} {:>7} {:>16} {:>16}",
-        "clip", "vigil fps", "ffmpeg fps", "ratio", "key-only frames", "key-only fps"
+        "{:<6} {:>10} {:>11} {:>7} {:>14} {:>15} {:>9} {:>17} {:>21}",
+        "clip",
+        "vigil fps",
+        "ffmpeg fps",
+        "ratio",
+        "vigil fps/cpu",
+        "ffmpeg fps/cpu",
+        "cpu ratio",
+        "key-only decoded",
+        "key-only stream fps"
     );
     for (w, h) in [(1280u32, 720u32), (1920, 1080)] {
         let clip = make_clip(dir.path(), w, h, frames);
-        let (mut best_ours, mut best_ff, mut best_key) = (0f64, 0f64, 0f64);
-        let (mut n_ours, mut n_key) = (0u64, 0u64);
-        for _ in 0..rounds {
-            let (n, s) = ffmpeg(&clip);
-            if n > 0 {
-                best_ff = best_ff.max(n as f64 / s);
-            }
-            let (n, s) = ours(&clip, false);
-            n_ours = n;
-            best_ours = best_ours.max(n as f64 / s);
-            let (n, s) = ours(&clip, true);
-            n_key = n;
-            best_key = best_key.max(n as f64 / s);
-        }
-        let ratio = if best_ff > 0.0 {
-            best_ours / best_ff
-        } else {
-            0.0
+        let best = |runs: &[Run], per: fn(&Run) -> f64| {
+            runs.iter()
+                .filter(|r| r.frames > 0)
+                .map(|r| r.frames as f64 / per(r).max(1e-9))
+                .fold(0.0, f64::max)
         };
+        let (mut mine, mut theirs, mut keys) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..rounds {
+            theirs.push(ffmpeg(&clip));
+            mine.push(ours(&clip, false));
+            keys.push(ours(&clip, true));
+        }
+        let wall = |r: &Run| r.wall;
+        let cpu = |r: &Run| r.cpu;
+        let (ow, fw) = (best(&mine, wall), best(&theirs, wall));
+        let (oc, fc) = (best(&mine, cpu), best(&theirs, cpu));
+        let key_stream_fps = keys
+            .iter()
+            .map(|r| f64::from(frames) / r.wall.max(1e-9))
+            .fold(0.0, f64::max);
+        let n_ours = mine.last().map_or(0, |r| r.frames);
+        let n_key = keys.last().map_or(0, |r| r.frames);
         println!(
-            "{:<6} {:>14.1} {:>14.1} {:>7.3} {:>9} of {:<4} {:>16.1}",
+            "{:<6} {:>10.1} {:>11.1} {:>7.3} {:>14.1} {:>15.1} {:>9.3} {:>8} of {:<5} {:>21.1}",
             format!("{h}p"),
-            best_ours,
-            best_ff,
-            ratio,
+            ow,
+            fw,
+            ow / fw.max(1e-9),
+            oc,
+            fc,
+            oc / fc.max(1e-9),
             n_key,
             n_ours,
-            best_key
+            key_stream_fps
         );
         if n_ours != u64::from(frames) {
             eprintln!("warning: decoded {n_ours} frames, expected {frames}");

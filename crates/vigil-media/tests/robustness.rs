@@ -67,17 +67,7 @@ fn truncated_files_end_in_corrupt_data() {
     let _s = serial();
     // Index at the end (as the clip ships) and at the front (faststart): both cut in half.
     let ped = pedestrians();
-    let faststart = ffmpeg_gen(
-        "faststart.mp4",
-        &[
-            "-i",
-            ped.to_str().expect("utf8"),
-            "-c",
-            "copy",
-            "-movflags",
-            "+faststart",
-        ],
-    );
+    let faststart = pedestrians_faststart();
     let moov_front = ffprobe_moov_first(&faststart);
     assert!(moov_front, "faststart clip has its index first");
     for (src, name) in [(ped.clone(), "cut-orig.mp4"), (faststart, "cut-fast.mp4")] {

@@ -22,23 +22,18 @@ fn first_session(rx: &FrameReceiver, count: usize, limit: Duration) -> Vec<Frame
 }
 
 fn check_live_timeline(frames: &[Frame], count: usize) {
-    assert_eq!(frames.len(), count);
-    for (i, f) in frames.iter().enumerate() {
-        assert_eq!((f.width(), f.height()), (768, 576));
-        // RTP timestamps (90 kHz) carry the file's 10 fps cadence exactly.
-        let want = Duration::from_millis(100 * i as u64);
-        let diff = if f.media_time() > want {
-            f.media_time() - want
-        } else {
-            want - f.media_time()
-        };
-        assert!(
-            diff <= Duration::from_millis(1),
-            "frame {i}: {:?}",
-            f.media_time()
-        );
-        assert!(f.wall_time().is_some(), "live frames carry wall-clock time");
-    }
+    // RTP timestamps (90 kHz) carry the file's 10 fps cadence exactly.
+    assert_cadence(
+        frames,
+        count,
+        Duration::from_millis(100),
+        (768, 576),
+        Duration::from_millis(1),
+    );
+    assert!(
+        frames.iter().all(|f| f.wall_time().is_some()),
+        "live frames carry wall-clock time"
+    );
     let (w0, wn) = (frames[0].wall_time(), frames[count - 1].wall_time());
     assert!(wn > w0);
 }

@@ -29,18 +29,7 @@ fn wait_port(port: u16) {
 
 #[test]
 fn http_url_decodes_every_frame() {
-    let ped = pedestrians();
-    let clip = ffmpeg_gen(
-        "web.mp4",
-        &[
-            "-i",
-            ped.to_str().expect("utf8"),
-            "-c",
-            "copy",
-            "-movflags",
-            "+faststart",
-        ],
-    );
+    let clip = pedestrians_faststart();
     let dir = clip.parent().expect("dir").to_path_buf();
     let port = free_port();
     let _server = Proc(
@@ -60,7 +49,7 @@ fn http_url_decodes_every_frame() {
             .expect("python http.server"),
     );
     wait_port(port);
-    let url = format!("http://127.0.0.1:{port}/web.mp4");
+    let url = format!("http://127.0.0.1:{port}/faststart.mp4");
     let reader =
         StreamReader::start(SourceSpec::url(url.clone()), ReaderConfig::default()).expect("start");
     let rx = reader.subscribe(SubscriberConfig::default());

@@ -86,6 +86,33 @@ pub fn pedestrians_as(ext: &str) -> PathBuf {
     )
 }
 
+/// The pedestrian clip with its index (moov) before the media data, as web servers want it.
+pub fn pedestrians_faststart() -> PathBuf {
+    let src = pedestrians();
+    let src = src.to_str().expect("utf8 path");
+    ffmpeg_gen(
+        "faststart.mp4",
+        &["-i", src, "-c", "copy", "-movflags", "+faststart"],
+    )
+}
+
+/// Checks a decoded timeline: `count` frames of `size`, frame i at `i * step` (± `tol`).
+pub fn assert_cadence(
+    frames: &[vigil_media::Frame],
+    count: usize,
+    step: Duration,
+    size: (u32, u32),
+    tol: Duration,
+) {
+    assert_eq!(frames.len(), count, "frame count");
+    for (i, f) in frames.iter().enumerate() {
+        assert_eq!((f.width(), f.height()), size, "frame {i} size");
+        let want = step * i as u32;
+        let diff = f.media_time().abs_diff(want);
+        assert!(diff <= tol, "frame {i}: {:?} vs {want:?}", f.media_time());
+    }
+}
+
 /// A synthetic clip from a lavfi source, H.264 by default.
 pub fn lavfi_clip(name: &str, source: &str, extra: &[&str]) -> PathBuf {
     let mut args = vec!["-f", "lavfi", "-i", source];
