@@ -220,7 +220,11 @@ impl Source for RtspSource {
 
     fn read(&mut self) -> Result<Option<EncodedPacket>> {
         if let Some(f) = self.pending.take() {
-            return self.to_packet(f).map(Some);
+            // `info.params` already describe the first frame.
+            return self.to_packet(f).map(|mut p| {
+                p.new_params = None;
+                Some(p)
+            });
         }
         let stream_id = self.stream_id;
         let Some(demuxed) = self.demuxed.as_mut() else {
