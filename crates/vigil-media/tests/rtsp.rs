@@ -38,29 +38,32 @@ fn check_live_timeline(frames: &[Frame], count: usize) {
     assert!(wn > w0);
 }
 
-#[test]
-fn pedestrians_over_rtsp_tcp_and_udp_decode_every_frame() {
-    // The server plays 8x faster than real time (RTP timestamps stay media time).
-    let server = RtspServer::start(&[("ped", &pedestrians())], &["--rate", "8"]);
-    let cfg = ReaderConfig::default();
-    // The server goes quiet after the last frame; a short stall timeout ends the session (and
-    // flushes the decoder's last pictures) soon after.
-    let deps = || ReaderDeps {
+/// The server goes quiet after the last frame; a short stall timeout ends the session (and
+/// flushes the decoder's last, reordered pictures) soon after.
+fn short_stall() -> ReaderDeps {
+    ReaderDeps {
         opener: std::sync::Arc::new(DefaultOpener::new(MediaConfig {
             stall_timeout: Duration::from_secs(2),
             ..MediaConfig::default()
         })),
         ..ReaderDeps::default()
-    };
-    let tcp =
-        StreamReader::start_with(SourceSpec::rtsp(server.url("ped")), cfg, deps()).expect("tcp");
+    }
+}
+
+#[test]
+fn pedestrians_over_rtsp_tcp_and_udp_decode_every_frame() {
+    // The server plays 8x faster than real time (RTP timestamps stay media time).
+    let server = RtspServer::start(&[("ped", &pedestrians())], &["--rate", "8"]);
+    let cfg = ReaderConfig::default();
+    let tcp = StreamReader::start_with(SourceSpec::rtsp(server.url("ped")), cfg, short_stall())
+        .expect("tcp");
     let udp_spec = SourceSpec::Rtsp {
         url: server.url("ped"),
         user: None,
         password: None,
         transport: RtspTransport::Udp,
     };
-    let udp = StreamReader::start_with(udp_spec, cfg, deps()).expect("udp");
+    let udp = StreamReader::start_with(udp_spec, cfg, short_stall()).expect("udp");
     let tcp_rx = tcp.subscribe(SubscriberConfig {
         capacity: 1000,
         fps: None,
@@ -101,25 +104,13 @@ fn pedestrians_over_rtsp_tcp_and_udp_decode_every_frame() {
 
 #[test]
 fn h265_over_rtsp_decodes() {
-    let clip = lavfi_clip(
-        "rtsp265.mp4",
-        "testsrc=size=320x240:rate=10:duration=3",
-        &[
-            "-c:v",
-            "libx265",
-            "-x265-params",
-            "log-level=error",
-            "-pix_fmt",
-            "yuv420p",
-            "-tag:v",
-            "hvc1",
-        ],
-    );
+    let clip = h265_clip();
     let spec = format!("{}:h265", clip.display());
     let server = RtspServer::start(&[("hevc", std::path::Path::new(&spec))], &["--rate", "4"]);
-    let reader = StreamReader::start(
+    let reader = StreamReader::start_with(
         SourceSpec::rtsp(server.url("hevc")),
         ReaderConfig::default(),
+        short_stall(),
     )
     .expect("start");
     let rx = reader.subscribe(SubscriberConfig {

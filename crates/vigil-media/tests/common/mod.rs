@@ -113,6 +113,24 @@ pub fn assert_cadence(
     }
 }
 
+/// 3 s of `testsrc` (320x240, 10 fps) in H.265 (hvc1) MP4.
+pub fn h265_clip() -> PathBuf {
+    lavfi_clip(
+        "t265.mp4",
+        "testsrc=size=320x240:rate=10:duration=3",
+        &[
+            "-c:v",
+            "libx265",
+            "-x265-params",
+            "log-level=error",
+            "-pix_fmt",
+            "yuv420p",
+            "-tag:v",
+            "hvc1",
+        ],
+    )
+}
+
 /// A synthetic clip from a lavfi source, H.264 by default.
 pub fn lavfi_clip(name: &str, source: &str, extra: &[&str]) -> PathBuf {
     let mut args = vec!["-f", "lavfi", "-i", source];
