@@ -292,3 +292,47 @@ fn obs_objects_from_local_root() {
         Some(ErrorKind::InvalidSource)
     );
 }
+
+#[test]
+fn resolution_change_mid_stream_keeps_decoding() {
+    let _s = serial();
+    // Two MPEG-TS segments (TS concatenates byte-wise) with different sizes: the decoder
+    // reinitialises on the new SPS and frames take the new size.
+    let a = lavfi_clip(
+        "seg-a.ts",
+        "testsrc=size=320x240:rate=10:duration=2",
+        &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-bf", "0"],
+    );
+    let b = lavfi_clip(
+        "seg-b.ts",
+        "testsrc=size=640x480:rate=10:duration=2",
+        &[
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-bf",
+            "0",
+            "-output_ts_offset",
+            "2",
+        ],
+    );
+    let joined = tmp().join("joined.ts");
+    let mut bytes = std::fs::read(&a).expect("seg a");
+    bytes.extend(std::fs::read(&b).expect("seg b"));
+    std::fs::write(&joined, bytes).expect("write joined");
+    let (frames, _, status) = read_file(
+        SourceSpec::url(joined.to_str().expect("utf8")),
+        ReaderConfig::default(),
+        SubscriberConfig::default(),
+    );
+    assert_eq!(status, StreamStatus::Ended(None));
+    assert_eq!(frames.len(), 40);
+    assert!(frames[..20]
+        .iter()
+        .all(|f| (f.width(), f.height()) == (320, 240)));
+    assert!(frames[20..]
+        .iter()
+        .all(|f| (f.width(), f.height()) == (640, 480)));
+    assert_eq!(frames[39].media_time(), Duration::from_millis(3900));
+}

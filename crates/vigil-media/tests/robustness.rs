@@ -352,3 +352,32 @@ fn rtsp_server_that_accepts_then_stalls() {
     );
     assert_no_leaked_threads();
 }
+
+#[test]
+fn bit_errors_inside_the_video_data_do_not_stop_decoding() {
+    let _s = serial();
+    let mut bytes = std::fs::read(pedestrians()).expect("read");
+    // Flip bytes in the media data (the index of this clip is at the end, keep it intact).
+    let mdat = bytes.windows(4).position(|w| w == b"mdat").expect("mdat");
+    let span = bytes.len() / 2;
+    let mut x: u64 = 12345;
+    for _ in 0..300 {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let at = mdat + 64 + (x >> 33) as usize % span;
+        bytes[at] ^= 0x5A;
+    }
+    let path = tmp().join("bitflips.mp4");
+    std::fs::write(&path, &bytes).expect("write");
+    let (frames, status, took) = run_to_end(
+        SourceSpec::url(path.to_str().expect("utf8")),
+        ReaderConfig::default(),
+        Duration::from_secs(30),
+    );
+    // Damaged packets are skipped or concealed; the stream goes on to its end.
+    assert_eq!(status, StreamStatus::Ended(None), "{status:?}");
+    assert!((785..=795).contains(&frames), "{frames} frames");
+    assert!(took < Duration::from_secs(20));
+    assert_no_leaked_threads();
+}
