@@ -49,3 +49,21 @@ pub fn init() {
         ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Fatal);
     });
 }
+
+#[cfg(test)]
+mod tests {
+    fn send_sync<T: Send + Sync>() {}
+
+    /// The handles the worker and the Video Center move between threads and tasks.
+    #[test]
+    fn public_handles_are_send_and_sync() {
+        send_sync::<crate::StreamReader>();
+        send_sync::<crate::Frame>();
+        send_sync::<crate::FrameReceiver>();
+        send_sync::<crate::MediaError>();
+        send_sync::<crate::ProbeReport>();
+        send_sync::<crate::Prober>();
+        send_sync::<crate::SourceSpec>();
+        send_sync::<crate::DefaultOpener>();
+    }
+}
