@@ -258,3 +258,52 @@ fn restful_source_resolves_to_the_rtsp_stream() {
         Some(server.url("ped").as_str())
     );
 }
+
+#[test]
+fn restful_source_is_re_resolved_on_every_reconnect() {
+    // The first answer points at a camera that is down, the next ones at a live one.
+    let server = RtspServer::start(&[("ped", &pedestrians())], &["--rate", "4"]);
+    let answer = |url: String| format!(r#"{{"data":{{"url":"{url}"}}}}"#).into_bytes();
+    let api = HttpServer::start_seq(
+        200,
+        "application/json",
+        vec![
+            answer(format!("rtsp://127.0.0.1:{}/ped", free_port())),
+            answer(server.url("ped")),
+        ],
+    );
+    let spec = SourceSpec::Restful {
+        url: api.url("address"),
+        headers: vec![],
+        cert_check: true,
+        path: "data/url".into(),
+    };
+    let cfg = ReaderConfig {
+        backoff: Backoff {
+            initial: Duration::from_millis(200),
+            ..Backoff::default()
+        },
+        ..ReaderConfig::default()
+    };
+    let reader = StreamReader::start(spec, cfg).expect("start");
+    let rx = reader.subscribe(SubscriberConfig::default());
+    assert!(matches!(
+        rx.recv_timeout(Duration::from_secs(20)),
+        Recv::Frame(_)
+    ));
+    let history: Vec<StreamStatus> = reader
+        .status_history()
+        .into_iter()
+        .map(|(_, s)| s)
+        .collect();
+    assert!(
+        matches!(history.get(1), Some(StreamStatus::Offline(e)) if e.kind() == ErrorKind::Unreachable),
+        "{history:?}"
+    );
+    assert_eq!(history.get(2), Some(&StreamStatus::Online));
+    assert_eq!(api.requests.load(std::sync::atomic::Ordering::SeqCst), 2);
+    assert_eq!(
+        reader.stream_path().as_deref(),
+        Some(server.url("ped").as_str())
+    );
+}

@@ -223,20 +223,27 @@ impl Drop for RtspServer {
     }
 }
 
-/// A one-route HTTP server on loopback answering every request with `status` and `body`.
+/// A one-route HTTP server on loopback answering with `status` and the next of `bodies` (the
+/// last one repeats); counts requests.
 pub struct HttpServer {
     pub port: u16,
+    pub requests: Arc<std::sync::atomic::AtomicUsize>,
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl HttpServer {
     pub fn start(status: u16, content_type: &str, body: Vec<u8>) -> Self {
+        Self::start_seq(status, content_type, vec![body])
+    }
+
+    pub fn start_seq(status: u16, content_type: &str, bodies: Vec<Vec<u8>>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let port = listener.local_addr().expect("addr").port();
         let stop = Arc::new(AtomicBool::new(false));
-        let s2 = stop.clone();
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let (s2, r2) = (stop.clone(), requests.clone());
         let ct = content_type.to_string();
         let thread = std::thread::spawn(move || {
             while !s2.load(Ordering::SeqCst) {
@@ -245,6 +252,11 @@ impl HttpServer {
                         let _ = sock.set_nonblocking(false);
                         let _ = sock.set_read_timeout(Some(Duration::from_secs(2)));
                         read_request(&mut sock);
+                        let n = r2.fetch_add(1, Ordering::SeqCst);
+                        let body = bodies
+                            .get(n.min(bodies.len().saturating_sub(1)))
+                            .cloned()
+                            .unwrap_or_default();
                         let head = format!(
                             "HTTP/1.1 {status} X\r\nContent-Type: {ct}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
                             body.len()
@@ -258,6 +270,7 @@ impl HttpServer {
         });
         HttpServer {
             port,
+            requests,
             stop,
             thread: Some(thread),
         }
