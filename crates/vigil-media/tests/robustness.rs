@@ -381,3 +381,83 @@ fn bit_errors_inside_the_video_data_do_not_stop_decoding() {
     assert!(took < Duration::from_secs(20));
     assert_no_leaked_threads();
 }
+
+#[test]
+fn restful_over_https_with_headers_and_certificate_check() {
+    let _s = serial();
+    let dir = tmp().join("tls");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let ok = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+        ])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("openssl");
+    assert!(ok.success());
+    let port = free_port();
+    let stream = "rtsp://127.0.0.1:1/resolved";
+    let mut server = Proc(
+        std::process::Command::new("/usr/bin/python3")
+            .arg(repo_root().join("tools/media/https_json_server.py"))
+            .arg(port.to_string())
+            .arg(&cert)
+            .arg(&key)
+            .arg(format!(r#"{{"result":{{"address":"{stream}"}}}}"#))
+            .arg("X-Auth-Token=t0k")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("https server"),
+    );
+    let mut line = String::new();
+    let mut out = std::io::BufReader::new(server.0.stdout.take().expect("stdout"));
+    std::io::BufRead::read_line(&mut out, &mut line).expect("ready line");
+    assert_eq!(line.trim(), "READY");
+
+    let config = MediaConfig {
+        open_timeout: Duration::from_secs(3),
+        ..MediaConfig::default()
+    };
+    let cancel = CancelToken::new();
+    let url = format!("https://127.0.0.1:{port}/camera");
+    let resolve = |cert_check: bool, token: &str| {
+        let headers = vec![("X-Auth-Token".to_string(), token.to_string())];
+        vigil_media::source::restful::resolve(
+            &url,
+            &headers,
+            cert_check,
+            "result/address",
+            &config,
+            &cancel,
+        )
+    };
+    // Self-signed: refused with the check, accepted without it.
+    assert_eq!(
+        resolve(true, "t0k").err().map(|e| e.kind()),
+        Some(ErrorKind::AuthFailed)
+    );
+    assert_eq!(resolve(false, "t0k").as_deref(), Ok(stream));
+    // The configured headers are sent: a wrong token is rejected by the server.
+    assert_eq!(
+        resolve(false, "bad").err().map(|e| e.kind()),
+        Some(ErrorKind::AuthFailed)
+    );
+    drop(server);
+    assert_no_leaked_threads();
+}

@@ -51,6 +51,15 @@ pub fn resolve(
     let rt = local_runtime()?;
     let fetch = async {
         let resp = client.get(parsed).send().await.map_err(|e| {
+            if tls_rejected(&e) {
+                return MediaError::new(
+                    ErrorKind::AuthFailed,
+                    format!(
+                        "RESTful source {display}: TLS certificate rejected \
+                         (cert_check false accepts self-signed certificates)"
+                    ),
+                );
+            }
             let kind = if e.is_timeout() || e.is_connect() {
                 ErrorKind::Unreachable
             } else {
@@ -105,6 +114,19 @@ pub fn resolve(
             format!("RESTful source {display}: {m}"),
         )
     })
+}
+
+/// Whether the request failed because the server's certificate was not trusted.
+fn tls_rejected(e: &reqwest::Error) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = cur {
+        let text = err.to_string().to_ascii_lowercase();
+        if text.contains("certificate") || text.contains("unknownissuer") {
+            return true;
+        }
+        cur = err.source();
+    }
+    false
 }
 
 /// Follows `path` (segments separated by `/`; numeric segments index arrays) in a JSON body

@@ -145,6 +145,16 @@ pub fn free_port() -> u16 {
         .expect("free port")
 }
 
+/// A child process killed when dropped (also when a test panics).
+pub struct Proc(pub Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Debian's GStreamer RTSP server (tools/media/rtsp_server.py) on a loopback port; killed on drop.
 pub struct RtspServer {
     pub port: u16,
