@@ -111,28 +111,57 @@ impl Frame {
     }
 
     /// Converts to packed RGB24 (`width * height * 3` bytes). This copies; do it once per
-    /// analysed frame, not per consumer.
+    /// analysed frame, not per consumer. Use an [`RgbConverter`] to convert many frames.
     pub fn to_rgb24(&self) -> Result<Vec<u8>> {
-        let (w, h) = (self.width(), self.height());
-        let mut ctx = scaling::Context::get(
-            self.0.picture.format(),
-            w,
-            h,
-            Pixel::RGB24,
-            w,
-            h,
-            scaling::Flags::BILINEAR,
-        )
-        .map_err(|e| MediaError::new(ErrorKind::Internal, format!("swscale: {e}")))?;
-        let mut out = AvFrame::empty();
-        ctx.run(&self.0.picture, &mut out)
+        RgbConverter::default().convert(self, self.width(), self.height())
+    }
+}
+
+/// Converts frames to packed RGB24, optionally resized, reusing one swscale context while the
+/// input and output sizes stay the same.
+#[derive(Default)]
+pub struct RgbConverter {
+    ctx: Option<(Pixel, u32, u32, u32, u32, scaling::Context)>,
+}
+
+impl RgbConverter {
+    /// `out_w * out_h * 3` bytes, rows without padding (bilinear resize if the size differs).
+    pub fn convert(&mut self, frame: &Frame, out_w: u32, out_h: u32) -> Result<Vec<u8>> {
+        let (w, h, fmt) = (frame.width(), frame.height(), frame.0.picture.format());
+        if w == 0 || h == 0 || out_w == 0 || out_h == 0 {
+            return Err(MediaError::new(
+                ErrorKind::Internal,
+                "RGB conversion of an empty size",
+            ));
+        }
+        let reuse = matches!(&self.ctx, Some((f, a, b, c, d, _)) if (*f, *a, *b, *c, *d) == (fmt, w, h, out_w, out_h));
+        if !reuse {
+            let ctx = scaling::Context::get(
+                fmt,
+                w,
+                h,
+                Pixel::RGB24,
+                out_w,
+                out_h,
+                scaling::Flags::BILINEAR,
+            )
             .map_err(|e| MediaError::new(ErrorKind::Internal, format!("swscale: {e}")))?;
+            self.ctx = Some((fmt, w, h, out_w, out_h, ctx));
+        }
+        let mut out = AvFrame::empty();
+        if let Some((.., ctx)) = self.ctx.as_mut() {
+            ctx.run(&frame.0.picture, &mut out)
+                .map_err(|e| MediaError::new(ErrorKind::Internal, format!("swscale: {e}")))?;
+        }
         let stride = out.stride(0);
         let data = out.data(0);
-        let row = w as usize * 3;
-        let mut rgb = Vec::with_capacity(row * h as usize);
-        for y in 0..h as usize {
-            rgb.extend_from_slice(&data[y * stride..y * stride + row]);
+        let row = out_w as usize * 3;
+        let mut rgb = Vec::with_capacity(row * out_h as usize);
+        for y in 0..out_h as usize {
+            let line = data
+                .get(y * stride..y * stride + row)
+                .ok_or_else(|| MediaError::new(ErrorKind::Internal, "swscale: short output"))?;
+            rgb.extend_from_slice(line);
         }
         Ok(rgb)
     }

@@ -26,7 +26,7 @@ pub mod spec;
 pub use clock::{Backoff, CancelToken, Clock, SimulatedClock, SystemClock};
 pub use decode::{DecodeOptions, Decoder};
 pub use error::{ErrorKind, MediaError, Result};
-pub use frame::Frame;
+pub use frame::{Frame, RgbConverter};
 pub use prober::{
     probe, probe_async, ProbeOptions, ProbeReport, ProbeTargets, Prober, SourceStatus,
 };

@@ -336,3 +336,44 @@ fn resolution_change_mid_stream_keeps_decoding() {
         .all(|f| (f.width(), f.height()) == (640, 480)));
     assert_eq!(frames[39].media_time(), Duration::from_millis(3900));
 }
+
+#[test]
+fn rgb_conversion_of_real_frames() {
+    let _s = serial();
+    let reader = StreamReader::start(
+        SourceSpec::url(media("street_bikes.mp4").to_str().expect("utf8")),
+        ReaderConfig::default(),
+    )
+    .expect("start");
+    let rx = reader.subscribe(SubscriberConfig {
+        capacity: 4,
+        fps: Some(5.0),
+    });
+    let frames = collect_all(&rx, Duration::from_secs(30));
+    assert_eq!(frames.len(), 50);
+    let mut conv = RgbConverter::default();
+    for f in frames.iter().take(5) {
+        let rgb = f.to_rgb24().expect("rgb");
+        assert_eq!(rgb.len(), 640 * 272 * 3);
+        assert_eq!(
+            conv.convert(f, 640, 272).expect("rgb"),
+            rgb,
+            "same as the one-off path"
+        );
+        let small = conv.convert(f, 320, 136).expect("resized");
+        assert_eq!(small.len(), 320 * 136 * 3);
+        // Luma from RGB agrees with the decoder's Y plane (BT.601, limited range) on average.
+        let mean_rgb_y = rgb
+            .chunks(3)
+            .map(|p| {
+                16.0 + (65.481 * p[0] as f64 + 128.553 * p[1] as f64 + 24.966 * p[2] as f64) / 255.0
+            })
+            .sum::<f64>()
+            / (640.0 * 272.0);
+        let mean_y = f.luma_rows().flatten().map(|&v| v as f64).sum::<f64>() / (640.0 * 272.0);
+        assert!(
+            (mean_rgb_y - mean_y).abs() < 3.0,
+            "{mean_rgb_y} vs {mean_y}"
+        );
+    }
+}
