@@ -1,0 +1,259 @@
+//! libavcodec video decoding into [`Frame`]s.
+
+use std::time::{Duration, SystemTime};
+
+use ffmpeg_next::codec::{self, threading, Parameters};
+use ffmpeg_next::format::Pixel;
+use ffmpeg_next::frame::Video as AvFrame;
+use ffmpeg_next::software::scaling;
+use ffmpeg_next::{Discard, Rational};
+
+use crate::error::{ErrorKind, MediaError, Result};
+use crate::frame::Frame;
+use crate::source::EncodedPacket;
+
+/// Decoder settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DecodeOptions {
+    /// Decode only key frames: other packets never reach the decoder and the decoder itself
+    /// discards non-key pictures (`AVDISCARD_NONKEY`).
+    pub keyframes_only: bool,
+    /// libavcodec threads for this stream (1 = single-threaded; many streams share the cores).
+    pub threads: usize,
+    /// Consecutive undecodable packets tolerated before the stream is declared corrupt.
+    pub max_consecutive_errors: u32,
+}
+
+impl Default for DecodeOptions {
+    fn default() -> Self {
+        DecodeOptions {
+            keyframes_only: false,
+            threads: 1,
+            max_consecutive_errors: 100,
+        }
+    }
+}
+
+/// Timing attached to a decoded picture.
+struct PendingTime {
+    wall_base: Option<SystemTime>,
+}
+
+/// One stream's decoder.
+pub struct Decoder {
+    inner: ffmpeg_next::decoder::Video,
+    opts: DecodeOptions,
+    time_base: Rational,
+    start_pts: Option<i64>,
+    /// Media time of the previous picture and the step before it.
+    last_time: Option<(Duration, Duration)>,
+    timing: PendingTime,
+    scaler: Option<(Pixel, u32, u32, scaling::Context)>,
+    consecutive_errors: u32,
+    /// Pictures produced so far.
+    pub decoded: u64,
+    /// Packets given to libavcodec so far.
+    pub packets_sent: u64,
+    /// Packets rejected by libavcodec (corrupt or undecodable).
+    pub packet_errors: u64,
+}
+
+impl Decoder {
+    /// Opens a decoder for a stream with codec `params`, whose packet timestamps are in
+    /// `time_base`.
+    pub fn new(params: &Parameters, time_base: Rational, opts: DecodeOptions) -> Result<Self> {
+        crate::init();
+        if params.id() == codec::Id::None {
+            return Err(MediaError::new(
+                ErrorKind::UnsupportedCodec,
+                "stream has no known codec",
+            ));
+        }
+        let id = params.id();
+        let mut ctx = codec::Context::from_parameters(params.clone())
+            .map_err(|e| MediaError::from_ffmpeg("decoder parameters", e))?;
+        let mut threads = threading::Config::default();
+        threads.kind = if opts.threads > 1 {
+            threading::Type::Frame
+        } else {
+            threading::Type::None
+        };
+        threads.count = opts.threads.max(1);
+        ctx.set_threading(threads);
+        let mut dec = ctx.decoder();
+        dec.set_packet_time_base(time_base);
+        if opts.keyframes_only {
+            dec.skip_frame(Discard::NonKey);
+        }
+        if ffmpeg_next::decoder::find(id).is_none() {
+            return Err(MediaError::new(
+                ErrorKind::UnsupportedCodec,
+                format!("no decoder for codec {id:?}"),
+            ));
+        }
+        let inner = dec.video().map_err(|e| {
+            let mut err = MediaError::from_ffmpeg("opening decoder", e);
+            if err.kind() != ErrorKind::UnsupportedCodec {
+                err = MediaError::new(ErrorKind::UnsupportedCodec, err.message().to_string());
+            }
+            err
+        })?;
+        Ok(Decoder {
+            inner,
+            opts,
+            time_base,
+            start_pts: None,
+            last_time: None,
+            timing: PendingTime { wall_base: None },
+            scaler: None,
+            consecutive_errors: 0,
+            decoded: 0,
+            packets_sent: 0,
+            packet_errors: 0,
+        })
+    }
+
+    /// Codec name (e.g. `h264`).
+    pub fn codec_name(&self) -> String {
+        self.inner
+            .codec()
+            .map(|c| c.name().to_string())
+            .unwrap_or_default()
+    }
+
+    /// Swaps in a decoder for new codec parameters (mid-stream change), keeping the time origin
+    /// and counters of this one.
+    pub fn replace_with(self, mut next: Decoder) -> Decoder {
+        next.start_pts = self.start_pts;
+        next.last_time = self.last_time;
+        next.timing.wall_base = self.timing.wall_base;
+        next.decoded = self.decoded;
+        next.packets_sent = self.packets_sent;
+        next.packet_errors = self.packet_errors;
+        next
+    }
+
+    /// Sets the wall-clock time of media time zero (live sources).
+    pub fn set_wall_base(&mut self, wall: Option<SystemTime>) {
+        self.timing.wall_base = wall;
+    }
+
+    /// Feeds one packet. Returns `Ok(false)` if the packet was skipped (key-frames-only mode).
+    /// Undecodable packets are counted; too many in a row is a `CorruptData` error.
+    pub fn send(&mut self, pkt: &EncodedPacket) -> Result<bool> {
+        if self.opts.keyframes_only && !pkt.key {
+            return Ok(false);
+        }
+        self.packets_sent += 1;
+        match self.inner.send_packet(&pkt.packet) {
+            Ok(()) => {
+                self.consecutive_errors = 0;
+                Ok(true)
+            }
+            Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
+                // Output must be drained first; the caller always drains after each send, so
+                // this only happens with frame threading. Treat as accepted after draining.
+                Ok(true)
+            }
+            Err(e) => {
+                self.packet_errors += 1;
+                self.consecutive_errors += 1;
+                if self.consecutive_errors > self.opts.max_consecutive_errors {
+                    return Err(MediaError::from_ffmpeg("decoding", e).with_kind_if_internal());
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// Signals end of stream; then drain with [`Decoder::receive`].
+    pub fn send_eof(&mut self) {
+        // Errors here only mean "already flushed".
+        let _ = self.inner.send_eof();
+    }
+
+    /// Takes the next decoded picture, if any, as a [`Frame`] with the given index/session.
+    pub fn receive(&mut self, index: u64, session: u32) -> Result<Option<Frame>> {
+        let mut pic = AvFrame::empty();
+        match self.inner.receive_frame(&mut pic) {
+            Ok(()) => {}
+            Err(ffmpeg_next::Error::Eof) => return Ok(None),
+            Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
+                return Ok(None)
+            }
+            Err(e) => return Err(MediaError::from_ffmpeg("decoding", e).with_kind_if_internal()),
+        }
+        self.decoded += 1;
+        let key = pic.is_key() || matches!(pic.kind(), ffmpeg_next::picture::Type::I);
+        let pts = pic.timestamp().or(pic.pts());
+        // Media time counts from the first picture (containers may start at an offset, and
+        // AVI's decode-order timestamps put the first picture after the reorder delay).
+        if self.start_pts.is_none() {
+            self.start_pts = pts;
+        }
+        let media_time = match (pts, self.start_pts) {
+            (Some(p), Some(s)) => ticks_to_duration(p.saturating_sub(s), self.time_base),
+            // No timestamp (e.g. pictures flushed at the end of an AVI): continue the cadence.
+            _ => match self.last_time {
+                Some((t, step)) => t + step,
+                None => Duration::ZERO,
+            },
+        };
+        let step = self
+            .last_time
+            .map(|(t, step)| media_time.checked_sub(t).unwrap_or(step))
+            .unwrap_or_default();
+        self.last_time = Some((media_time, step));
+        let wall = self.timing.wall_base.map(|w| w + media_time);
+        let pic = self.convert_to_yuv420(pic)?;
+        Ok(Some(Frame::new(pic, index, session, media_time, wall, key)))
+    }
+
+    fn convert_to_yuv420(&mut self, pic: AvFrame) -> Result<AvFrame> {
+        let fmt = pic.format();
+        if matches!(fmt, Pixel::YUV420P | Pixel::YUVJ420P) {
+            return Ok(pic);
+        }
+        let (w, h) = (pic.width(), pic.height());
+        let rebuild =
+            !matches!(&self.scaler, Some((f, sw, sh, _)) if *f == fmt && *sw == w && *sh == h);
+        if rebuild {
+            let ctx =
+                scaling::Context::get(fmt, w, h, Pixel::YUV420P, w, h, scaling::Flags::BILINEAR)
+                    .map_err(|e| {
+                        MediaError::new(
+                            ErrorKind::UnsupportedCodec,
+                            format!("cannot convert pixel format {fmt:?}: {e}"),
+                        )
+                    })?;
+            self.scaler = Some((fmt, w, h, ctx));
+        }
+        let mut out = AvFrame::empty();
+        if let Some((_, _, _, ctx)) = self.scaler.as_mut() {
+            ctx.run(&pic, &mut out)
+                .map_err(|e| MediaError::new(ErrorKind::Internal, format!("swscale: {e}")))?;
+        }
+        out.set_pts(pic.pts());
+        Ok(out)
+    }
+}
+
+pub(crate) fn ticks_to_duration(ticks: i64, tb: Rational) -> Duration {
+    if ticks <= 0 || tb.denominator() == 0 {
+        return Duration::ZERO;
+    }
+    let num = i128::from(ticks) * i128::from(tb.numerator()) * 1_000_000_000;
+    let nanos = num / i128::from(tb.denominator());
+    Duration::from_nanos(u64::try_from(nanos.max(0)).unwrap_or(u64::MAX))
+}
+
+impl MediaError {
+    /// Decoding errors that libav reports as generic are bitstream trouble.
+    fn with_kind_if_internal(self) -> Self {
+        if self.kind() == ErrorKind::Internal {
+            MediaError::new(ErrorKind::CorruptData, self.message().to_string())
+        } else {
+            self
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! Source health: open a source, look at a couple of seconds of it, and report its status,
+//! stream path, a JPEG snapshot and quality labels. [`Prober`] does that periodically for every
+//! registered source with bounded concurrency; the caller supplies the list and receives the
+//! reports through [`ProbeTargets`] (the Video Center implements it over the store).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use tokio::sync::Semaphore;
+
+use crate::clock::CancelToken;
+use crate::decode::{DecodeOptions, Decoder};
+use crate::error::{ErrorKind, MediaError};
+use crate::frame::Frame;
+use crate::quality::{assess, QualityLabel, QualityThresholds};
+use crate::sampler::Sampler;
+use crate::snapshot::{encode_jpeg, to_base64};
+use crate::source::{DefaultOpener, Opener};
+use crate::spec::SourceSpec;
+
+/// VIAS video source `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SourceStatus {
+    Online,
+    Offline,
+    Abnormal,
+}
+
+impl SourceStatus {
+    /// The VIAS code: 1 online, 2 offline, 9 abnormal.
+    pub fn code(self) -> i32 {
+        match self {
+            SourceStatus::Online => 1,
+            SourceStatus::Offline => 2,
+            SourceStatus::Abnormal => 9,
+        }
+    }
+
+    /// Offline for transient (network) errors, abnormal for the rest.
+    pub fn from_error(e: &MediaError) -> Self {
+        if e.kind().is_transient() {
+            SourceStatus::Offline
+        } else {
+            SourceStatus::Abnormal
+        }
+    }
+}
+
+/// The result of one probe.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeReport {
+    pub status: SourceStatus,
+    /// The address actually opened, without credentials (RESTful: the resolved address).
+    pub stream_path: Option<String>,
+    /// The last sampled frame as JPEG.
+    pub snapshot_jpeg: Option<Vec<u8>>,
+    pub quality: Vec<QualityLabel>,
+    /// Why the source is not online.
+    pub error: Option<MediaError>,
+    pub codec: Option<String>,
+    pub width: u32,
+    pub height: u32,
+    /// Frames looked at for the quality labels.
+    pub frames_sampled: usize,
+    pub probed_at: SystemTime,
+}
+
+impl ProbeReport {
+    /// VIAS `image`: the snapshot as base64 JPEG.
+    pub fn image_base64(&self) -> Option<String> {
+        self.snapshot_jpeg.as_deref().map(to_base64)
+    }
+
+    fn failed(e: MediaError) -> Self {
+        ProbeReport {
+            status: SourceStatus::from_error(&e),
+            stream_path: None,
+            snapshot_jpeg: None,
+            quality: Vec::new(),
+            error: Some(e),
+            codec: None,
+            width: 0,
+            height: 0,
+            frames_sampled: 0,
+            probed_at: SystemTime::now(),
+        }
+    }
+}
+
+/// How long and how closely a probe looks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ProbeOptions {
+    /// Stream time to look at (freeze detection needs ≥ `thresholds.freeze_min_span_secs`).
+    pub window: Duration,
+    /// Frames per second of stream time sampled for the statistics.
+    pub sample_fps: f64,
+    /// Wall-clock limit for the whole probe (opening included).
+    pub deadline: Duration,
+    /// JPEG qscale (2 best … 31 worst).
+    pub jpeg_quality: u8,
+    pub thresholds: QualityThresholds,
+}
+
+impl Default for ProbeOptions {
+    fn default() -> Self {
+        ProbeOptions {
+            window: Duration::from_secs(2),
+            sample_fps: 5.0,
+            deadline: Duration::from_secs(20),
+            jpeg_quality: 5,
+            thresholds: QualityThresholds::default(),
+        }
+    }
+}
+
+/// Probes one source (blocking; run it on a blocking thread).
+pub fn probe(spec: &SourceSpec, opener: &dyn Opener, opts: &ProbeOptions) -> ProbeReport {
+    let started = Instant::now();
+    let cancel = CancelToken::new();
+    let mut src = match opener.open(spec, &cancel) {
+        Ok(s) => s,
+        Err(e) => return ProbeReport::failed(e),
+    };
+    let info = src.info();
+    let stream_path = info.stream_path.clone();
+    let codec = info.codec_name();
+    let report = |e: MediaError| {
+        let mut r = ProbeReport::failed(e);
+        r.stream_path = Some(stream_path.clone());
+        r.codec = Some(codec.clone());
+        r
+    };
+    let mut dec = match Decoder::new(&info.params, info.time_base, DecodeOptions::default()) {
+        Ok(d) => d,
+        Err(e) => return report(e),
+    };
+    let mut sampler = Sampler::new(Some(opts.sample_fps));
+    let mut frames: Vec<Frame> = Vec::new();
+    let mut index = 0u64;
+    let mut eof = false;
+    let mut last_err = None;
+    let enough = |frames: &Vec<Frame>| {
+        frames.len() >= 2
+            && frames[frames.len() - 1]
+                .media_time()
+                .saturating_sub(frames[0].media_time())
+                >= opts.window
+    };
+    while !enough(&frames) && started.elapsed() < opts.deadline {
+        let pkt = match src.read() {
+            Ok(Some(p)) => Some(p),
+            Ok(None) => None,
+            Err(e) => {
+                last_err = Some(e);
+                break;
+            }
+        };
+        match &pkt {
+            Some(p) => {
+                if let Some(np) = &p.new_params {
+                    match Decoder::new(np, src.info().time_base, DecodeOptions::default()) {
+                        Ok(d) => dec = dec.replace_with(d),
+                        Err(e) => return report(e),
+                    }
+                }
+                if let Err(e) = dec.send(p) {
+                    last_err = Some(e);
+                    break;
+                }
+            }
+            None => {
+                dec.send_eof();
+                eof = true;
+            }
+        }
+        loop {
+            match dec.receive(index, 0) {
+                Ok(Some(f)) => {
+                    index += 1;
+                    if sampler.accept(0, f.media_time()) {
+                        frames.push(f);
+                    }
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    last_err = Some(e);
+                    break;
+                }
+            }
+        }
+        if eof || last_err.is_some() {
+            break;
+        }
+    }
+    drop(src);
+    let Some(last) = frames.last() else {
+        return report(last_err.unwrap_or_else(|| {
+            MediaError::new(ErrorKind::CorruptData, "no frame could be decoded")
+        }));
+    };
+    let snapshot = encode_jpeg(last, opts.jpeg_quality).ok();
+    ProbeReport {
+        status: SourceStatus::Online,
+        stream_path: Some(stream_path),
+        snapshot_jpeg: snapshot,
+        quality: assess(&frames, &opts.thresholds),
+        error: None,
+        codec: Some(codec),
+        width: last.width(),
+        height: last.height(),
+        frames_sampled: frames.len(),
+        probed_at: SystemTime::now(),
+    }
+}
+
+/// Probes on tokio's blocking pool.
+pub async fn probe_async(
+    spec: SourceSpec,
+    opener: Arc<dyn Opener>,
+    opts: ProbeOptions,
+) -> ProbeReport {
+    match tokio::task::spawn_blocking(move || probe(&spec, &*opener, &opts)).await {
+        Ok(r) => r,
+        Err(e) => ProbeReport::failed(MediaError::new(
+            ErrorKind::Internal,
+            format!("probe task failed: {e}"),
+        )),
+    }
+}
+
+/// The sources to probe and where the results go. The Video Center implements this over
+/// its store.
+pub trait ProbeTargets: Send + Sync + 'static {
+    /// The sources to probe now, with their ids.
+    fn targets(&self) -> impl Future<Output = Vec<(String, SourceSpec)>> + Send;
+    /// One probe's result.
+    fn report(&self, id: String, report: ProbeReport) -> impl Future<Output = ()> + Send;
+}
+
+/// Periodic prober with bounded concurrency.
+#[derive(Clone)]
+pub struct Prober {
+    pub opener: Arc<dyn Opener>,
+    pub options: ProbeOptions,
+    /// Probes running at the same time.
+    pub concurrency: usize,
+    /// Pause between rounds.
+    pub interval: Duration,
+}
+
+impl Default for Prober {
+    fn default() -> Self {
+        Prober {
+            opener: Arc::new(DefaultOpener::default()),
+            options: ProbeOptions::default(),
+            concurrency: 4,
+            interval: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Prober {
+    /// Probes every target once (at most `concurrency` at a time) and reports each result as
+    /// it comes. Returns the number of sources probed.
+    pub async fn run_once<T: ProbeTargets>(&self, targets: &Arc<T>) -> usize {
+        let list = targets.targets().await;
+        let n = list.len();
+        let sem = Arc::new(Semaphore::new(self.concurrency.max(1)));
+        let mut set = tokio::task::JoinSet::new();
+        for (id, spec) in list {
+            let Ok(permit) = sem.clone().acquire_owned().await else {
+                break;
+            };
+            let (opener, opts, t) = (self.opener.clone(), self.options, targets.clone());
+            set.spawn(async move {
+                let r = probe_async(spec, opener, opts).await;
+                t.report(id, r).await;
+                drop(permit);
+            });
+        }
+        while set.join_next().await.is_some() {}
+        n
+    }
+
+    /// Probes every `interval` until `shutdown` completes.
+    pub async fn run<T: ProbeTargets>(&self, targets: Arc<T>, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = self.run_once(&targets) => {}
+            }
+            tokio::select! {
+                _ = &mut shutdown => return,
+                _ = tokio::time::sleep(self.interval) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! JPEG snapshots of decoded frames (libavcodec's MJPEG encoder), e.g. VIAS `image`.
+
+use base64::Engine;
+use ffmpeg_next::codec::{self, Id};
+use ffmpeg_next::format::Pixel;
+use ffmpeg_next::frame::Video as AvFrame;
+use ffmpeg_next::software::scaling;
+use ffmpeg_next::{Packet, Rational};
+
+use crate::error::{ErrorKind, MediaError, Result};
+use crate::frame::Frame;
+
+/// Encodes `frame` as a baseline JPEG. `quality` is libav's qscale (2 = best … 31 = worst);
+/// 5 gives photos of about 1 bit per pixel.
+pub fn encode_jpeg(frame: &Frame, quality: u8) -> Result<Vec<u8>> {
+    crate::init();
+    let err = |what: &str, e: ffmpeg_next::Error| {
+        MediaError::new(ErrorKind::Internal, format!("JPEG {what}: {e}"))
+    };
+    let (w, h) = (frame.width(), frame.height());
+    if w == 0 || h == 0 {
+        return Err(MediaError::new(ErrorKind::Internal, "JPEG: empty frame"));
+    }
+    let codec = ffmpeg_next::encoder::find(Id::MJPEG)
+        .ok_or_else(|| MediaError::new(ErrorKind::Internal, "libavcodec has no MJPEG encoder"))?;
+    let mut enc = codec::Context::new_with_codec(codec)
+        .encoder()
+        .video()
+        .map_err(|e| err("encoder", e))?;
+    enc.set_width(w);
+    enc.set_height(h);
+    enc.set_format(Pixel::YUVJ420P);
+    enc.set_time_base(Rational::new(1, 25));
+    enc.set_flags(codec::Flags::QSCALE);
+    let q = i32::from(quality.clamp(2, 31)) * ffmpeg_next::ffi::FF_QP2LAMBDA;
+    enc.set_global_quality(q);
+    let mut enc = enc.open_as(codec).map_err(|e| err("encoder", e))?;
+
+    // Full-range 4:2:0 as JPEG wants it.
+    let mut pic = AvFrame::empty();
+    let mut sws = scaling::Context::get(
+        frame.av_frame().format(),
+        w,
+        h,
+        Pixel::YUVJ420P,
+        w,
+        h,
+        scaling::Flags::BILINEAR,
+    )
+    .map_err(|e| err("conversion", e))?;
+    sws.run(frame.av_frame(), &mut pic)
+        .map_err(|e| err("conversion", e))?;
+    pic.set_pts(Some(0));
+    // SAFETY: plain field write on a frame we own.
+    unsafe {
+        (*pic.as_mut_ptr()).quality = q;
+    }
+    enc.send_frame(&pic).map_err(|e| err("encoding", e))?;
+    enc.send_eof().map_err(|e| err("encoding", e))?;
+    let mut pkt = Packet::empty();
+    enc.receive_packet(&mut pkt)
+        .map_err(|e| err("encoding", e))?;
+    Ok(pkt.data().map(<[u8]>::to_vec).unwrap_or_default())
+}
+
+/// Base64 (standard alphabet, padded) of bytes, as VIAS `image` fields carry them.
+pub fn to_base64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}

@@ -1,0 +1,146 @@
+//! Sources: one trait, one file per kind ([`rtsp`], [`file`], [`restful`], [`obs`]), and the
+//! [`DefaultOpener`] that turns a [`SourceSpec`] into an open [`Source`].
+
+pub mod file;
+pub mod obs;
+pub mod restful;
+pub mod rtsp;
+
+use std::time::SystemTime;
+
+use ffmpeg_next::codec::Parameters;
+use ffmpeg_next::{Packet, Rational};
+
+use crate::clock::CancelToken;
+use crate::error::Result;
+use crate::spec::{parse_url, MediaConfig, RtspTransport, SourceSpec};
+
+/// Static facts about an opened video stream.
+pub struct StreamInfo {
+    /// Codec parameters (codec id, size, extradata) to open a decoder with.
+    pub params: Parameters,
+    /// Unit of packet timestamps.
+    pub time_base: Rational,
+    /// Live source (drop-oldest, wall-clock times) or file (never dropped).
+    pub live: bool,
+    /// The address actually opened, without credentials (for RESTful sources: the resolved
+    /// stream address). This is VIAS `stream_path`.
+    pub stream_path: String,
+    /// Wall-clock time of media time zero, for live sources.
+    pub wall_base: Option<SystemTime>,
+}
+
+impl StreamInfo {
+    pub fn codec_name(&self) -> String {
+        ffmpeg_next::decoder::find(self.params.id())
+            .map(|c| c.name().to_string())
+            .unwrap_or_else(|| format!("{:?}", self.params.id()).to_lowercase())
+    }
+}
+
+/// One compressed video access unit.
+pub struct EncodedPacket {
+    /// The packet, timestamps in [`StreamInfo::time_base`].
+    pub packet: Packet,
+    /// Key frame (IDR / random access point).
+    pub key: bool,
+    /// New codec parameters that apply from this packet on (mid-stream SPS change).
+    pub new_params: Option<Parameters>,
+}
+
+/// An open video source: a blocking reader of compressed video packets. Runs on a reader
+/// thread, never on an async runtime. `read` returns within the configured stall timeout.
+pub trait Source {
+    fn info(&self) -> &StreamInfo;
+    /// The next video packet; `Ok(None)` at the end of the stream.
+    fn read(&mut self) -> Result<Option<EncodedPacket>>;
+}
+
+/// Opens sources. The reader's retry loop calls it on every (re)connect; tests substitute
+/// their own to drive the loop with simulated time.
+pub trait Opener: Send + Sync {
+    fn open(&self, spec: &SourceSpec, cancel: &CancelToken) -> Result<Box<dyn Source>>;
+}
+
+/// The real opener: RTSP via retina, files/URLs via libavformat, RESTful resolution via HTTP,
+/// object storage via `object_store`.
+#[derive(Debug, Clone, Default)]
+pub struct DefaultOpener {
+    pub config: MediaConfig,
+}
+
+impl DefaultOpener {
+    pub fn new(config: MediaConfig) -> Self {
+        DefaultOpener { config }
+    }
+
+    fn open_url(
+        &self,
+        url: &str,
+        user: Option<&str>,
+        password: Option<&str>,
+        transport: RtspTransport,
+        cancel: &CancelToken,
+    ) -> Result<Box<dyn Source>> {
+        let lower = url.to_ascii_lowercase();
+        if lower.starts_with("rtsp://") || lower.starts_with("rtsps://") {
+            let parsed = parse_url(url)?;
+            let src =
+                rtsp::RtspSource::open(parsed, user, password, transport, &self.config, cancel)?;
+            Ok(Box::new(src))
+        } else {
+            Ok(Box::new(file::AvSource::open(url, &self.config, cancel)?))
+        }
+    }
+}
+
+impl Opener for DefaultOpener {
+    fn open(&self, spec: &SourceSpec, cancel: &CancelToken) -> Result<Box<dyn Source>> {
+        crate::init();
+        match spec {
+            SourceSpec::Rtsp {
+                url,
+                user,
+                password,
+                transport,
+            } => self.open_url(
+                url,
+                user.as_deref(),
+                password.as_deref(),
+                *transport,
+                cancel,
+            ),
+            SourceSpec::Url { url } => self.open_url(url, None, None, RtspTransport::Tcp, cancel),
+            SourceSpec::Restful {
+                url,
+                headers,
+                cert_check,
+                path,
+            } => {
+                let resolved =
+                    restful::resolve(url, headers, *cert_check, path, &self.config, cancel)?;
+                self.open_url(&resolved, None, None, RtspTransport::Tcp, cancel)
+            }
+            SourceSpec::Obs { bucket, path } => {
+                let location = obs::locate(bucket, path, &self.config)?;
+                let mut src = file::AvSource::open(&location, &self.config, cancel)?;
+                src.set_stream_path(format!("obs://{bucket}/{path}"));
+                Ok(Box::new(src))
+            }
+        }
+    }
+}
+
+/// A single-threaded tokio runtime for the async parts of opening (HTTP, object store) and for
+/// RTSP sessions. It lives on the reader thread and spawns no threads of its own.
+pub(crate) fn local_runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| {
+            crate::error::MediaError::new(
+                crate::error::ErrorKind::Internal,
+                format!("tokio runtime: {e}"),
+            )
+        })
+}

@@ -1,0 +1,379 @@
+//! Files through libavformat + libavcodec, on the real test videos and generated clips.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use vigil_media::*;
+
+fn read_file(
+    spec: SourceSpec,
+    cfg: ReaderConfig,
+    sub: SubscriberConfig,
+) -> (Vec<Frame>, ReaderStats, StreamStatus) {
+    let reader = StreamReader::start(spec, cfg).expect("start reader");
+    let rx = reader.subscribe(sub);
+    let frames = collect_all(&rx, Duration::from_secs(60));
+    let status = reader
+        .wait_status(Duration::from_secs(5), |s| {
+            matches!(s, StreamStatus::Ended(_))
+        })
+        .unwrap_or_else(|| reader.status());
+    let stats = reader.stats();
+    (frames, stats, status)
+}
+
+fn assert_timeline(frames: &[Frame], count: usize, step: Duration, w: u32, h: u32) {
+    assert_cadence(frames, count, step, (w, h), Duration::from_millis(2));
+    for (i, f) in frames.iter().enumerate() {
+        assert_eq!(f.index(), i as u64);
+        assert!(f.wall_time().is_none(), "files carry media time only");
+    }
+    assert!(frames[0].is_key());
+}
+
+#[test]
+fn pedestrians_mp4_mkv_avi_decode_every_frame_with_timestamps() {
+    let _s = serial();
+    for path in [pedestrians(), pedestrians_as("mkv"), pedestrians_as("avi")] {
+        let (frames, stats, status) = read_file(
+            SourceSpec::url(path.to_str().expect("utf8")),
+            ReaderConfig::default(),
+            SubscriberConfig {
+                capacity: 4,
+                fps: None,
+            },
+        );
+        assert_eq!(status, StreamStatus::Ended(None), "{}", path.display());
+        assert_timeline(&frames, 795, Duration::from_millis(100), 768, 576);
+        assert_eq!(stats.decoded, 795);
+        assert_eq!(stats.dropped, 0, "files are never dropped");
+        // A real picture, not a blank buffer.
+        let mean: f64 = frames[400]
+            .luma_rows()
+            .flatten()
+            .map(|&v| v as f64)
+            .sum::<f64>()
+            / (768.0 * 576.0);
+        assert!(mean > 40.0 && mean < 220.0, "mean luma {mean}");
+    }
+}
+
+#[test]
+fn street_bikes_by_file_url() {
+    let _s = serial();
+    let url = format!("file://{}", media("street_bikes.mp4").display());
+    let (frames, _, status) = read_file(
+        SourceSpec::url(url),
+        ReaderConfig::default(),
+        SubscriberConfig::default(),
+    );
+    assert_eq!(status, StreamStatus::Ended(None));
+    assert_timeline(&frames, 250, Duration::from_millis(40), 640, 272);
+}
+
+#[test]
+fn h265_mpeg4_mjpeg_wmv_mpeg_containers_decode() {
+    let _s = serial();
+    let src = "testsrc=size=320x240:rate=10:duration=3";
+    let clips = [
+        (
+            "t265.mkv",
+            vec![
+                "-c:v",
+                "libx265",
+                "-x265-params",
+                "log-level=error",
+                "-pix_fmt",
+                "yuv420p",
+            ],
+        ),
+        ("tmp4v.avi", vec!["-c:v", "mpeg4"]),
+        ("tmjpeg.avi", vec!["-c:v", "mjpeg", "-pix_fmt", "yuvj422p"]),
+        ("twmv.wmv", vec!["-c:v", "wmv2"]),
+        ("tmpeg.mpg", vec!["-c:v", "mpeg2video"]),
+        ("tmov.mov", vec!["-c:v", "libx264", "-pix_fmt", "yuv420p"]),
+        (
+            "tm4v.m4v",
+            vec!["-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "mp4"],
+        ),
+    ];
+    let clips = clips
+        .into_iter()
+        .map(|(name, args)| (name, lavfi_clip(name, src, &args)))
+        .chain([("t265.mp4", h265_clip())]);
+    for (name, path) in clips {
+        let (frames, _, status) = read_file(
+            SourceSpec::url(path.to_str().expect("utf8")),
+            ReaderConfig::default(),
+            SubscriberConfig::default(),
+        );
+        assert_eq!(status, StreamStatus::Ended(None), "{name}");
+        assert_eq!(frames.len(), 30, "{name}");
+        assert_eq!(
+            (frames[0].width(), frames[0].height()),
+            (320, 240),
+            "{name}"
+        );
+        // Monotonic, 100 ms apart (MPEG-PS may start at an offset; we count from the first).
+        for (i, w) in frames.windows(2).enumerate() {
+            let d = w[1].media_time().saturating_sub(w[0].media_time());
+            assert!(
+                d >= Duration::from_millis(98) && d <= Duration::from_millis(102),
+                "{name} frame {i}: {d:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn keyframes_only_decodes_ten_times_fewer_frames_at_gop_50() {
+    let _s = serial();
+    let path = lavfi_clip(
+        "gop50.mp4",
+        "testsrc2=size=640x360:rate=25:duration=10",
+        &[
+            "-c:v",
+            "libx264",
+            "-profile:v",
+            "high",
+            "-g",
+            "50",
+            "-keyint_min",
+            "50",
+            "-sc_threshold",
+            "0",
+            "-bf",
+            "2",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let spec = SourceSpec::url(path.to_str().expect("utf8"));
+    let (all, all_stats, _) = read_file(
+        spec.clone(),
+        ReaderConfig::default(),
+        SubscriberConfig::default(),
+    );
+    let mut cfg = ReaderConfig::default();
+    cfg.decode.keyframes_only = true;
+    let (keys, key_stats, status) = read_file(spec, cfg, SubscriberConfig::default());
+    assert_eq!(status, StreamStatus::Ended(None));
+    assert_eq!(all.len(), 250);
+    assert_eq!(all_stats.decoded, 250);
+    assert_eq!(key_stats.decoded, 5, "one key frame per 50");
+    assert!(all_stats.decoded >= 10 * key_stats.decoded);
+    for (i, f) in keys.iter().enumerate() {
+        assert!(f.is_key());
+        assert_eq!(
+            f.media_time(),
+            Duration::from_secs(2 * i as u64),
+            "key frame {i}"
+        );
+    }
+}
+
+#[test]
+fn sampler_rate_and_zero_copy_fan_out() {
+    let _s = serial();
+    let reader = StreamReader::start(
+        SourceSpec::url(pedestrians().to_str().expect("utf8")),
+        ReaderConfig::default(),
+    )
+    .expect("start");
+    let every = reader.subscribe(SubscriberConfig {
+        capacity: 4,
+        fps: None,
+    });
+    let two_fps = reader.subscribe(SubscriberConfig {
+        capacity: 4,
+        fps: Some(2.0),
+    });
+    let t = std::thread::spawn(move || collect_all(&two_fps, Duration::from_secs(60)));
+    let all = collect_all(&every, Duration::from_secs(60));
+    let sampled = t.join().expect("join");
+    assert_eq!(all.len(), 795);
+    // 0.0, 0.5, … 79.0 s
+    assert_eq!(sampled.len(), 159);
+    for (i, f) in sampled.iter().enumerate() {
+        assert_eq!(f.index(), 5 * i as u64);
+        // Same picture memory as the other consumer's frame: shared, not copied.
+        let other = &all[f.index() as usize];
+        assert_eq!(f.plane(0).as_ptr(), other.plane(0).as_ptr());
+    }
+}
+
+#[test]
+fn real_time_pace_replays_a_file_like_a_camera() {
+    let _s = serial();
+    let path = lavfi_clip(
+        "pace.mp4",
+        "testsrc=size=160x120:rate=10:duration=2",
+        &["-c:v", "libx264", "-pix_fmt", "yuv420p"],
+    );
+    let spec = SourceSpec::url(path.to_str().expect("utf8"));
+    let start = Instant::now();
+    let (fast, _, _) = read_file(
+        spec.clone(),
+        ReaderConfig::default(),
+        SubscriberConfig::default(),
+    );
+    let fast_time = start.elapsed();
+    let start = Instant::now();
+    let cfg = ReaderConfig {
+        pace: Pace::RealTime,
+        ..ReaderConfig::default()
+    };
+    let (paced, _, _) = read_file(spec, cfg, SubscriberConfig::default());
+    let paced_time = start.elapsed();
+    assert_eq!(fast.len(), 20);
+    assert_eq!(paced.len(), 20);
+    // 20 frames at 10 fps: the last one is due 1.9 s after the first.
+    assert!(paced_time >= Duration::from_millis(1850), "{paced_time:?}");
+    assert!(fast_time < Duration::from_millis(1500), "{fast_time:?}");
+}
+
+#[test]
+fn obs_objects_from_local_root() {
+    let _s = serial();
+    let root = tmp().join("obs-root");
+    std::fs::create_dir_all(root.join("videos/cams")).expect("mkdir");
+    let link = root.join("videos/cams/street.mp4");
+    if !link.exists() {
+        std::os::unix::fs::symlink(media("street_bikes.mp4"), &link).expect("symlink");
+    }
+    let opener = DefaultOpener::new(MediaConfig {
+        obs: ObsBackend::Local { root: root.clone() },
+        ..MediaConfig::default()
+    });
+    let deps = ReaderDeps {
+        opener: std::sync::Arc::new(opener.clone()),
+        ..ReaderDeps::default()
+    };
+    let spec = SourceSpec::Obs {
+        bucket: "videos".into(),
+        path: "cams/street.mp4".into(),
+    };
+    let reader = StreamReader::start_with(spec, ReaderConfig::default(), deps).expect("start");
+    let rx = reader.subscribe(SubscriberConfig::default());
+    let frames = collect_all(&rx, Duration::from_secs(30));
+    assert_eq!(frames.len(), 250);
+    assert_eq!(
+        reader.stream_path().as_deref(),
+        Some("obs://videos/cams/street.mp4")
+    );
+
+    let cancel = CancelToken::new();
+    let missing = SourceSpec::Obs {
+        bucket: "videos".into(),
+        path: "cams/none.mp4".into(),
+    };
+    let err = opener
+        .open(&missing, &cancel)
+        .err()
+        .expect("missing object fails");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    let traversal = SourceSpec::Obs {
+        bucket: "videos".into(),
+        path: "../../etc/passwd".into(),
+    };
+    let err = opener
+        .open(&traversal, &cancel)
+        .err()
+        .expect("traversal fails");
+    assert_eq!(err.kind(), ErrorKind::InvalidSource, "{err}");
+    let bad_bucket = SourceSpec::Obs {
+        bucket: "../x".into(),
+        path: "a.mp4".into(),
+    };
+    assert_eq!(
+        opener.open(&bad_bucket, &cancel).err().map(|e| e.kind()),
+        Some(ErrorKind::InvalidSource)
+    );
+}
+
+#[test]
+fn resolution_change_mid_stream_keeps_decoding() {
+    let _s = serial();
+    // Two MPEG-TS segments (TS concatenates byte-wise) with different sizes: the decoder
+    // reinitialises on the new SPS and frames take the new size.
+    let a = lavfi_clip(
+        "seg-a.ts",
+        "testsrc=size=320x240:rate=10:duration=2",
+        &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-bf", "0"],
+    );
+    let b = lavfi_clip(
+        "seg-b.ts",
+        "testsrc=size=640x480:rate=10:duration=2",
+        &[
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-bf",
+            "0",
+            "-output_ts_offset",
+            "2",
+        ],
+    );
+    let joined = tmp().join("joined.ts");
+    let mut bytes = std::fs::read(&a).expect("seg a");
+    bytes.extend(std::fs::read(&b).expect("seg b"));
+    std::fs::write(&joined, bytes).expect("write joined");
+    let (frames, _, status) = read_file(
+        SourceSpec::url(joined.to_str().expect("utf8")),
+        ReaderConfig::default(),
+        SubscriberConfig::default(),
+    );
+    assert_eq!(status, StreamStatus::Ended(None));
+    assert_eq!(frames.len(), 40);
+    assert!(frames[..20]
+        .iter()
+        .all(|f| (f.width(), f.height()) == (320, 240)));
+    assert!(frames[20..]
+        .iter()
+        .all(|f| (f.width(), f.height()) == (640, 480)));
+    assert_eq!(frames[39].media_time(), Duration::from_millis(3900));
+}
+
+#[test]
+fn rgb_conversion_of_real_frames() {
+    let _s = serial();
+    let reader = StreamReader::start(
+        SourceSpec::url(media("street_bikes.mp4").to_str().expect("utf8")),
+        ReaderConfig::default(),
+    )
+    .expect("start");
+    let rx = reader.subscribe(SubscriberConfig {
+        capacity: 4,
+        fps: Some(5.0),
+    });
+    let frames = collect_all(&rx, Duration::from_secs(30));
+    assert_eq!(frames.len(), 50);
+    let mut conv = RgbConverter::default();
+    for f in frames.iter().take(5) {
+        let rgb = f.to_rgb24().expect("rgb");
+        assert_eq!(rgb.len(), 640 * 272 * 3);
+        assert_eq!(
+            conv.convert(f, 640, 272).expect("rgb"),
+            rgb,
+            "same as the one-off path"
+        );
+        let small = conv.convert(f, 320, 136).expect("resized");
+        assert_eq!(small.len(), 320 * 136 * 3);
+        // Luma from RGB agrees with the decoder's Y plane (BT.601, limited range) on average.
+        let mean_rgb_y = rgb
+            .chunks(3)
+            .map(|p| {
+                16.0 + (65.481 * p[0] as f64 + 128.553 * p[1] as f64 + 24.966 * p[2] as f64) / 255.0
+            })
+            .sum::<f64>()
+            / (640.0 * 272.0);
+        let mean_y = f.luma_rows().flatten().map(|&v| v as f64).sum::<f64>() / (640.0 * 272.0);
+        assert!(
+            (mean_rgb_y - mean_y).abs() < 3.0,
+            "{mean_rgb_y} vs {mean_y}"
+        );
+    }
+}

@@ -1,0 +1,275 @@
+//! Source health: the real prober against a real RTSP server, with an in-memory target list.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use common::*;
+use vigil_media::*;
+
+#[derive(Default)]
+struct MemTargets {
+    list: Vec<(String, SourceSpec)>,
+    reports: Mutex<HashMap<String, ProbeReport>>,
+}
+
+impl ProbeTargets for MemTargets {
+    async fn targets(&self) -> Vec<(String, SourceSpec)> {
+        self.list.clone()
+    }
+    async fn report(&self, id: String, report: ProbeReport) {
+        if let Ok(mut m) = self.reports.lock() {
+            m.insert(id, report);
+        }
+    }
+}
+
+fn frozen_clip() -> std::path::PathBuf {
+    // One real frame of the pedestrian clip, held for 5 s.
+    let ped = pedestrians();
+    ffmpeg_gen(
+        "frozen.mp4",
+        &[
+            "-ss",
+            "20",
+            "-i",
+            ped.to_str().expect("utf8"),
+            "-vf",
+            "select=eq(n\\,0),loop=loop=49:size=1:start=0,setpts=N/10/TB",
+            "-r",
+            "10",
+            "-frames:v",
+            "50",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prober_reports_online_snapshot_black_freeze_gray_blurry_and_failures() {
+    let black = lavfi_clip(
+        "black.mp4",
+        "color=c=black:size=320x240:rate=10:duration=5",
+        &["-c:v", "libx264", "-pix_fmt", "yuv420p"],
+    );
+    let gray = lavfi_clip(
+        "gray.mp4",
+        "color=c=0x808080:size=320x240:rate=10:duration=5",
+        &["-c:v", "libx264", "-pix_fmt", "yuv420p"],
+    );
+    let ped = pedestrians();
+    let blurry = ffmpeg_gen(
+        "blurry.mp4",
+        &[
+            "-t",
+            "4",
+            "-i",
+            ped.to_str().expect("utf8"),
+            "-vf",
+            "boxblur=8:2",
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+        ],
+    );
+    let frozen = frozen_clip();
+    let server = RtspServer::start(
+        &[("ped", &ped), ("black", &black), ("frozen", &frozen)],
+        &["--rate", "4"],
+    );
+    let targets = Arc::new(MemTargets {
+        list: vec![
+            ("ped".into(), SourceSpec::rtsp(server.url("ped"))),
+            ("black".into(), SourceSpec::rtsp(server.url("black"))),
+            ("frozen".into(), SourceSpec::rtsp(server.url("frozen"))),
+            ("gray".into(), SourceSpec::url(gray.to_str().expect("utf8"))),
+            (
+                "blurry".into(),
+                SourceSpec::url(blurry.to_str().expect("utf8")),
+            ),
+            (
+                "street".into(),
+                SourceSpec::url(media("street_bikes.mp4").to_str().expect("utf8")),
+            ),
+            (
+                "missing".into(),
+                SourceSpec::rtsp(server.url("no-such-camera")),
+            ),
+            (
+                "down".into(),
+                SourceSpec::rtsp(format!("rtsp://127.0.0.1:{}/cam", free_port())),
+            ),
+        ],
+        ..MemTargets::default()
+    });
+    let prober = Prober {
+        concurrency: 3,
+        ..Prober::default()
+    };
+    let n = prober.run_once(&targets).await;
+    assert_eq!(n, 8);
+    let reports = targets.reports.lock().expect("lock").clone();
+    let get = |id: &str| {
+        reports
+            .get(id)
+            .unwrap_or_else(|| panic!("no report for {id}"))
+    };
+
+    let ped = get("ped");
+    assert_eq!(ped.status, SourceStatus::Online, "{:?}", ped.error);
+    assert_eq!(ped.status.code(), 1);
+    assert_eq!(ped.stream_path.as_deref(), Some(server.url("ped").as_str()));
+    assert_eq!((ped.width, ped.height), (768, 576));
+    assert!(
+        ped.quality.is_empty(),
+        "real scene has no quality issue: {:?}",
+        ped.quality
+    );
+    assert!(ped.frames_sampled >= 10);
+    // The snapshot is a JPEG that decodes back to the stream's size.
+    let jpeg = ped.snapshot_jpeg.clone().expect("snapshot");
+    assert_eq!(&jpeg[..2], &[0xFF, 0xD8]);
+    assert!(jpeg.len() > 10_000);
+    let jpg_path = tmp().join("snapshot.jpg");
+    std::fs::write(&jpg_path, &jpeg).expect("write jpeg");
+    let cancel = CancelToken::new();
+    let mut src = DefaultOpener::default()
+        .open(&SourceSpec::url(jpg_path.to_str().expect("utf8")), &cancel)
+        .expect("open jpeg");
+    let mut dec = Decoder::new(
+        &src.info().params,
+        src.info().time_base,
+        DecodeOptions::default(),
+    )
+    .expect("jpeg decoder");
+    let pkt = src.read().expect("read").expect("one packet");
+    dec.send(&pkt).expect("send");
+    dec.send_eof();
+    let pic = dec.receive(0, 0).expect("decode").expect("picture");
+    assert_eq!((pic.width(), pic.height()), (768, 576));
+    let b64 = ped.image_base64().expect("base64");
+    assert!(b64.len() >= jpeg.len() * 4 / 3);
+
+    assert!(
+        get("black").quality.contains(&QualityLabel::BlackScreen),
+        "{:?}",
+        get("black")
+    );
+    assert_eq!(get("black").status, SourceStatus::Online);
+    let frozen = get("frozen");
+    assert!(
+        frozen.quality.contains(&QualityLabel::ScreenFreeze),
+        "{:?}",
+        frozen.quality
+    );
+    assert!(!frozen.quality.contains(&QualityLabel::BlackScreen));
+    assert!(
+        get("gray").quality.contains(&QualityLabel::GrayScreen),
+        "{:?}",
+        get("gray").quality
+    );
+    assert!(!get("gray").quality.contains(&QualityLabel::BlackScreen));
+    assert_eq!(get("blurry").quality, vec![QualityLabel::Blurry]);
+    assert!(
+        get("street").quality.is_empty(),
+        "{:?}",
+        get("street").quality
+    );
+
+    let missing = get("missing");
+    assert_eq!(missing.status, SourceStatus::Abnormal);
+    assert_eq!(missing.status.code(), 9);
+    assert_eq!(
+        missing.error.as_ref().map(|e| e.kind()),
+        Some(ErrorKind::NotFound)
+    );
+    let down = get("down");
+    assert_eq!(down.status, SourceStatus::Offline);
+    assert_eq!(down.status.code(), 2);
+    assert!(down.snapshot_jpeg.is_none());
+}
+
+/// An opener that takes 300 ms and records how many opens overlap.
+struct SlowOpener {
+    inner: DefaultOpener,
+    active: AtomicUsize,
+    max_active: AtomicUsize,
+}
+
+impl Opener for SlowOpener {
+    fn open(&self, spec: &SourceSpec, cancel: &CancelToken) -> Result<Box<dyn Source>> {
+        let now = self.active.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_active.fetch_max(now, Ordering::SeqCst);
+        std::thread::sleep(Duration::from_millis(300));
+        let r = self.inner.open(spec, cancel);
+        self.active.fetch_sub(1, Ordering::SeqCst);
+        r
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prober_bounds_concurrency_and_runs_periodically() {
+    let street = media("street_bikes.mp4");
+    let targets = Arc::new(MemTargets {
+        list: (0..6)
+            .map(|i| {
+                (
+                    format!("cam{i}"),
+                    SourceSpec::url(street.to_str().expect("utf8")),
+                )
+            })
+            .collect(),
+        ..MemTargets::default()
+    });
+    let opener = Arc::new(SlowOpener {
+        inner: DefaultOpener::default(),
+        active: AtomicUsize::new(0),
+        max_active: AtomicUsize::new(0),
+    });
+    let prober = Prober {
+        opener: opener.clone(),
+        concurrency: 2,
+        interval: Duration::from_millis(100),
+        ..Prober::default()
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let t2 = targets.clone();
+    let run = tokio::spawn(async move {
+        prober
+            .run(t2, async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    // Wait until every camera has a report, then stop the loop.
+    for _ in 0..200 {
+        if targets.reports.lock().map(|m| m.len()).unwrap_or(0) == 6 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = tx.send(());
+    tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("prober stops")
+        .expect("join");
+    assert_eq!(targets.reports.lock().expect("lock").len(), 6);
+    assert!(targets
+        .reports
+        .lock()
+        .expect("lock")
+        .values()
+        .all(|r| r.status == SourceStatus::Online));
+    assert_eq!(
+        opener.max_active.load(Ordering::SeqCst),
+        2,
+        "at most `concurrency` probes at once"
+    );
+}
