@@ -4,6 +4,8 @@
 //! pipelines with backoff.
 
 mod pipeline;
+pub mod source_health;
+pub mod source_spec;
 mod supervisor;
 mod worker;
 

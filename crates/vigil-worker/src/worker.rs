@@ -1,0 +1,232 @@
+//! The worker loop: every tick it renews its leases, follows what the API changed (stop, delete,
+//! update, schedules), claims free runnable tasks, starts their pipelines and reports states.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+use vigil_core::schedule;
+use vigil_core::task_state::TaskState;
+use vigil_store::tasks::TaskRecord;
+use vigil_store::Store;
+
+use crate::pipeline::{PipelineEvent, PipelineFactory};
+use crate::supervisor::Supervised;
+
+#[derive(Debug, Clone)]
+pub struct WorkerConfig {
+    /// Identifies this worker in task leases; a restarted worker with the same id resumes its
+    /// tasks at once, another worker takes them over when the lease expires.
+    pub id: String,
+    /// How long a lease lasts without renewal.
+    pub lease_ttl: Duration,
+    /// How often the loop runs (heartbeat, claims, state sync).
+    pub tick: Duration,
+    /// Most pipelines this worker runs at once.
+    pub max_tasks: usize,
+}
+
+impl Default for WorkerConfig {
+    fn default() -> Self {
+        Self { id: "worker".into(), lease_ttl: Duration::from_secs(15), tick: Duration::from_secs(2), max_tasks: 64 }
+    }
+}
+
+pub struct Worker {
+    store: Store,
+    factory: Arc<dyn PipelineFactory>,
+    config: WorkerConfig,
+    running: HashMap<String, Supervised>,
+}
+
+/// Whether a task's schedule (if any) has a window open now.
+fn in_schedule(task: &TaskRecord) -> bool {
+    let Some(raw) = &task.schedule else { return true };
+    let field = if task.legacy { "timing" } else { "schedule" };
+    match serde_json::from_str(raw).ok().and_then(|v| schedule::parse(field, &v).ok()) {
+        Some(s) => s.is_active_at(chrono::Utc::now()),
+        None => true,
+    }
+}
+
+impl Worker {
+    pub fn new(store: Store, factory: Arc<dyn PipelineFactory>, config: WorkerConfig) -> Self {
+        Self { store, factory, config, running: HashMap::new() }
+    }
+
+    /// Runs until `shutdown` turns true; then stops every pipeline and releases its leases so
+    /// another worker can take the tasks over at once.
+    pub async fn run(mut self, mut shutdown: watch::Receiver<bool>) {
+        tracing::info!(worker = %self.config.id, "worker started");
+        loop {
+            if let Err(e) = self.tick().await {
+                tracing::warn!(worker = %self.config.id, error = %e, "worker tick failed; retrying");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.tick) => {}
+                _ = shutdown.changed() => {}
+            }
+            if *shutdown.borrow() {
+                break;
+            }
+        }
+        let ids: Vec<String> = self.running.keys().cloned().collect();
+        for id in ids {
+            if let Some(mut s) = self.running.remove(&id) {
+                s.stop();
+            }
+            let _ = self.store.release_task(&id, &self.config.id, None).await;
+        }
+        tracing::info!(worker = %self.config.id, "worker stopped");
+    }
+
+    /// One pass of the loop; public so tests can drive the worker step by step.
+    pub async fn tick(&mut self) -> Result<(), vigil_store::StoreError> {
+        let me = self.config.id.clone();
+        let ttl = self.config.lease_ttl.as_millis() as i64;
+        // 1. Follow the API for the tasks we run.
+        let owned: HashMap<String, TaskRecord> = self.store.owned_tasks(&me).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
+        let ids: Vec<String> = self.running.keys().cloned().collect();
+        for id in ids {
+            let task = owned.get(&id);
+            let state = task.and_then(|t| TaskState::parse(&t.state));
+            let keep = matches!(state, Some(s) if s.wants_pipeline()) && task.is_some_and(in_schedule);
+            if !keep {
+                if let Some(mut s) = self.running.remove(&id) {
+                    s.stop();
+                }
+                match (task, state) {
+                    (None, _) => tracing::info!(task_id = %id, "task deleted or taken over; pipeline stopped"),
+                    (Some(_), Some(TaskState::Stopping | TaskState::Stopped)) => {
+                        self.store.release_task(&id, &me, Some("STOPPED")).await?;
+                        tracing::info!(task_id = %id, "task stopped");
+                    }
+                    (Some(t), Some(s)) if s.wants_pipeline() => {
+                        self.store.set_schedule_status(&t.id, "INACTIVATED").await?;
+                        self.store.report_task_state(&id, &me, "PENDING", "outside the schedule's time windows", ("", "")).await?;
+                        self.store.release_task(&id, &me, None).await?;
+                        tracing::info!(task_id = %id, "schedule window closed; pipeline stopped");
+                    }
+                    _ => self.store.release_task(&id, &me, None).await?,
+                }
+                continue;
+            }
+            if let (Some(t), Some(sup)) = (task, self.running.get_mut(&id)) {
+                if t.revision != sup.revision {
+                    tracing::info!(task_id = %id, revision = t.revision, "task changed; restarting its pipeline");
+                    sup.stop();
+                    sup.revision = t.revision;
+                    sup.retry_at = Some(Instant::now());
+                }
+            }
+        }
+        // Released STOPPING tasks no pipeline of ours runs any more.
+        for t in owned.values() {
+            if !self.running.contains_key(&t.id) && (t.state == "STOPPING" || t.state == "STOPPED") {
+                self.store.release_task(&t.id, &me, Some("STOPPED")).await?;
+            }
+        }
+        // 2. Renew leases; a lease lost to another worker stops our pipeline.
+        let ids: Vec<String> = self.running.keys().cloned().collect();
+        for id in ids {
+            if !self.store.claim_task(&id, &me, ttl).await? {
+                tracing::warn!(task_id = %id, "lease lost to another worker; stopping pipeline");
+                self.running.remove(&id);
+            }
+        }
+        // 3. Claim free runnable tasks within capacity and schedule.
+        for t in self.store.claimable_tasks(&me).await? {
+            if self.running.len() >= self.config.max_tasks || self.running.contains_key(&t.id) {
+                continue;
+            }
+            if !in_schedule(&t) {
+                if t.schedule_status != "INACTIVATED" {
+                    self.store.set_schedule_status(&t.id, "INACTIVATED").await?;
+                }
+                continue;
+            }
+            if !self.store.claim_task(&t.id, &me, ttl).await? {
+                continue;
+            }
+            if t.schedule.is_some() && t.schedule_status != "ACTIVATED" {
+                self.store.set_schedule_status(&t.id, "ACTIVATED").await?;
+            }
+            tracing::info!(task_id = %t.id, service = %t.service_name, worker = %me, "claimed task");
+            let mut sup = Supervised::new(&t);
+            sup.retry_at = Some(Instant::now());
+            self.running.insert(t.id.clone(), sup);
+        }
+        // 4. Start due pipelines and handle their events.
+        let ids: Vec<String> = self.running.keys().cloned().collect();
+        for id in ids {
+            self.service(&id, owned.get(&id)).await?;
+        }
+        Ok(())
+    }
+
+    async fn service(&mut self, id: &str, known: Option<&TaskRecord>) -> Result<(), vigil_store::StoreError> {
+        let me = self.config.id.clone();
+        let Some(sup) = self.running.get_mut(id) else { return Ok(()) };
+        if !sup.is_running() && sup.retry_at.is_some_and(|at| at <= Instant::now()) {
+            let task = match known {
+                Some(t) if t.revision == sup.revision => t.clone(),
+                _ => match self.store.all_tasks().await?.into_iter().find(|t| t.id == id) {
+                    Some(t) => t,
+                    None => return Ok(()),
+                },
+            };
+            self.store.report_task_state(id, &me, "STARTING", "", ("", "")).await?;
+            match sup.start(self.factory.as_ref(), &task) {
+                Ok(()) => tracing::info!(task_id = %id, "pipeline started"),
+                Err(e) if e.retryable => {
+                    let delay = sup.failed();
+                    self.store.report_task_state(id, &me, "ABNORMAL", "restarting", (&e.code, &e.message)).await?;
+                    tracing::warn!(task_id = %id, error = %e, retry_in_s = delay.as_secs_f32(), "pipeline failed to start; will retry");
+                }
+                Err(e) => {
+                    tracing::warn!(task_id = %id, error = %e, "pipeline cannot start");
+                    self.running.remove(id);
+                    self.store.report_task_state(id, &me, "START_FAILED", "", (&e.code, &e.message)).await?;
+                    self.store.release_task(id, &me, None).await?;
+                    return Ok(());
+                }
+            }
+        }
+        let Some(sup) = self.running.get_mut(id) else { return Ok(()) };
+        while let Ok(ev) = sup.events.try_recv() {
+            match ev {
+                PipelineEvent::Running => {
+                    sup.healthy();
+                    self.store.report_task_state(id, &me, "RUNNING", "", ("", "")).await?;
+                }
+                PipelineEvent::Abnormal { code, message } => {
+                    tracing::warn!(task_id = %id, code, message, "task abnormal");
+                    self.store.report_task_state(id, &me, "ABNORMAL", "input unavailable", (&code, &message)).await?;
+                }
+                PipelineEvent::Finished => {
+                    sup.stop();
+                    self.running.remove(id);
+                    self.store.report_task_state(id, &me, "SUCCEEDED", "", ("", "")).await?;
+                    self.store.release_task(id, &me, None).await?;
+                    tracing::info!(task_id = %id, "task finished its input");
+                    return Ok(());
+                }
+                PipelineEvent::Failed { code, message, fatal: true } => {
+                    sup.stop();
+                    self.running.remove(id);
+                    self.store.report_task_state(id, &me, "FAILED", "", (&code, &message)).await?;
+                    self.store.release_task(id, &me, None).await?;
+                    tracing::warn!(task_id = %id, code, message, "task failed");
+                    return Ok(());
+                }
+                PipelineEvent::Failed { code, message, .. } => {
+                    let delay = sup.failed();
+                    tracing::warn!(task_id = %id, code, message, retry_in_s = delay.as_secs_f32(), "pipeline failed; restarting with backoff");
+                    self.store.report_task_state(id, &me, "ABNORMAL", "restarting", (&code, &message)).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
