@@ -33,6 +33,15 @@ pub struct TrackerConfig {
     pub fuse_score: bool,
     /// Only associate detections and tracks of the same class. Default true.
     pub per_class: bool,
+    /// Re-find stage (an addition to ByteTrack): a lost track may take an unmatched high
+    /// detection whose centre is within `refind_radius x track height` of where the track was
+    /// last seen or is predicted to be, with a similar height (ratio within 1.5). Joins the
+    /// fragments that plain IoU association leaves when a target walks behind an occluder.
+    /// 0 disables. Default 1.0.
+    pub refind_radius: f32,
+    /// Stream size in pixels. When set, a track last seen touching the frame border (it left
+    /// the view) is never re-found, so a newcomer entering there gets a new id. Default None.
+    pub frame_size: Option<(f32, f32)>,
 }
 
 impl Default for TrackerConfig {
@@ -47,6 +56,8 @@ impl Default for TrackerConfig {
             max_lost_frames: 30,
             fuse_score: true,
             per_class: true,
+            refind_radius: 1.0,
+            frame_size: None,
         }
     }
 }
@@ -350,6 +361,8 @@ impl ByteTracker {
             }
         }
         self.tracks = kept;
+        // Stage 4: re-find lost tracks by distance.
+        let um_high2 = self.refind(&um_high2, dets, frame);
         // New tracks from unmatched confident detections.
         for di in um_high2 {
             let d = &dets[di];
@@ -383,6 +396,70 @@ impl ByteTracker {
             .collect();
         out.sort_by_key(|t| t.id);
         out
+    }
+
+    /// Matches lost tracks to unmatched high detections by normalised centre distance;
+    /// returns the detections still unmatched.
+    fn refind(&mut self, dets_idx: &[usize], dets: &[Detection], frame: u64) -> Vec<usize> {
+        let r = self.cfg.refind_radius;
+        if r <= 0.0 || dets_idx.is_empty() {
+            return dets_idx.to_vec();
+        }
+        let at_border = |b: &BBox| match self.cfg.frame_size {
+            Some((w, h)) => {
+                let m = 0.01 * w.max(h);
+                b.x1 <= m || b.y1 <= m || b.x2 >= w - m || b.y2 >= h - m
+            }
+            None => false,
+        };
+        let lost: Vec<usize> = (0..self.tracks.len())
+            .filter(|&i| {
+                let t = &self.tracks[i];
+                t.id != 0 && t.state == TrackState::Lost && !at_border(&t.det_bbox)
+            })
+            .collect();
+        let mut edges = Vec::new();
+        for (a, &ti) in lost.iter().enumerate() {
+            let t = &self.tracks[ti];
+            let h = t.det_bbox.height().max(1.0);
+            let (lx, ly) = t.det_bbox.center();
+            let (px, py) = t.kf.bbox().center();
+            for (b, &di) in dets_idx.iter().enumerate() {
+                let d = &dets[di];
+                if self.cfg.per_class && d.class_id != t.class_id {
+                    continue;
+                }
+                let ratio = d.bbox.height().max(1.0) / h;
+                if !(1.0 / 1.5..=1.5).contains(&ratio) {
+                    continue;
+                }
+                let (cx, cy) = d.bbox.center();
+                let dist = ((cx - lx).hypot(cy - ly)).min((cx - px).hypot(cy - py)) / h;
+                if dist < r {
+                    edges.push((a, b, dist as f64));
+                }
+            }
+        }
+        let pairs = solve_sparse_assignment(lost.len(), dets_idx.len(), &edges, r as f64);
+        let mut used = vec![false; dets_idx.len()];
+        for (a, b) in pairs {
+            let ti = lost[a];
+            let d = &dets[dets_idx[b]];
+            let t = &mut self.tracks[ti];
+            t.kf = Kalman::new(&d.bbox);
+            t.det_bbox = d.bbox;
+            t.score = d.score;
+            t.hits += 1;
+            t.last_frame = frame;
+            t.state = TrackState::Tracked;
+            used[b] = true;
+        }
+        dets_idx
+            .iter()
+            .enumerate()
+            .filter(|(b, _)| !used[*b])
+            .map(|(_, &d)| d)
+            .collect()
     }
 
     fn apply_match(&mut self, ti: usize, d: &Detection, frame: u64) {

@@ -178,3 +178,31 @@ pub fn score_frame(dets: &[Detection], gt: &GtFrame, class: u32) -> Score {
     s.fn_ = used.iter().filter(|u| !**u).count();
     s
 }
+
+/// Calls `f(index, frame)` for every frame of the clip, streaming from ffmpeg (constant memory).
+pub fn for_each_frame(video: &Path, mut f: impl FnMut(usize, ImageBgr)) -> usize {
+    use std::io::Read;
+    let (w, h) = video_size(video);
+    let mut child = Command::new("ffmpeg")
+        .args(["-loglevel", "error", "-i"])
+        .arg(video)
+        .args(["-f", "rawvideo", "-pix_fmt", "bgr24", "-"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("ffmpeg runs");
+    let mut out = child.stdout.take().expect("stdout");
+    let fsz = (w * h * 3) as usize;
+    let mut n = 0;
+    loop {
+        let mut buf = vec![0u8; fsz];
+        match out.read_exact(&mut buf) {
+            Ok(()) => {
+                f(n, ImageBgr::from_packed(w, h, buf).expect("frame"));
+                n += 1;
+            }
+            Err(_) => break,
+        }
+    }
+    assert!(child.wait().expect("ffmpeg exits").success());
+    n
+}
