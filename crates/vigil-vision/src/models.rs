@@ -143,7 +143,10 @@ fn dev_checkout_candidates() -> Vec<PathBuf> {
     if let Ok(cwd) = std::env::current_dir() {
         roots.push(cwd);
     }
-    if let Some(d) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+    if let Some(d) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
         roots.push(d);
     }
     let mut out = Vec::new();
@@ -284,7 +287,10 @@ impl ModelDir {
     pub fn read_lines(&self, id: &str) -> Result<Vec<String>> {
         let p = self.model_path(id)?;
         let text = std::fs::read_to_string(&p).map_err(|e| VisionError::io(&p, e))?;
-        Ok(text.lines().map(|l| l.trim_end_matches('\r').to_string()).collect())
+        Ok(text
+            .lines()
+            .map(|l| l.trim_end_matches('\r').to_string())
+            .collect())
     }
 
     /// Installs every manifest file from `from` (a directory, or an `http(s)://` base URL whose
@@ -320,12 +326,15 @@ impl ModelDir {
                 let mut buf = vec![0u8; 1 << 16];
                 let mut n_done = 0u64;
                 loop {
-                    let n = reader.read(&mut buf).map_err(|err| VisionError::io(&tmp, err))?;
+                    let n = reader
+                        .read(&mut buf)
+                        .map_err(|err| VisionError::io(&tmp, err))?;
                     if n == 0 {
                         break;
                     }
                     hasher.update(&buf[..n]);
-                    out.write_all(&buf[..n]).map_err(|err| VisionError::io(&tmp, err))?;
+                    out.write_all(&buf[..n])
+                        .map_err(|err| VisionError::io(&tmp, err))?;
                     n_done += n as u64;
                     if let Some(p) = progress.as_mut() {
                         p(&InstallProgress {
@@ -339,7 +348,9 @@ impl ModelDir {
             };
             let res = if from.starts_with("http://") || from.starts_with("https://") {
                 let url = format!("{}/{}", from.trim_end_matches('/'), e.file);
-                fetch_url(&url, &mut |r, total| copy(r, total, &mut out, &mut hasher, &mut progress))
+                fetch_url(&url, &mut |r, total| {
+                    copy(r, total, &mut out, &mut hasher, &mut progress)
+                })
             } else {
                 let src = Path::new(from).join(&e.file);
                 match std::fs::File::open(&src) {
@@ -372,11 +383,11 @@ impl ModelDir {
     }
 }
 
+/// Receives a body reader and its length when known.
+type Sink<'a> = &'a mut dyn FnMut(&mut dyn Read, Option<u64>) -> Result<()>;
+
 #[cfg(feature = "download")]
-fn fetch_url(
-    url: &str,
-    sink: &mut dyn FnMut(&mut dyn Read, Option<u64>) -> Result<()>,
-) -> Result<()> {
+fn fetch_url(url: &str, sink: Sink<'_>) -> Result<()> {
     let derr = |m: String| VisionError::Download {
         url: url.to_string(),
         message: m,
@@ -393,10 +404,7 @@ fn fetch_url(
 }
 
 #[cfg(not(feature = "download"))]
-fn fetch_url(
-    url: &str,
-    _sink: &mut dyn FnMut(&mut dyn Read, Option<u64>) -> Result<()>,
-) -> Result<()> {
+fn fetch_url(url: &str, _sink: Sink<'_>) -> Result<()> {
     Err(VisionError::Download {
         url: url.to_string(),
         message: "built without the `download` feature".into(),

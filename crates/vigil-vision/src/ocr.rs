@@ -67,7 +67,11 @@ impl TextRecognizer {
         if nc != self.charset.len() || o.data.len() % nc != 0 {
             return Err(VisionError::ModelOutput {
                 model: self.session.model_path().display().to_string(),
-                message: format!("output {:?} does not match {} classes", o.shape, self.charset.len()),
+                message: format!(
+                    "output {:?} does not match {} classes",
+                    o.shape,
+                    self.charset.len()
+                ),
             });
         }
         Ok(ctc_greedy(&o.data, nc, &self.charset))
@@ -81,10 +85,11 @@ pub fn ctc_greedy(probs: &[f32], classes: usize, charset: &[String]) -> TextLine
     let mut confs = Vec::new();
     let mut prev = usize::MAX;
     for step in probs.chunks_exact(classes) {
-        let (best, p) = step
-            .iter()
-            .enumerate()
-            .fold((0, f32::MIN), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
+        let (best, p) =
+            step.iter().enumerate().fold(
+                (0, f32::MIN),
+                |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc },
+            );
         if best != 0 && best != prev {
             if let Some(c) = charset.get(best) {
                 text.push_str(c);

@@ -97,7 +97,9 @@ fn clamp_rect(img_w: u32, img_h: u32, r: &BBox) -> Result<(u32, u32, u32, u32)> 
     let x1 = r.x2.ceil().clamp(0.0, img_w as f32) as u32;
     let y1 = r.y2.ceil().clamp(0.0, img_h as f32) as u32;
     if x1 <= x0 || y1 <= y0 {
-        return Err(VisionError::Image(format!("region {r:?} is empty inside the frame")));
+        return Err(VisionError::Image(format!(
+            "region {r:?} is empty inside the frame"
+        )));
     }
     Ok((x0, y0, x1, y1))
 }
@@ -294,7 +296,11 @@ impl BackgroundModel {
             if fg {
                 *o = 255;
             }
-            let a = if fg { self.alpha * self.fg_learning_factor } else { self.alpha };
+            let a = if fg {
+                self.alpha * self.fg_learning_factor
+            } else {
+                self.alpha
+            };
             *b += a * d;
         }
         m
@@ -305,7 +311,11 @@ impl BackgroundModel {
         Plane {
             width: self.width,
             height: self.height,
-            data: self.bg.iter().map(|&v| v.round().clamp(0.0, 255.0) as u8).collect(),
+            data: self
+                .bg
+                .iter()
+                .map(|&v| v.round().clamp(0.0, 255.0) as u8)
+                .collect(),
         }
     }
 }
@@ -318,6 +328,9 @@ pub struct Component {
     pub bbox: BBox,
     pub centroid: (f32, f32),
 }
+
+/// Per-component accumulator: area, x0, y0, x1, y1, sum x, sum y.
+type Acc = (usize, u32, u32, u32, u32, f64, f64);
 
 /// Connected components of non-zero pixels (8-connectivity when `eight`, else 4), with at
 /// least `min_area` pixels, in order of first pixel (row-major).
@@ -378,7 +391,7 @@ pub fn connected_components(mask: &Plane, eight: bool, min_area: usize) -> Vec<C
         }
     }
     // Accumulate per root.
-    let mut acc: Vec<Option<(usize, u32, u32, u32, u32, f64, f64, usize)>> = vec![None; parent.len()];
+    let mut acc: Vec<Option<Acc>> = vec![None; parent.len()];
     let mut order = Vec::new();
     for y in 0..h {
         for x in 0..w {
@@ -389,7 +402,7 @@ pub fn connected_components(mask: &Plane, eight: bool, min_area: usize) -> Vec<C
             let r = find(&mut parent, l) as usize;
             let e = acc[r].get_or_insert_with(|| {
                 order.push(r);
-                (0, x as u32, y as u32, x as u32, y as u32, 0.0, 0.0, 0)
+                (0, x as u32, y as u32, x as u32, y as u32, 0.0, 0.0)
             });
             e.0 += 1;
             e.1 = e.1.min(x as u32);
@@ -404,7 +417,7 @@ pub fn connected_components(mask: &Plane, eight: bool, min_area: usize) -> Vec<C
         .into_iter()
         .filter_map(|r| acc[r])
         .filter(|e| e.0 >= min_area.max(1))
-        .map(|(n, x0, y0, x1, y1, sx, sy, _)| Component {
+        .map(|(n, x0, y0, x1, y1, sx, sy)| Component {
             area: n,
             bbox: BBox::new(x0 as f32, y0 as f32, (x1 + 1) as f32, (y1 + 1) as f32),
             centroid: ((sx / n as f64) as f32, (sy / n as f64) as f32),
@@ -459,10 +472,12 @@ mod tests {
         assert_eq!(cc[0].bbox, BBox::new(10.0, 10.0, 18.0, 18.0));
         assert_eq!(cc[0].centroid, (13.5, 13.5));
 
-        let st = region_stats_bgr(&a, &BBox::new(10.0, 10.0, 18.0, 18.0)).unwrap_or_else(|e| panic!("{e}"));
+        let st = region_stats_bgr(&a, &BBox::new(10.0, 10.0, 18.0, 18.0))
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(st.mean, [0.0, 0.0, 250.0]);
         assert_eq!(st.variance, [0.0, 0.0, 0.0]);
-        let hist = hsv_histogram(&a, &BBox::new(0.0, 0.0, 64.0, 48.0), 18, 4, 4).unwrap_or_else(|e| panic!("{e}"));
+        let hist = hsv_histogram(&a, &BBox::new(0.0, 0.0, 64.0, 48.0), 18, 4, 4)
+            .unwrap_or_else(|e| panic!("{e}"));
         assert!((hist.iter().sum::<f32>() - 1.0).abs() < 1e-5);
 
         let b = img_with_square([20, 20, 20], [0, 0, 250], 30, 20, 8);

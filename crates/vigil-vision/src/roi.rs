@@ -182,7 +182,10 @@ impl Roi {
                     ));
                 }
                 if pts[0] == pts[1] {
-                    return Err(roi_err(format!("{field}.data"), "the two points are identical"));
+                    return Err(roi_err(
+                        format!("{field}.data"),
+                        "the two points are identical",
+                    ));
                 }
                 let name = opt_string(lo, "name", &field)?;
                 let props = properties(lo, &field)?;
@@ -231,10 +234,16 @@ impl Roi {
                     properties: properties(po, &field)?,
                 };
                 if poly.self_intersects() {
-                    return Err(roi_err(format!("{field}.data"), "the polygon's edges cross each other"));
+                    return Err(roi_err(
+                        format!("{field}.data"),
+                        "the polygon's edges cross each other",
+                    ));
                 }
                 if poly.area() <= 0.0 {
-                    return Err(roi_err(format!("{field}.data"), "the polygon has zero area"));
+                    return Err(roi_err(
+                        format!("{field}.data"),
+                        "the polygon has zero area",
+                    ));
                 }
                 if let Some(n) = &poly.name {
                     if let Some(k) = names.insert(n.clone(), i) {
@@ -261,7 +270,10 @@ impl Roi {
             if p.x > width as f32 || p.y > height as f32 {
                 Err(roi_err(
                     f,
-                    format!("point ({}, {}) is outside the {width}x{height} frame", p.x, p.y),
+                    format!(
+                        "point ({}, {}) is outside the {width}x{height} frame",
+                        p.x, p.y
+                    ),
                 ))
             } else {
                 Ok(())
@@ -380,7 +392,11 @@ impl RoiLine {
     /// Direction normalised so that positive signed distance is side1.
     fn oriented(&self) -> (Point, Point) {
         let (dx, dy) = (self.end.x - self.start.x, self.end.y - self.start.y);
-        let flip = if dy.abs() >= dx.abs() { dy < 0.0 } else { dx > 0.0 };
+        let flip = if dy.abs() >= dx.abs() {
+            dy < 0.0
+        } else {
+            dx > 0.0
+        };
         if flip {
             (self.end, self.start)
         } else {

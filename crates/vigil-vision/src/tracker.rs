@@ -532,7 +532,11 @@ impl ByteTracker {
                 if self.cfg.per_class && d.class_id != self.tracks[ti].class_id {
                     continue;
                 }
-                if d.bbox.x1 >= tb.x2 || d.bbox.x2 <= tb.x1 || d.bbox.y1 >= tb.y2 || d.bbox.y2 <= tb.y1 {
+                if d.bbox.x1 >= tb.x2
+                    || d.bbox.x2 <= tb.x1
+                    || d.bbox.y1 >= tb.y2
+                    || d.bbox.y2 <= tb.y1
+                {
                     continue;
                 }
                 let mut sim = tb.iou(&d.bbox);
@@ -554,8 +558,14 @@ impl ByteTracker {
             d_used[b] = true;
             matches.push((tracks[a], dets_idx[b]));
         }
-        let um_t = (0..tracks.len()).filter(|&a| !t_used[a]).map(|a| tracks[a]).collect();
-        let um_d = (0..dets_idx.len()).filter(|&b| !d_used[b]).map(|b| dets_idx[b]).collect();
+        let um_t = (0..tracks.len())
+            .filter(|&a| !t_used[a])
+            .map(|a| tracks[a])
+            .collect();
+        let um_d = (0..dets_idx.len())
+            .filter(|&b| !d_used[b])
+            .map(|b| dets_idx[b])
+            .collect();
         (matches, um_t, um_d)
     }
 }
@@ -729,7 +739,7 @@ mod tests {
         for f in 0..60 {
             let x = 10.0 + f as f32 * 3.0;
             let dets = match f {
-                20..=24 => vec![],               // lost for 5 frames
+                20..=24 => vec![],                  // lost for 5 frames
                 30..=35 => vec![det(x, 50.0, 0.3)], // low score: kept by stage 2
                 _ => vec![det(x, 50.0, 0.9)],
             };

@@ -12,21 +12,39 @@ use vigil_vision::{BBox, BackendConfig};
 fn yunet_finds_the_cyclists_face_with_landmarks_inside() {
     let models = model_dir();
     let frames = frames(&media("street_bikes.mp4"), Some(&[112, 124, 136]));
-    let fd = FaceDetector::from_model_dir(&models, &BackendConfig::ort(1), FaceDetectorConfig::default()).expect("yunet");
+    let fd = FaceDetector::from_model_dir(
+        &models,
+        &BackendConfig::ort(1),
+        FaceDetectorConfig::default(),
+    )
+    .expect("yunet");
     for f in &frames {
         let faces = fd.detect(f).expect("detect");
-        eprintln!("faces: {:?}", faces.iter().map(|x| (x.bbox, x.score)).collect::<Vec<_>>());
+        eprintln!(
+            "faces: {:?}",
+            faces.iter().map(|x| (x.bbox, x.score)).collect::<Vec<_>>()
+        );
         // The cyclist's head is in the top middle (x 400..470, y 0..80 in all three frames).
         let head = BBox::new(395.0, 0.0, 475.0, 90.0);
-        let face = faces.iter().find(|x| x.bbox.iou(&head) > 0.05).expect("cyclist face found");
+        let face = faces
+            .iter()
+            .find(|x| x.bbox.iou(&head) > 0.05)
+            .expect("cyclist face found");
         assert!(face.score >= 0.6);
         let (cx, cy) = face.bbox.center();
         assert!(head.x1 <= cx && cx <= head.x2 && head.y1 <= cy && cy <= head.y2);
         for (x, y) in face.landmarks {
-            assert!(x >= face.bbox.x1 - 2.0 && x <= face.bbox.x2 + 2.0 && y >= face.bbox.y1 - 2.0 && y <= face.bbox.y2 + 2.0);
+            assert!(
+                x >= face.bbox.x1 - 2.0
+                    && x <= face.bbox.x2 + 2.0
+                    && y >= face.bbox.y1 - 2.0
+                    && y <= face.bbox.y2 + 2.0
+            );
         }
         // Eyes above the mouth corners.
-        assert!(face.landmarks[0].1 < face.landmarks[3].1 && face.landmarks[1].1 < face.landmarks[4].1);
+        assert!(
+            face.landmarks[0].1 < face.landmarks[3].1 && face.landmarks[1].1 < face.landmarks[4].1
+        );
         // Nothing else in these frames is a face with high confidence except at most one more.
         assert!(faces.len() <= 2, "{} faces", faces.len());
     }
@@ -38,24 +56,44 @@ fn movenet_poses_are_anatomically_ordered() {
     // Frame 540: the man at (639-681, 285-383) walking, fully visible.
     let f = frames(&media("pedestrians_vtest.mp4"), Some(&[540])).remove(0);
     let person = BBox::new(639.0, 285.0, 681.0, 383.0);
-    let single = SinglePoseEstimator::from_model_dir(&models, &BackendConfig::ort(1)).expect("movenet");
+    let single =
+        SinglePoseEstimator::from_model_dir(&models, &BackendConfig::ort(1)).expect("movenet");
     let p = single.estimate(&f, &person).expect("pose");
-    eprintln!("lightning: score {:.2} nose {:?} ankles {:?} {:?}", p.score, p.keypoints[0], p.keypoints[15], p.keypoints[16]);
+    eprintln!(
+        "lightning: score {:.2} nose {:?} ankles {:?} {:?}",
+        p.score, p.keypoints[0], p.keypoints[15], p.keypoints[16]
+    );
     let k = &p.keypoints;
     assert!(p.score > 0.3);
     let sh_y = (k[5].y + k[6].y) / 2.0;
     let hip_y = (k[11].y + k[12].y) / 2.0;
     let ank_y = (k[15].y + k[16].y) / 2.0;
-    assert!(k[0].y < sh_y && sh_y < hip_y && hip_y < ank_y, "nose {} shoulders {sh_y} hips {hip_y} ankles {ank_y}", k[0].y);
+    assert!(
+        k[0].y < sh_y && sh_y < hip_y && hip_y < ank_y,
+        "nose {} shoulders {sh_y} hips {hip_y} ankles {ank_y}",
+        k[0].y
+    );
     for kp in [k[0], k[15], k[16]] {
-        assert!(kp.x > person.x1 - 15.0 && kp.x < person.x2 + 15.0 && kp.y > person.y1 - 15.0 && kp.y < person.y2 + 15.0, "{kp:?}");
+        assert!(
+            kp.x > person.x1 - 15.0
+                && kp.x < person.x2 + 15.0
+                && kp.y > person.y1 - 15.0
+                && kp.y < person.y2 + 15.0,
+            "{kp:?}"
+        );
     }
 
     // MultiPose on the street frame with the cyclist.
     let s = frames(&media("street_bikes.mp4"), Some(&[124])).remove(0);
-    let multi = MultiPoseEstimator::from_model_dir(&models, &BackendConfig::ort(1)).expect("multipose");
+    let multi =
+        MultiPoseEstimator::from_model_dir(&models, &BackendConfig::ort(1)).expect("multipose");
     let poses = multi.estimate(&s).expect("poses");
-    eprintln!("multipose: {} poses, best {:?} score {:.2}", poses.len(), poses.first().map(|p| p.bbox), poses.first().map(|p| p.score).unwrap_or(0.0));
+    eprintln!(
+        "multipose: {} poses, best {:?} score {:.2}",
+        poses.len(),
+        poses.first().map(|p| p.bbox),
+        poses.first().map(|p| p.score).unwrap_or(0.0)
+    );
     let best = poses.first().expect("the cyclist");
     let (cx, _) = best.bbox.center();
     assert!(cx > 330.0 && cx < 520.0, "cyclist box centre {cx}");
@@ -82,8 +120,14 @@ fn ocr_recognizer_runs_on_both_backends_identically() {
     // The "Fire assembly point" sign in the pedestrian clip, upscaled crop.
     let f = frames(&media("pedestrians_vtest.mp4"), Some(&[0])).remove(0);
     let crop = f.crop(412, 205, 32, 30).expect("crop");
-    let a = TextRecognizer::from_model_dir(&models, &BackendConfig::ort(1)).expect("ort").recognize(&crop).expect("ort run");
-    let b = TextRecognizer::from_model_dir(&models, &BackendConfig::tract()).expect("tract").recognize(&crop).expect("tract run");
+    let a = TextRecognizer::from_model_dir(&models, &BackendConfig::ort(1))
+        .expect("ort")
+        .recognize(&crop)
+        .expect("ort run");
+    let b = TextRecognizer::from_model_dir(&models, &BackendConfig::tract())
+        .expect("tract")
+        .recognize(&crop)
+        .expect("tract run");
     eprintln!("ocr: {a:?} / {b:?}");
     assert_eq!(a.text, b.text);
     assert!((a.confidence - b.confidence).abs() < 1e-3);

@@ -27,11 +27,20 @@ fn reference(model: &str, size: u32, frames: &[ImageBgr], conf: f32) -> Vec<Vec<
         .args(["--size", &size.to_string(), "--conf", &conf.to_string()])
         .arg("--raw")
         .arg(&raw)
-        .args(["--width", &frames[0].width().to_string(), "--height", &frames[0].height().to_string()])
+        .args([
+            "--width",
+            &frames[0].width().to_string(),
+            "--height",
+            &frames[0].height().to_string(),
+        ])
         .output()
         .expect("python reference runs");
     let _ = std::fs::remove_dir_all(&dir);
-    assert!(out.status.success(), "reference failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "reference failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).expect("reference json");
     v["frames"]
         .as_array()
@@ -42,7 +51,12 @@ fn reference(model: &str, size: u32, frames: &[ImageBgr], conf: f32) -> Vec<Vec<
                 .expect("dets")
                 .iter()
                 .map(|d| {
-                    let a: Vec<f32> = d.as_array().expect("det").iter().map(|x| x.as_f64().expect("num") as f32).collect();
+                    let a: Vec<f32> = d
+                        .as_array()
+                        .expect("det")
+                        .iter()
+                        .map(|x| x.as_f64().expect("num") as f32)
+                        .collect();
                     [a[0], a[1], a[2], a[3], a[4], a[5]]
                 })
                 .collect()
@@ -56,7 +70,13 @@ fn compare(ours: &[Vec<Detection>], refs: &[Vec<[f32; 6]>], what: &str) -> (usiz
     assert_eq!(ours.len(), refs.len());
     let (mut n, mut worst_iou, mut worst_ds) = (0, 1.0f32, 0.0f32);
     for (fi, (o, r)) in ours.iter().zip(refs).enumerate() {
-        assert_eq!(o.len(), r.len(), "{what}: frame {fi}: {} detections vs {} in the reference\nours {o:?}\nref {r:?}", o.len(), r.len());
+        assert_eq!(
+            o.len(),
+            r.len(),
+            "{what}: frame {fi}: {} detections vs {} in the reference\nours {o:?}\nref {r:?}",
+            o.len(),
+            r.len()
+        );
         let mut used = vec![false; o.len()];
         for rd in r {
             let rb = vigil_vision::BBox::new(rd[0], rd[1], rd[2], rd[3]);
@@ -66,9 +86,18 @@ fn compare(ours: &[Vec<Detection>], refs: &[Vec<[f32; 6]>], what: &str) -> (usiz
                 .filter(|(i, d)| !used[*i] && d.class_id == rd[5] as u32)
                 .map(|(i, d)| (i, d.bbox.iou(&rb), (d.score - rd[4]).abs()))
                 .max_by(|a, b| a.1.total_cmp(&b.1));
-            let (i, iou, ds) = best.unwrap_or_else(|| panic!("{what}: frame {fi}: no match for {rd:?}"));
-            assert!(iou >= 0.95, "{what}: frame {fi}: IoU {iou} for {rd:?} vs {:?}", o[i]);
-            assert!(ds <= 1e-3, "{what}: frame {fi}: score diff {ds} for {rd:?} vs {:?}", o[i]);
+            let (i, iou, ds) =
+                best.unwrap_or_else(|| panic!("{what}: frame {fi}: no match for {rd:?}"));
+            assert!(
+                iou >= 0.95,
+                "{what}: frame {fi}: IoU {iou} for {rd:?} vs {:?}",
+                o[i]
+            );
+            assert!(
+                ds <= 1e-3,
+                "{what}: frame {fi}: score diff {ds} for {rd:?} vs {:?}",
+                o[i]
+            );
             used[i] = true;
             worst_iou = worst_iou.min(iou);
             worst_ds = worst_ds.max(ds);
@@ -82,7 +111,10 @@ fn parity_frames() -> Vec<ImageBgr> {
     // 30 pedestrian frames spread over the clip plus 6 from the street clip.
     let ped: Vec<usize> = (0..30).map(|i| 5 + i * 26).collect();
     let mut f = frames(&media("pedestrians_vtest.mp4"), Some(&ped));
-    let street = frames(&media("street_bikes.mp4"), Some(&[30, 75, 110, 140, 160, 235]));
+    let street = frames(
+        &media("street_bikes.mp4"),
+        Some(&[30, 75, 110, 140, 160, 235]),
+    );
     f.extend(street);
     f
 }
@@ -102,10 +134,20 @@ fn yolox_nano_matches_reference_on_both_backends() {
     };
     for backend in [BackendConfig::ort(1), BackendConfig::tract()] {
         let det = YoloxDetector::coco(&models, &backend, cfg.clone()).expect("detector");
-        let ours: Vec<Vec<Detection>> = all.iter().map(|f| det.detect_timed(f).expect("detect").0).collect();
-        let (n, iou, ds) = compare(&ours, &refs, backend.kind.map(|k| k.name()).unwrap_or("auto"));
+        let ours: Vec<Vec<Detection>> = all
+            .iter()
+            .map(|f| det.detect_timed(f).expect("detect").0)
+            .collect();
+        let (n, iou, ds) = compare(
+            &ours,
+            &refs,
+            backend.kind.map(|k| k.name()).unwrap_or("auto"),
+        );
         eprintln!("yolox_nano {:?}: {n} detections on {} frames match, worst IoU {iou:.5}, worst score diff {ds:.2e}", backend.kind, all.len());
-        assert!(n >= 150, "too few detections ({n}) for a meaningful comparison");
+        assert!(
+            n >= 150,
+            "too few detections ({n}) for a meaningful comparison"
+        );
     }
 }
 
@@ -122,7 +164,10 @@ fn light_person_detector_matches_reference_on_both_backends() {
     };
     for backend in [BackendConfig::ort(1), BackendConfig::tract()] {
         let det = YoloxDetector::person(&models, &backend, cfg.clone()).expect("detector");
-        let ours: Vec<Vec<Detection>> = frames.iter().map(|f| det.detect_timed(f).expect("detect").0).collect();
+        let ours: Vec<Vec<Detection>> = frames
+            .iter()
+            .map(|f| det.detect_timed(f).expect("detect").0)
+            .collect();
         let (n, iou, ds) = compare(&ours, &refs, "light person");
         eprintln!("light_person {:?}: {n} detections match, worst IoU {iou:.5}, worst score diff {ds:.2e}", backend.kind);
         assert!(n >= 60, "too few detections ({n})");
@@ -166,15 +211,60 @@ fn image_input(w: u32, h: u32, nhwc: bool, scale: f32, offset: f32) -> Vec<f32> 
 fn tract_matches_onnxruntime_on_every_model() {
     let models = model_dir();
     let cases: Vec<(&str, Tensor)> = vec![
-        ("yolox_nano", Tensor::f32(vec![1, 3, 416, 416], image_input(416, 416, false, 1.0, 0.0))),
-        ("light_person_detector", Tensor::f32(vec![1, 3, 192, 192], image_input(192, 192, false, 1.0, 0.0))),
-        ("nanodet_m_320", Tensor::f32(vec![1, 3, 320, 320], image_input(320, 320, false, 1.0 / 57.5, -2.0))),
-        ("yunet", Tensor::f32(vec![1, 3, 640, 640], image_input(640, 640, false, 1.0, 0.0))),
-        ("movenet_lightning", Tensor::i32(vec![1, 192, 192, 3], image_input(192, 192, true, 1.0, 0.0).iter().map(|&v| v as i32).collect())),
-        ("movenet_multipose", Tensor::i32(vec![1, 192, 256, 3], image_input(256, 192, true, 1.0, 0.0).iter().map(|&v| v as i32).collect())),
-        ("person_reid", Tensor::f32(vec![1, 256, 128, 3], image_input(128, 256, true, 1.0, 0.0))),
-        ("ppocr_det", Tensor::f32(vec![1, 3, 96, 160], image_input(160, 96, false, 1.0 / 127.5, -1.0))),
-        ("ppocr_rec", Tensor::f32(vec![1, 3, 32, 160], noise(3 * 32 * 160, 7, -1.0, 1.0))),
+        (
+            "yolox_nano",
+            Tensor::f32(vec![1, 3, 416, 416], image_input(416, 416, false, 1.0, 0.0)),
+        ),
+        (
+            "light_person_detector",
+            Tensor::f32(vec![1, 3, 192, 192], image_input(192, 192, false, 1.0, 0.0)),
+        ),
+        (
+            "nanodet_m_320",
+            Tensor::f32(
+                vec![1, 3, 320, 320],
+                image_input(320, 320, false, 1.0 / 57.5, -2.0),
+            ),
+        ),
+        (
+            "yunet",
+            Tensor::f32(vec![1, 3, 640, 640], image_input(640, 640, false, 1.0, 0.0)),
+        ),
+        (
+            "movenet_lightning",
+            Tensor::i32(
+                vec![1, 192, 192, 3],
+                image_input(192, 192, true, 1.0, 0.0)
+                    .iter()
+                    .map(|&v| v as i32)
+                    .collect(),
+            ),
+        ),
+        (
+            "movenet_multipose",
+            Tensor::i32(
+                vec![1, 192, 256, 3],
+                image_input(256, 192, true, 1.0, 0.0)
+                    .iter()
+                    .map(|&v| v as i32)
+                    .collect(),
+            ),
+        ),
+        (
+            "person_reid",
+            Tensor::f32(vec![1, 256, 128, 3], image_input(128, 256, true, 1.0, 0.0)),
+        ),
+        (
+            "ppocr_det",
+            Tensor::f32(
+                vec![1, 3, 96, 160],
+                image_input(160, 96, false, 1.0 / 127.5, -1.0),
+            ),
+        ),
+        (
+            "ppocr_rec",
+            Tensor::f32(vec![1, 3, 32, 160], noise(3 * 32 * 160, 7, -1.0, 1.0)),
+        ),
     ];
     for (id, input) in cases {
         let path = models.model_path(id).expect("model verified");
@@ -189,7 +279,11 @@ fn tract_matches_onnxruntime_on_every_model() {
             let mag = oa.data.iter().fold(1f32, |m, v| m.max(v.abs()));
             for (x, y) in oa.data.iter().zip(&ob.data) {
                 let d = (x - y).abs() / mag;
-                assert!(d <= 1e-3, "{id}: output {} differs by {d} (relative to max |{mag}|)", oa.name);
+                assert!(
+                    d <= 1e-3,
+                    "{id}: output {} differs by {d} (relative to max |{mag}|)",
+                    oa.name
+                );
                 worst = worst.max(d);
             }
         }

@@ -8,7 +8,10 @@ use vigil_vision::{BBox, Detection};
 fn err(text: &str) -> (String, String) {
     match Roi::parse(text) {
         Ok(r) => panic!("expected an error for {text}, got {r:?}"),
-        Err(e) => (e.field().expect("ROI errors carry a field").to_string(), e.to_string()),
+        Err(e) => (
+            e.field().expect("ROI errors carry a field").to_string(),
+            e.to_string(),
+        ),
     }
 }
 
@@ -19,30 +22,118 @@ fn every_validation_error_names_its_field() {
         ("[1,2]", "target_roi", "JSON object"),
         (r#"{"lines":{}}"#, "target_roi.lines", "array"),
         (r#"{"lines":[5]}"#, "target_roi.lines[0]", "object"),
-        (r#"{"lines":[{"name":"a"}]}"#, "target_roi.lines[0].data", "required"),
-        (r#"{"lines":[{"data":"x"}]}"#, "target_roi.lines[0].data", "array of points"),
-        (r#"{"lines":[{"data":[[1,2],[3,4],[5,6]]}]}"#, "target_roi.lines[0].data", "exactly 2 points"),
-        (r#"{"lines":[{"data":[[1,2]]}]}"#, "target_roi.lines[0].data", "exactly 2 points"),
-        (r#"{"lines":[{"data":[[1,2],[3]]}]}"#, "target_roi.lines[0].data[1]", "point [x, y]"),
-        (r#"{"lines":[{"data":[[1,2],["a",4]]}]}"#, "target_roi.lines[0].data[1]", "numbers"),
-        (r#"{"lines":[{"data":[[1,2],[-3,4]]}]}"#, "target_roi.lines[0].data[1]", "non-negative"),
-        (r#"{"lines":[{"data":[[1,2],[1e9,4]]}]}"#, "target_roi.lines[0].data[1]", "larger than"),
-        (r#"{"lines":[{"data":[[1,2],[1,2]]}]}"#, "target_roi.lines[0].data", "identical"),
-        (r#"{"lines":[{"data":[[1,2],[3,4]],"name":7}]}"#, "target_roi.lines[0].name", "string"),
-        (r#"{"lines":[{"data":[[1,2],[3,4]],"properties":[]}]}"#, "target_roi.lines[0].properties", "object"),
-        (r#"{"lines":[{"data":[[1,2],[3,4]],"properties":{"side1_name":1}}]}"#, "target_roi.lines[0].properties.side1_name", "string"),
-        (r#"{"lines":[{"data":[[1,2],[3,4]],"properties":{"side2_name":true}}]}"#, "target_roi.lines[0].properties.side2_name", "string"),
-        (r#"{"lines":[{"data":[[1,2],[3,4]],"properties":{"type":2}}]}"#, "target_roi.lines[0].properties.type", "0 or 1"),
-        (r#"{"lines":[{"data":[[1,2],[3,4]]},{"data":[[0,0]]}]}"#, "target_roi.lines[1].data", "exactly 2 points"),
+        (
+            r#"{"lines":[{"name":"a"}]}"#,
+            "target_roi.lines[0].data",
+            "required",
+        ),
+        (
+            r#"{"lines":[{"data":"x"}]}"#,
+            "target_roi.lines[0].data",
+            "array of points",
+        ),
+        (
+            r#"{"lines":[{"data":[[1,2],[3,4],[5,6]]}]}"#,
+            "target_roi.lines[0].data",
+            "exactly 2 points",
+        ),
+        (
+            r#"{"lines":[{"data":[[1,2]]}]}"#,
+            "target_roi.lines[0].data",
+            "exactly 2 points",
+        ),
+        (
+            r#"{"lines":[{"data":[[1,2],[3]]}]}"#,
+            "target_roi.lines[0].data[1]",
+            "point [x, y]",
+        ),
+        (
+            r#"{"lines":[{"data":[[1,2],["a",4]]}]}"#,
+            "target_roi.lines[0].data[1]",
+            "numbers",
+        ),
+        (
+            r#"{"lines":[{"data":[[1,2],[-3,4]]}]}"#,
+            "target_roi.lines[0].data[1]",
+            "non-negative",
+        ),
+        (
+            r#"{"lines":[{"data":[[1,2],[1e9,4]]}]}"#,
+            "target_roi.lines[0].data[1]",
+            "larger than",
+        ),
+        (
+            r#"{"lines":[{"data":[[1,2],[1,2]]}]}"#,
+            "target_roi.lines[0].data",
+            "identical",
+        ),
+        (
+            r#"{"lines":[{"data":[[1,2],[3,4]],"name":7}]}"#,
+            "target_roi.lines[0].name",
+            "string",
+        ),
+        (
+            r#"{"lines":[{"data":[[1,2],[3,4]],"properties":[]}]}"#,
+            "target_roi.lines[0].properties",
+            "object",
+        ),
+        (
+            r#"{"lines":[{"data":[[1,2],[3,4]],"properties":{"side1_name":1}}]}"#,
+            "target_roi.lines[0].properties.side1_name",
+            "string",
+        ),
+        (
+            r#"{"lines":[{"data":[[1,2],[3,4]],"properties":{"side2_name":true}}]}"#,
+            "target_roi.lines[0].properties.side2_name",
+            "string",
+        ),
+        (
+            r#"{"lines":[{"data":[[1,2],[3,4]],"properties":{"type":2}}]}"#,
+            "target_roi.lines[0].properties.type",
+            "0 or 1",
+        ),
+        (
+            r#"{"lines":[{"data":[[1,2],[3,4]]},{"data":[[0,0]]}]}"#,
+            "target_roi.lines[1].data",
+            "exactly 2 points",
+        ),
         (r#"{"polygons":7}"#, "target_roi.polygons", "array"),
         (r#"{"polygons":["a"]}"#, "target_roi.polygons[0]", "object"),
-        (r#"{"polygons":[{}]}"#, "target_roi.polygons[0].data", "required"),
-        (r#"{"polygons":[{"data":[[0,0],[1,1]]}]}"#, "target_roi.polygons[0].data", "at least 3 points"),
-        (r#"{"polygons":[{"data":[[0,0],[10,0],[5,null]]}]}"#, "target_roi.polygons[0].data[2]", "numbers"),
-        (r#"{"polygons":[{"data":[[0,0],[5,5],[10,10]]}]}"#, "target_roi.polygons[0].data", "zero area"),
-        (r#"{"polygons":[{"data":[[0,0],[10,10],[10,0],[0,10]]}]}"#, "target_roi.polygons[0].data", "cross"),
-        (r#"{"polygons":[{"data":[[0,0],[10,0],[0,10]],"name":[]}]}"#, "target_roi.polygons[0].name", "string"),
-        (r#"{"polygons":[{"data":[[0,0],[10,0],[0,10]],"properties":"p"}]}"#, "target_roi.polygons[0].properties", "object"),
+        (
+            r#"{"polygons":[{}]}"#,
+            "target_roi.polygons[0].data",
+            "required",
+        ),
+        (
+            r#"{"polygons":[{"data":[[0,0],[1,1]]}]}"#,
+            "target_roi.polygons[0].data",
+            "at least 3 points",
+        ),
+        (
+            r#"{"polygons":[{"data":[[0,0],[10,0],[5,null]]}]}"#,
+            "target_roi.polygons[0].data[2]",
+            "numbers",
+        ),
+        (
+            r#"{"polygons":[{"data":[[0,0],[5,5],[10,10]]}]}"#,
+            "target_roi.polygons[0].data",
+            "zero area",
+        ),
+        (
+            r#"{"polygons":[{"data":[[0,0],[10,10],[10,0],[0,10]]}]}"#,
+            "target_roi.polygons[0].data",
+            "cross",
+        ),
+        (
+            r#"{"polygons":[{"data":[[0,0],[10,0],[0,10]],"name":[]}]}"#,
+            "target_roi.polygons[0].name",
+            "string",
+        ),
+        (
+            r#"{"polygons":[{"data":[[0,0],[10,0],[0,10]],"properties":"p"}]}"#,
+            "target_roi.polygons[0].properties",
+            "object",
+        ),
         (
             r#"{"polygons":[{"data":[[0,0],[10,0],[0,10]],"name":"a"},{"data":[[20,0],[30,0],[20,10]],"name":"a"}]}"#,
             "target_roi.polygons[1].name",
@@ -56,11 +147,17 @@ fn every_validation_error_names_its_field() {
         assert!(m.starts_with(&format!("invalid {field}")), "{m}");
     }
     // Outside the frame (validated once the stream size is known).
-    let r = Roi::parse(r#"{"lines":[{"data":[[0,0],[1921,5]]}],"polygons":[{"data":[[0,0],[10,0],[0,1081]]}]}"#).expect("parses");
+    let r = Roi::parse(
+        r#"{"lines":[{"data":[[0,0],[1921,5]]}],"polygons":[{"data":[[0,0],[10,0],[0,1081]]}]}"#,
+    )
+    .expect("parses");
     let e = r.validate_within(1920, 1080).expect_err("outside");
     assert_eq!(e.field(), Some("target_roi.lines[0].data[1]"));
     let r = Roi::parse(r#"{"polygons":[{"data":[[0,0],[10,0],[0,1081]]}]}"#).expect("parses");
-    assert_eq!(r.validate_within(1920, 1080).expect_err("outside").field(), Some("target_roi.polygons[0].data[2]"));
+    assert_eq!(
+        r.validate_within(1920, 1080).expect_err("outside").field(),
+        Some("target_roi.polygons[0].data[2]")
+    );
 }
 
 #[test]
@@ -75,7 +172,9 @@ fn parses_the_spec_example_and_empty_roi() {
     assert!(Roi::parse("").expect("empty").is_whole_frame());
     assert!(Roi::parse("{}").expect("{}").is_whole_frame());
     assert!(Roi::parse("{}").expect("{}").contains(Point::new(5.0, 5.0)));
-    let r = Roi::parse(r#"{"lines":[{"data":[[0,0],[10,0]],"properties":{"type":1,"extra":"kept"}}]}"#).expect("type");
+    let r =
+        Roi::parse(r#"{"lines":[{"data":[[0,0],[10,0]],"properties":{"type":1,"extra":"kept"}}]}"#)
+            .expect("type");
     assert_eq!(r.lines[0].line_type, Some(1));
     assert_eq!(r.lines[0].properties["extra"], "kept");
 }
@@ -83,20 +182,28 @@ fn parses_the_spec_example_and_empty_roi() {
 #[test]
 fn sides_follow_the_vias_convention_regardless_of_point_order() {
     // Vertical line: side1 is the left.
-    for text in [r#"{"lines":[{"data":[[100,0],[100,200]]}]}"#, r#"{"lines":[{"data":[[100,200],[100,0]]}]}"#] {
+    for text in [
+        r#"{"lines":[{"data":[[100,0],[100,200]]}]}"#,
+        r#"{"lines":[{"data":[[100,200],[100,0]]}]}"#,
+    ] {
         let l = &Roi::parse(text).expect("line").lines[0];
         assert_eq!(l.side_of(Point::new(50.0, 100.0)), Some(Side::Side1));
         assert_eq!(l.side_of(Point::new(150.0, 100.0)), Some(Side::Side2));
         assert_eq!(l.side_of(Point::new(100.0, 100.0)), None);
     }
     // Horizontal line: side1 is above.
-    for text in [r#"{"lines":[{"data":[[0,100],[200,100]]}]}"#, r#"{"lines":[{"data":[[200,100],[0,100]]}]}"#] {
+    for text in [
+        r#"{"lines":[{"data":[[0,100],[200,100]]}]}"#,
+        r#"{"lines":[{"data":[[200,100],[0,100]]}]}"#,
+    ] {
         let l = &Roi::parse(text).expect("line").lines[0];
         assert_eq!(l.side_of(Point::new(100.0, 50.0)), Some(Side::Side1));
         assert_eq!(l.side_of(Point::new(100.0, 150.0)), Some(Side::Side2));
     }
     // Slanted, mostly horizontal (spec example): above is side1.
-    let l = &Roi::parse(r#"{"lines":[{"data":[[560,680],[1185,506]]}]}"#).expect("line").lines[0];
+    let l = &Roi::parse(r#"{"lines":[{"data":[[560,680],[1185,506]]}]}"#)
+        .expect("line")
+        .lines[0];
     assert_eq!(l.side_of(Point::new(870.0, 400.0)), Some(Side::Side1));
     assert_eq!(l.side_of(Point::new(870.0, 900.0)), Some(Side::Side2));
     assert!((l.signed_distance(Point::new(560.0, 680.0))).abs() < 1e-3);
@@ -104,7 +211,10 @@ fn sides_follow_the_vias_convention_regardless_of_point_order() {
 
 #[test]
 fn point_in_polygon_including_concave_and_border() {
-    let r = Roi::parse(r#"{"polygons":[{"data":[[0,0],[100,0],[100,100],[50,40],[0,100]],"name":"zone"}]}"#).expect("concave");
+    let r = Roi::parse(
+        r#"{"polygons":[{"data":[[0,0],[100,0],[100,100],[50,40],[0,100]],"name":"zone"}]}"#,
+    )
+    .expect("concave");
     let p = &r.polygons[0];
     assert!(p.contains(Point::new(10.0, 10.0)));
     assert!(p.contains(Point::new(90.0, 80.0)));
@@ -141,13 +251,19 @@ fn jitter(i: usize, a: f32) -> f32 {
 
 #[test]
 fn crossing_counts_exact_with_jitter_on_the_line() {
-    let l = line(r#"{"lines":[{"data":[[300,0],[300,400]],"properties":{"side1_name":"west","side2_name":"east"}}]}"#);
+    let l = line(
+        r#"{"lines":[{"data":[[300,0],[300,400]],"properties":{"side1_name":"west","side2_name":"east"}}]}"#,
+    );
     let mut c = LineCrossingCounter::new(l, CrossingConfig::default());
     // Track 1 walks west -> east, loitering on the line with +-5 px jitter for 40 frames.
     let mut events = Vec::new();
     let mut x = 200.0;
     for i in 0..200 {
-        let px = if (60..100).contains(&i) { 300.0 + jitter(i, 5.0) } else { x };
+        let px = if (60..100).contains(&i) {
+            300.0 + jitter(i, 5.0)
+        } else {
+            x
+        };
         if let Some(e) = c.update(1, Point::new(px, 200.0 + jitter(i + 7, 3.0))) {
             events.push((i, e));
         }
@@ -165,7 +281,11 @@ fn crossing_counts_exact_with_jitter_on_the_line() {
     let mut c2 = LineCrossingCounter::new(c.line.clone(), CrossingConfig::default());
     let mut n = 0;
     for i in 0..300 {
-        let px = if i % 10 == 5 { 312.0 } else { 290.0 + jitter(i, 2.0) };
+        let px = if i % 10 == 5 {
+            312.0
+        } else {
+            290.0 + jitter(i, 2.0)
+        };
         n += c2.update(2, Point::new(px, 100.0)).is_some() as u32;
     }
     assert_eq!(n, 0, "one-frame excursions across the line must not count");
@@ -182,8 +302,18 @@ fn crossing_counts_many_tracks_both_directions_and_ignores_passing_around_the_en
         let x = 120.0 + id as f32 * 15.0;
         for i in 0..120 {
             let t = i as f32 / 119.0;
-            let y = if down { 200.0 + 200.0 * t } else { 400.0 - 200.0 * t };
-            c.update(id, Point::new(x + jitter(i + id as usize, 4.0), y + jitter(i * 3 + id as usize, 4.0)));
+            let y = if down {
+                200.0 + 200.0 * t
+            } else {
+                400.0 - 200.0 * t
+            };
+            c.update(
+                id,
+                Point::new(
+                    x + jitter(i + id as usize, 4.0),
+                    y + jitter(i * 3 + id as usize, 4.0),
+                ),
+            );
         }
         if down {
             expected.1 += 1;
@@ -199,7 +329,11 @@ fn crossing_counts_many_tracks_both_directions_and_ignores_passing_around_the_en
     // Back and forth by one track counts once per direction.
     for round in 0..3 {
         for i in 0..40 {
-            let y = if round % 2 == 0 { 260.0 + 2.0 * i as f32 } else { 340.0 - 2.0 * i as f32 };
+            let y = if round % 2 == 0 {
+                260.0 + 2.0 * i as f32
+            } else {
+                340.0 - 2.0 * i as f32
+            };
             c.update(500, Point::new(300.0, y));
         }
     }
@@ -219,7 +353,12 @@ fn tracker_plus_line_counter_count_flickering_boxes_once() {
         let mut dets = Vec::new();
         if f % 4 != 3 {
             dets.push(Detection {
-                bbox: BBox::new(x - 20.0 + jitter(f + 1, 2.0), 100.0, x + 20.0 + jitter(f + 2, 2.0), 260.0 + jitter(f + 3, 2.0)),
+                bbox: BBox::new(
+                    x - 20.0 + jitter(f + 1, 2.0),
+                    100.0,
+                    x + 20.0 + jitter(f + 2, 2.0),
+                    260.0 + jitter(f + 3, 2.0),
+                ),
                 score: if f % 7 == 5 { 0.3 } else { 0.85 },
                 class_id: 0,
             });

@@ -15,6 +15,9 @@ use vigil_vision::{BBox, BackendConfig, DetectorConfig};
 /// counted by looking at it; how is written in tests/data/pedestrians_people.md.
 const PEOPLE_IN_CLIP: usize = 19;
 
+/// Per id: first frame, last frame, hits, first box, last box, thumbnails.
+type Seen = (usize, usize, u32, BBox, BBox, Vec<vigil_vision::ImageBgr>);
+
 #[test]
 fn distinct_ids_close_to_people_count_on_pedestrian_clip() {
     let models = model_dir();
@@ -42,22 +45,34 @@ fn distinct_ids_close_to_people_count_on_pedestrian_clip() {
     });
     let dump = std::env::var_os("VIGIL_TRACK_DUMP").map(std::path::PathBuf::from);
     // id -> (first frame, last frame, hits, first box, last box, thumbnail crops)
-    let mut seen: BTreeMap<u64, (usize, usize, u32, BBox, BBox, Vec<vigil_vision::ImageBgr>)> = BTreeMap::new();
+    let mut seen: BTreeMap<u64, Seen> = BTreeMap::new();
     let mut traj: Vec<String> = Vec::new();
     let n = for_each_frame(&media("pedestrians_vtest.mp4"), |i, frame| {
         let dets = det.detect_timed(&frame).expect("detect").0;
         plain.update(&dets);
         for t in tracker.update(&dets) {
-            let e = seen.entry(t.id).or_insert((i, i, 0, t.det_bbox, t.det_bbox, Vec::new()));
+            let e = seen
+                .entry(t.id)
+                .or_insert((i, i, 0, t.det_bbox, t.det_bbox, Vec::new()));
             e.1 = i;
             e.2 += 1;
             e.4 = t.det_bbox;
             if dump.is_some() && i % 10 == 0 {
-                traj.push(format!("f{i} id{} ({:.0},{:.0})", t.id, t.det_bbox.anchor().0, t.det_bbox.anchor().1));
+                traj.push(format!(
+                    "f{i} id{} ({:.0},{:.0})",
+                    t.id,
+                    t.det_bbox.anchor().0,
+                    t.det_bbox.anchor().1
+                ));
             }
-            if dump.is_some() && (e.2 == 1 || e.2 % 25 == 0) && e.5.len() < 4 {
+            if dump.is_some() && (e.2 == 1 || e.2.is_multiple_of(25)) && e.5.len() < 4 {
                 let b = t.det_bbox;
-                if let Ok(c) = frame.crop(b.x1 as i32, b.y1 as i32, b.width().max(4.0) as u32, b.height().max(4.0) as u32) {
+                if let Ok(c) = frame.crop(
+                    b.x1 as i32,
+                    b.y1 as i32,
+                    b.width().max(4.0) as u32,
+                    b.height().max(4.0) as u32,
+                ) {
                     if let Ok(c) = c.resize(40, 96) {
                         e.5.push(c);
                     }
@@ -79,7 +94,11 @@ fn distinct_ids_close_to_people_count_on_pedestrian_clip() {
         let rows: Vec<_> = seen.iter().collect();
         for chunk in rows.chunks(16).enumerate() {
             let (sheet_no, chunk) = chunk;
-            let mut c = Canvas { width: 16 * 44, height: 4 * 100, data: vec![255; 16 * 44 * 4 * 100 * 3] };
+            let mut c = Canvas {
+                width: 16 * 44,
+                height: 4 * 100,
+                data: vec![255; 16 * 44 * 4 * 100 * 3],
+            };
             for (col, (id, v)) in chunk.iter().enumerate() {
                 summary.push_str(&format!(
                     "id {id}: frames {}-{} hits {} first {:?} last {:?}\n",
@@ -88,13 +107,15 @@ fn distinct_ids_close_to_people_count_on_pedestrian_clip() {
                 for (row, img) in v.5.iter().enumerate() {
                     for y in 0..96u32 {
                         let src = img.row(y);
-                        let off = (((row as u32 * 100 + y) * c.width + col as u32 * 44) * 3) as usize;
+                        let off =
+                            (((row as u32 * 100 + y) * c.width + col as u32 * 44) * 3) as usize;
                         c.data[off..off + src.len()].copy_from_slice(src);
                     }
                 }
             }
             let jpeg = c.encode_jpeg(90).expect("jpeg");
-            std::fs::write(dir.join(format!("tracks_{sheet_no:02}.jpg")), jpeg).expect("write sheet");
+            std::fs::write(dir.join(format!("tracks_{sheet_no:02}.jpg")), jpeg)
+                .expect("write sheet");
         }
         std::fs::write(dir.join("tracks.txt"), summary).expect("write summary");
         std::fs::write(dir.join("trajectories.txt"), traj.join("\n")).expect("write trajectories");
@@ -109,5 +130,9 @@ fn distinct_ids_close_to_people_count_on_pedestrian_clip() {
         "{long} long tracks for {PEOPLE_IN_CLIP} people: people were missed or merged"
     );
     // The re-find stage must reduce fragmentation compared with plain ByteTrack.
-    assert!(ids < plain.ids_issued() as usize, "re-find did not reduce ids ({ids} vs {})", plain.ids_issued());
+    assert!(
+        ids < plain.ids_issued() as usize,
+        "re-find did not reduce ids ({ids} vs {})",
+        plain.ids_issued()
+    );
 }

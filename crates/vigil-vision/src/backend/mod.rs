@@ -165,7 +165,10 @@ pub fn load_session(path: &Path, cfg: &BackendConfig) -> Result<Arc<dyn Inferenc
         BackendKind::Tract => {
             #[cfg(feature = "tract")]
             {
-                Ok(Arc::new(tract_backend::TractSession::load(path, cfg.threads)?))
+                Ok(Arc::new(tract_backend::TractSession::load(
+                    path,
+                    cfg.threads,
+                )?))
             }
             #[cfg(not(feature = "tract"))]
             {

@@ -18,9 +18,11 @@ fn lib_in_dir(dir: &Path) -> Option<PathBuf> {
     let mut found: Vec<PathBuf> = rd
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("libonnxruntime.so") || n == "onnxruntime.dll" || n.starts_with("libonnxruntime") && n.ends_with(".dylib"))
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("libonnxruntime.so")
+                    || n == "onnxruntime.dll"
+                    || n.starts_with("libonnxruntime") && n.ends_with(".dylib")
+            })
         })
         .collect();
     found.sort();
@@ -59,7 +61,10 @@ pub fn locate_library(explicit: Option<&Path>) -> std::result::Result<PathBuf, S
     if let Ok(cwd) = std::env::current_dir() {
         roots.push(cwd);
     }
-    if let Some(dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
         roots.push(dir);
     }
     for root in roots {
@@ -79,8 +84,8 @@ pub fn locate_library(explicit: Option<&Path>) -> std::result::Result<PathBuf, S
 pub fn ensure_initialized(explicit: Option<&Path>) -> Result<PathBuf> {
     let r = INIT.get_or_init(|| {
         let path = locate_library(explicit)?;
-        let builder = ort::init_from(&path)
-            .map_err(|e| format!("loading {}: {e}", path.display()))?;
+        let builder =
+            ort::init_from(&path).map_err(|e| format!("loading {}: {e}", path.display()))?;
         let env = builder
             .with_name("vigil")
             .build()
@@ -128,7 +133,11 @@ impl OrtSession {
             .with_inter_threads(1)
             .map_err(|e| err(path, e))?;
         let session = builder.commit_from_file(path).map_err(|e| err(path, e))?;
-        let inputs = session.inputs().iter().map(|i| i.name().to_string()).collect();
+        let inputs = session
+            .inputs()
+            .iter()
+            .map(|i| i.name().to_string())
+            .collect();
         Ok(Self {
             path: path.to_path_buf(),
             inputs,
@@ -153,8 +162,12 @@ impl InferenceSession for OrtSession {
         for (name, t) in self.inputs.iter().zip(inputs) {
             let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
             let v = match t.data {
-                TensorData::F32(d) => OrtTensor::from_array((shape, d)).map_err(|e| err(p, e))?.into_dyn(),
-                TensorData::I32(d) => OrtTensor::from_array((shape, d)).map_err(|e| err(p, e))?.into_dyn(),
+                TensorData::F32(d) => OrtTensor::from_array((shape, d))
+                    .map_err(|e| err(p, e))?
+                    .into_dyn(),
+                TensorData::I32(d) => OrtTensor::from_array((shape, d))
+                    .map_err(|e| err(p, e))?
+                    .into_dyn(),
             };
             values.push((name.clone(), v));
         }

@@ -45,7 +45,16 @@ fn find_shared() -> Option<PathBuf> {
 
 fn decode_frames(video: &Path, n: usize) -> (Vec<ImageBgr>, Vec<u8>, u32, u32) {
     let probe = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(video)
         .output()
         .unwrap_or_else(|e| die(format!("ffprobe: {e}")));
@@ -58,7 +67,14 @@ fn decode_frames(video: &Path, n: usize) -> (Vec<ImageBgr>, Vec<u8>, u32, u32) {
     let out = Command::new("ffmpeg")
         .args(["-loglevel", "error", "-i"])
         .arg(video)
-        .args(["-vf", "select='not(mod(n\\,10))'", "-vsync", "0", "-frames:v", &n.to_string()])
+        .args([
+            "-vf",
+            "select='not(mod(n\\,10))'",
+            "-vsync",
+            "0",
+            "-frames:v",
+            &n.to_string(),
+        ])
         .args(["-f", "rawvideo", "-pix_fmt", "bgr24", "-"])
         .output()
         .unwrap_or_else(|e| die(format!("ffmpeg: {e}")));
@@ -80,7 +96,12 @@ struct DetRow {
     post: f64,
 }
 
-fn bench_detector(det: &YoloxDetector, frames: &[ImageBgr], backend: &'static str, threads: usize) -> DetRow {
+fn bench_detector(
+    det: &YoloxDetector,
+    frames: &[ImageBgr],
+    backend: &'static str,
+    threads: usize,
+) -> DetRow {
     for f in frames.iter().take(3) {
         let _ = det.detect_timed(f);
     }
@@ -102,19 +123,43 @@ fn bench_detector(det: &YoloxDetector, frames: &[ImageBgr], backend: &'static st
     }
 }
 
-fn python_ort(python: &Path, script: &Path, model: &Path, size: u32, raw: &Path, w: u32, h: u32, threads: usize, runs: usize) -> Option<f64> {
-    let out = Command::new(python)
-        .arg(script)
+/// How to run the Python onnxruntime reference on the benchmark input.
+struct PyRef<'a> {
+    python: &'a Path,
+    script: &'a Path,
+    raw: &'a Path,
+    width: u32,
+    height: u32,
+}
+
+fn python_ort(r: &PyRef<'_>, model: &Path, size: u32, threads: usize, runs: usize) -> Option<f64> {
+    let out = Command::new(r.python)
+        .arg(r.script)
         .arg("--model")
         .arg(model)
-        .args(["--size", &size.to_string(), "--width", &w.to_string(), "--height", &h.to_string()])
+        .args([
+            "--size",
+            &size.to_string(),
+            "--width",
+            &r.width.to_string(),
+            "--height",
+            &r.height.to_string(),
+        ])
         .arg("--raw")
-        .arg(raw)
-        .args(["--threads", &threads.to_string(), "--bench", &runs.to_string()])
+        .arg(r.raw)
+        .args([
+            "--threads",
+            &threads.to_string(),
+            "--bench",
+            &runs.to_string(),
+        ])
         .output()
         .ok()?;
     if !out.status.success() {
-        eprintln!("python reference failed: {}", String::from_utf8_lossy(&out.stderr));
+        eprintln!(
+            "python reference failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         return None;
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
@@ -159,18 +204,33 @@ fn tracker_bench(n: usize) -> f64 {
 fn render_bench(frame: &ImageBgr, w: u32, h: u32) -> (f64, usize) {
     let big = frame.resize(w, h).unwrap_or_else(|e| die(e.to_string()));
     let sx = w as f32 / frame.width() as f32;
-    let boxes: Vec<BBox> = (0..5).map(|i| BBox::new(100.0 + i as f32 * 150.0, 200.0, 180.0 + i as f32 * 150.0, 400.0).scale(sx, sx)).collect();
+    let boxes: Vec<BBox> = (0..5)
+        .map(|i| {
+            BBox::new(
+                100.0 + i as f32 * 150.0,
+                200.0,
+                180.0 + i as f32 * 150.0,
+                400.0,
+            )
+            .scale(sx, sx)
+        })
+        .collect();
     let roi = Roi::parse(&format!(
         r#"{{"lines":[{{"data":[[10,{}],[{},{}]]}}],"polygons":[{{"data":[[20,20],[{},20],[{},{}],[20,{}]]}}]}}"#,
         h / 2, w - 10, h / 2 + 40, w / 2, w / 2, h / 3, h / 3
     ))
     .unwrap_or_else(|e| die(e.to_string()));
-    let opts = RenderOptions { render_result: true, render_roi: true, quality: 90 };
+    let opts = RenderOptions {
+        render_result: true,
+        render_roi: true,
+        quality: 90,
+    };
     let mut times = Vec::new();
     let mut size = 0;
     for _ in 0..25 {
         let t0 = Instant::now();
-        let j = render_alarm_jpeg(&big, &boxes, Some(&roi), &opts).unwrap_or_else(|e| die(e.to_string()));
+        let j = render_alarm_jpeg(&big, &boxes, Some(&roi), &opts)
+            .unwrap_or_else(|e| die(e.to_string()));
         times.push(ms(t0.elapsed()));
         size = j.len();
     }
@@ -179,8 +239,16 @@ fn render_bench(frame: &ImageBgr, w: u32, h: u32) -> (f64, usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
-    let shared = arg("--shared").map(PathBuf::from).or_else(find_shared).unwrap_or_else(|| die("shared/ not found; pass --shared DIR".into()));
+    let arg = |k: &str| {
+        args.iter()
+            .position(|a| a == k)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    let shared = arg("--shared")
+        .map(PathBuf::from)
+        .or_else(find_shared)
+        .unwrap_or_else(|| die("shared/ not found; pass --shared DIR".into()));
     let nframes: usize = arg("--frames").and_then(|v| v.parse().ok()).unwrap_or(40);
     let skip_tract = args.iter().any(|a| a == "--skip-tract");
     let python = arg("--python")
@@ -189,28 +257,65 @@ fn main() {
         .unwrap_or_else(|| PathBuf::from(".vigil/venv/bin/python"));
     let script = std::env::current_dir()
         .ok()
-        .and_then(|c| c.ancestors().map(|a| a.join("tools/vision/yolox_reference.py")).find(|p| p.is_file()))
-        .unwrap_or_else(|| die("tools/vision/yolox_reference.py not found (run from the repository)".into()));
-    let models = ModelDir::resolve(Some(&shared.join("models")), None).unwrap_or_else(|e| die(e.to_string()));
+        .and_then(|c| {
+            c.ancestors()
+                .map(|a| a.join("tools/vision/yolox_reference.py"))
+                .find(|p| p.is_file())
+        })
+        .unwrap_or_else(|| {
+            die("tools/vision/yolox_reference.py not found (run from the repository)".into())
+        });
+    let models = ModelDir::resolve(Some(&shared.join("models")), None)
+        .unwrap_or_else(|e| die(e.to_string()));
     let video = shared.join("media/pedestrians_vtest.mp4");
     let (frames, raw, w, h) = decode_frames(&video, nframes);
     let raw_path = std::env::temp_dir().join(format!("vigil-bench-{}.bgr", std::process::id()));
     std::fs::write(&raw_path, &raw[..(w * h * 3) as usize]).unwrap_or_else(|e| die(e.to_string()));
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_default();
-    println!("vigil-vision-bench: {} frames of {} ({w}x{h}), CPU: {cpu}, {} logical cores", frames.len(), video.display(), std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+    println!(
+        "vigil-vision-bench: {} frames of {} ({w}x{h}), CPU: {cpu}, {} logical cores",
+        frames.len(),
+        video.display(),
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
+    );
     println!("median ms per frame; ours = letterbox+inference+decode/NMS; python = onnxruntime session.run only, same model, same letterboxed input");
-    for (id, size, label) in [("yolox_nano", 416u32, "YOLOX-Nano 416"), ("light_person_detector", 192, "light person 192")] {
+    let pyref = PyRef {
+        python: &python,
+        script: &script,
+        raw: &raw_path,
+        width: w,
+        height: h,
+    };
+    for (id, size, label) in [
+        ("yolox_nano", 416u32, "YOLOX-Nano 416"),
+        ("light_person_detector", 192, "light person 192"),
+    ] {
         println!("\n{label}");
-        println!("{:<12} {:>7} {:>9} {:>8} {:>9} {:>8} {:>10} {:>8}", "backend", "threads", "ours", "pre", "infer", "post", "python ort", "ratio");
+        println!(
+            "{:<12} {:>7} {:>9} {:>8} {:>9} {:>8} {:>10} {:>8}",
+            "backend", "threads", "ours", "pre", "infer", "post", "python ort", "ratio"
+        );
         let model_path = models.model_path(id).unwrap_or_else(|e| die(e.to_string()));
         for threads in [1usize, 2] {
-            let py = python_ort(&python, &script, &model_path, size, &raw_path, w, h, threads, 60);
+            let py = python_ort(&pyref, &model_path, size, threads, 60);
             let mut backends = vec![("onnxruntime", BackendConfig::ort(threads))];
             if !skip_tract {
-                backends.push(("tract", BackendConfig { threads, ..BackendConfig::tract() }));
+                backends.push((
+                    "tract",
+                    BackendConfig {
+                        threads,
+                        ..BackendConfig::tract()
+                    },
+                ));
             }
             for (name, cfg) in backends {
                 let det = if id == "yolox_nano" {
@@ -224,7 +329,10 @@ fn main() {
                     Some(p) => (format!("{p:.2}"), format!("{:.2}x", r.total / p)),
                     None => ("n/a".into(), "n/a".into()),
                 };
-                println!("{:<12} {:>7} {:>9.2} {:>8.2} {:>9.2} {:>8.2} {:>10} {:>8}", r.backend, r.threads, r.total, r.pre, r.infer, r.post, pys, ratio);
+                println!(
+                    "{:<12} {:>7} {:>9.2} {:>8.2} {:>9.2} {:>8.2} {:>10} {:>8}",
+                    r.backend, r.threads, r.total, r.pre, r.infer, r.post, pys, ratio
+                );
             }
         }
     }

@@ -230,7 +230,9 @@ pub fn letterbox_nchw(frame: &ImageBgr, size_w: u32, size_h: u32, pad: f32) -> (
         for x in 0..rw as usize {
             for c in 0..3 {
                 let t = top[x * 3 + c];
-                let v = (t + (bot[x * 3 + c] - t) * wy + 0.5).floor().clamp(0.0, 255.0);
+                let v = (t + (bot[x * 3 + c] - t) * wy + 0.5)
+                    .floor()
+                    .clamp(0.0, 255.0);
                 data[c * plane + row_off + x] = v;
             }
         }

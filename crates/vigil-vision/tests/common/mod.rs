@@ -43,12 +43,24 @@ pub fn python() -> PathBuf {
 
 pub fn video_size(video: &Path) -> (u32, u32) {
     let out = Command::new("ffprobe")
-        .args(["-v", "error", "-select_streams", "v:0", "-show_entries", "stream=width,height", "-of", "csv=p=0"])
+        .args([
+            "-v",
+            "error",
+            "-select_streams",
+            "v:0",
+            "-show_entries",
+            "stream=width,height",
+            "-of",
+            "csv=p=0",
+        ])
         .arg(video)
         .output()
         .expect("ffprobe runs");
     let s = String::from_utf8_lossy(&out.stdout);
-    let mut it = s.trim().split(',').map(|v| v.parse::<u32>().expect("ffprobe size"));
+    let mut it = s
+        .trim()
+        .split(',')
+        .map(|v| v.parse::<u32>().expect("ffprobe size"));
     (it.next().expect("width"), it.next().expect("height"))
 }
 
@@ -62,7 +74,11 @@ pub fn raw_frames(video: &Path, indices: Option<&[usize]>) -> Vec<u8> {
     }
     cmd.args(["-f", "rawvideo", "-pix_fmt", "bgr24", "-"]);
     let out = cmd.output().expect("ffmpeg runs");
-    assert!(out.status.success(), "ffmpeg failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "ffmpeg failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -76,7 +92,11 @@ pub fn frames(video: &Path, indices: Option<&[usize]>) -> Vec<ImageBgr> {
         .map(|c| ImageBgr::from_packed(w, h, c.to_vec()).expect("frame"))
         .collect();
     if let Some(idx) = indices {
-        assert_eq!(v.len(), idx.len(), "ffmpeg returned a different number of frames");
+        assert_eq!(
+            v.len(),
+            idx.len(),
+            "ffmpeg returned a different number of frames"
+        );
     }
     v
 }
@@ -102,19 +122,39 @@ pub struct GtFrame {
 }
 
 pub fn load_gt(file: &str, default_class: u32) -> Vec<GtFrame> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(file);
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(file);
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&p).expect("gt file")).expect("gt json");
     let mut out = Vec::new();
     for (k, f) in v["frames"].as_object().expect("frames") {
         let bx = |a: &serde_json::Value| {
-            let n: Vec<f32> = a.as_array().expect("box").iter().map(|x| x.as_f64().expect("num") as f32).collect();
-            (BBox::new(n[0], n[1], n[2], n[3]), n.get(4).map(|c| *c as u32).unwrap_or(default_class))
+            let n: Vec<f32> = a
+                .as_array()
+                .expect("box")
+                .iter()
+                .map(|x| x.as_f64().expect("num") as f32)
+                .collect();
+            (
+                BBox::new(n[0], n[1], n[2], n[3]),
+                n.get(4).map(|c| *c as u32).unwrap_or(default_class),
+            )
         };
         out.push(GtFrame {
             index: k.parse().expect("frame index"),
-            boxes: f["boxes"].as_array().expect("boxes").iter().map(bx).collect(),
-            ignore: f["ignore"].as_array().expect("ignore").iter().map(|a| bx(a).0).collect(),
+            boxes: f["boxes"]
+                .as_array()
+                .expect("boxes")
+                .iter()
+                .map(bx)
+                .collect(),
+            ignore: f["ignore"]
+                .as_array()
+                .expect("ignore")
+                .iter()
+                .map(|a| bx(a).0)
+                .collect(),
         });
     }
     out.sort_by_key(|f| f.index);
@@ -147,7 +187,12 @@ impl Score {
 pub fn score_frame(dets: &[Detection], gt: &GtFrame, class: u32) -> Score {
     let mut dets: Vec<&Detection> = dets.iter().filter(|d| d.class_id == class).collect();
     dets.sort_by(|a, b| b.score.total_cmp(&a.score));
-    let gts: Vec<&BBox> = gt.boxes.iter().filter(|b| b.1 == class).map(|b| &b.0).collect();
+    let gts: Vec<&BBox> = gt
+        .boxes
+        .iter()
+        .filter(|b| b.1 == class)
+        .map(|b| &b.0)
+        .collect();
     let mut used = vec![false; gts.len()];
     let mut s = Score::default();
     for d in dets {
@@ -166,7 +211,12 @@ pub fn score_frame(dets: &[Detection], gt: &GtFrame, class: u32) -> Score {
             None => {
                 let a = d.bbox.area().max(1.0);
                 let ignored = gt.ignore.iter().any(|r| {
-                    let inter = BBox::new(d.bbox.x1.max(r.x1), d.bbox.y1.max(r.y1), d.bbox.x2.min(r.x2), d.bbox.y2.min(r.y2));
+                    let inter = BBox::new(
+                        d.bbox.x1.max(r.x1),
+                        d.bbox.y1.max(r.y1),
+                        d.bbox.x2.min(r.x2),
+                        d.bbox.y2.min(r.y2),
+                    );
                     inter.area() / a >= 0.5
                 });
                 if !ignored {
