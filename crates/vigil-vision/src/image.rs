@@ -208,7 +208,7 @@ pub(crate) fn resize_bilinear_into(
             for c in 0..3 {
                 let t = top[x * 3 + c];
                 let v = t + (bot[x * 3 + c] - t) * wy;
-                px[c] = (v + 0.5).floor().clamp(0.0, 255.0) as u8;
+                px[c] = (v + 0.5) as u8; // v in [0, 255]: truncation = floor(v + 0.5)
             }
             put(x as u32, y as u32, px);
         }

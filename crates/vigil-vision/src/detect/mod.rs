@@ -207,34 +207,47 @@ pub fn letterbox_nchw(frame: &ImageBgr, size_w: u32, size_h: u32, pad: f32) -> (
     let ratio = (size_w as f32 / w as f32).min(size_h as f32 / h as f32);
     let rw = ((w as f32 * ratio) as u32).clamp(1, size_w);
     let rh = ((h as f32 * ratio) as u32).clamp(1, size_h);
-    let plane = size_w as usize * size_h as usize;
-    let mut data = vec![pad; plane * 3];
+    let (sw, sh) = (size_w as usize, size_h as usize);
+    let (rwu, rhu) = (rw as usize, rh as usize);
+    let plane = sw * sh;
+    let mut data = vec![0f32; plane * 3];
     let xm = axis_map(w, rw);
     let ym = axis_map(h, rh);
-    let mut top = vec![0f32; rw as usize * 3];
-    let mut bot = vec![0f32; rw as usize * 3];
-    for y in 0..rh as usize {
+    // Byte offsets of the two source pixels and the weight of the second, per output column.
+    let cols: Vec<(usize, usize, f32)> = (0..rwu)
+        .map(|x| (xm.i0[x] * 3, xm.i1[x] * 3, xm.w1[x]))
+        .collect();
+    let (d0, rest) = data.split_at_mut(plane);
+    let (d1, d2) = rest.split_at_mut(plane);
+    for dst in [&mut *d0, &mut *d1, &mut *d2] {
+        for y in 0..sh {
+            let from = if y < rhu { y * sw + rwu } else { y * sw };
+            dst[from..(y + 1) * sw].fill(pad);
+        }
+    }
+    for y in 0..rhu {
         let r0 = frame.row(ym.i0[y] as u32);
         let r1 = frame.row(ym.i1[y] as u32);
-        for x in 0..rw as usize {
-            let (a, b, wx) = (xm.i0[x] * 3, xm.i1[x] * 3, xm.w1[x]);
-            for c in 0..3 {
-                let p0 = r0[a + c] as f32;
-                top[x * 3 + c] = p0 + (r0[b + c] as f32 - p0) * wx;
-                let q0 = r1[a + c] as f32;
-                bot[x * 3 + c] = q0 + (r1[b + c] as f32 - q0) * wx;
-            }
-        }
         let wy = ym.w1[y];
-        let row_off = y * size_w as usize;
-        for x in 0..rw as usize {
+        let o = y * sw;
+        let rows = d0[o..o + rwu]
+            .iter_mut()
+            .zip(d1[o..o + rwu].iter_mut())
+            .zip(d2[o..o + rwu].iter_mut());
+        for (((o0, o1), o2), &(a, b, wx)) in rows.zip(cols.iter()) {
+            let (p0, p1) = (&r0[a..a + 3], &r0[b..b + 3]);
+            let (q0, q1) = (&r1[a..a + 3], &r1[b..b + 3]);
+            let mut v = [0f32; 3];
             for c in 0..3 {
-                let t = top[x * 3 + c];
-                let v = (t + (bot[x * 3 + c] - t) * wy + 0.5)
-                    .floor()
-                    .clamp(0.0, 255.0);
-                data[c * plane + row_off + x] = v;
+                let t = p0[c] as f32 + (p1[c] as f32 - p0[c] as f32) * wx;
+                let u = q0[c] as f32 + (q1[c] as f32 - q0[c] as f32) * wx;
+                // Values are in [0, 255], so truncating v + 0.5 is floor(v + 0.5): the same
+                // rounding as the reference, without a libm call on baseline x86-64.
+                v[c] = ((t + (u - t) * wy + 0.5) as u32) as f32;
             }
+            *o0 = v[0];
+            *o1 = v[1];
+            *o2 = v[2];
         }
     }
     (
