@@ -138,7 +138,9 @@ fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn dev_checkout_candidates() -> Vec<PathBuf> {
+/// Where to look for project-relative files (`.vigil/`, `shared/`): the working directory and
+/// the executable's directory; callers walk their ancestors.
+pub(crate) fn search_roots() -> Vec<PathBuf> {
     let mut roots = Vec::new();
     if let Ok(cwd) = std::env::current_dir() {
         roots.push(cwd);
@@ -149,6 +151,11 @@ fn dev_checkout_candidates() -> Vec<PathBuf> {
     {
         roots.push(d);
     }
+    roots
+}
+
+fn dev_checkout_candidates() -> Vec<PathBuf> {
+    let roots = search_roots();
     let mut out = Vec::new();
     for r in roots {
         for anc in r.ancestors() {

@@ -57,16 +57,7 @@ pub fn locate_library(explicit: Option<&Path>) -> std::result::Result<PathBuf, S
             }
         }
     }
-    let mut roots = Vec::new();
-    if let Ok(cwd) = std::env::current_dir() {
-        roots.push(cwd);
-    }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|e| e.parent().map(Path::to_path_buf))
-    {
-        roots.push(dir);
-    }
+    let roots = crate::models::search_roots();
     for root in roots {
         for anc in root.ancestors() {
             if let Some(f) = check(anc.join(".vigil").join("onnxruntime"), &mut tried) {
