@@ -9,7 +9,7 @@ frame's preprocessed tensor.
 
 Preprocessing is the YOLOX demo's letterbox (image top-left, pad 114, ratio = min(S/h, S/w),
 resized size = int(dim * ratio)) with OpenCV-convention bilinear resize (half-pixel centres,
-edge clamp, round half up) written in numpy so the script needs no OpenCV.
+edge clamp, 11-bit fixed-point weights, rounded) written in numpy so the script needs no OpenCV.
 """
 import argparse
 import json
@@ -18,6 +18,9 @@ import time
 
 import numpy as np
 import onnxruntime as ort
+
+
+COEF_ONE = 1 << 11  # 11-bit fixed-point weights, as OpenCV's INTER_RESIZE_COEF_BITS
 
 
 def axis_map(src, dst):
@@ -30,21 +33,24 @@ def axis_map(src, dst):
     i0[last] = src - 1
     f[last] = 0.0
     i1 = np.minimum(i0 + 1, src - 1)
-    return i0, i1, f.astype(np.float32)
+    w0 = np.floor((1.0 - f) * COEF_ONE + 0.5).astype(np.int64)
+    return i0, i1, COEF_ONE - w0
 
 
 def resize_bilinear(img, new_w, new_h):
+    """Bilinear, half-pixel centres, edge clamp, exact integer arithmetic (same as vigil-vision)."""
     h, w, _ = img.shape
     xi0, xi1, wx = axis_map(w, new_w)
     yi0, yi1, wy = axis_map(h, new_h)
-    src = img.astype(np.float32)
+    src = img.astype(np.int64)
     r0 = src[yi0]
     r1 = src[yi1]
     wx3 = wx[None, :, None]
-    top = r0[:, xi0] + (r0[:, xi1] - r0[:, xi0]) * wx3
-    bot = r1[:, xi0] + (r1[:, xi1] - r1[:, xi0]) * wx3
-    v = top + (bot - top) * wy[:, None, None]
-    return np.clip(np.floor(v + np.float32(0.5)), 0, 255).astype(np.float32)
+    top = r0[:, xi0] * (COEF_ONE - wx3) + r0[:, xi1] * wx3
+    bot = r1[:, xi0] * (COEF_ONE - wx3) + r1[:, xi1] * wx3
+    wy3 = wy[:, None, None]
+    v = (top * (COEF_ONE - wy3) + bot * wy3 + (1 << 21)) >> 22
+    return v.astype(np.float32)
 
 
 def letterbox(img, size):

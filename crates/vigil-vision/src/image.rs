@@ -131,7 +131,7 @@ impl ImageBgr {
     }
 
     /// Bilinear resize (OpenCV `INTER_LINEAR` convention: half-pixel centres, edge clamp,
-    /// results rounded to u8).
+    /// 11-bit fixed-point weights).
     pub fn resize(&self, new_w: u32, new_h: u32) -> Result<ImageBgr> {
         if new_w == 0 || new_h == 0 {
             return Err(VisionError::Image("resize to an empty size".into()));
@@ -145,11 +145,15 @@ impl ImageBgr {
     }
 }
 
-/// Sampling table for one axis of a bilinear resize.
+/// Fixed-point scale of the bilinear weights (11 bits, as OpenCV's `INTER_RESIZE_COEF_BITS`).
+pub(crate) const COEF_ONE: i32 = 1 << 11;
+
+/// Sampling table for one axis of a bilinear resize: source indices and the weight of the
+/// second one in 1/2048 units.
 pub(crate) struct AxisMap {
     pub i0: Vec<usize>,
     pub i1: Vec<usize>,
-    pub w1: Vec<f32>,
+    pub w1: Vec<i32>,
 }
 
 pub(crate) fn axis_map(src: u32, dst: u32) -> AxisMap {
@@ -169,15 +173,26 @@ pub(crate) fn axis_map(src: u32, dst: u32) -> AxisMap {
             f = 0.0;
         }
         let i1 = (i0 + 1).min(src as usize - 1);
+        let w0 = ((1.0 - f) * COEF_ONE as f64 + 0.5).floor() as i32;
         m.i0.push(i0);
         m.i1.push(i1);
-        m.w1.push(f as f32);
+        m.w1.push(COEF_ONE - w0);
     }
     m
 }
 
-/// Bilinear resize calling `put(x, y, bgr)` for every destination pixel in row-major order.
-/// The value formula is shared with `tools/vision/yolox_reference.py` (parity tests depend on it).
+/// One output sample of the fixed-point bilinear kernel: horizontal pass on the two source
+/// rows (`p*` top, `q*` bottom), then vertical with rounding. Exact integer arithmetic,
+/// mirrored by `tools/vision/yolox_reference.py` (the parity tests depend on it).
+#[inline(always)]
+pub(crate) fn bilerp(p0: u8, p1: u8, q0: u8, q1: u8, wx: i32, wy: i32) -> u8 {
+    let t = p0 as i32 * (COEF_ONE - wx) + p1 as i32 * wx;
+    let b = q0 as i32 * (COEF_ONE - wx) + q1 as i32 * wx;
+    ((t * (COEF_ONE - wy) + b * wy + (1 << 21)) >> 22) as u8
+}
+
+/// Bilinear resize (half-pixel centres, edge clamp, 11-bit fixed-point weights) calling
+/// `put(x, y, bgr)` for every destination pixel in row-major order.
 pub(crate) fn resize_bilinear_into(
     src: &ImageBgr,
     new_w: u32,
@@ -186,29 +201,15 @@ pub(crate) fn resize_bilinear_into(
 ) {
     let xm = axis_map(src.width(), new_w);
     let ym = axis_map(src.height(), new_h);
-    let mut top = vec![0f32; new_w as usize * 3];
-    let mut bot = vec![0f32; new_w as usize * 3];
     for y in 0..new_h as usize {
         let r0 = src.row(ym.i0[y] as u32);
         let r1 = src.row(ym.i1[y] as u32);
-        for x in 0..new_w as usize {
-            let (a, b, w) = (xm.i0[x] * 3, xm.i1[x] * 3, xm.w1[x]);
-            for c in 0..3 {
-                let p0 = r0[a + c] as f32;
-                let p1 = r0[b + c] as f32;
-                top[x * 3 + c] = p0 + (p1 - p0) * w;
-                let q0 = r1[a + c] as f32;
-                let q1 = r1[b + c] as f32;
-                bot[x * 3 + c] = q0 + (q1 - q0) * w;
-            }
-        }
         let wy = ym.w1[y];
         for x in 0..new_w as usize {
+            let (a, b, wx) = (xm.i0[x] * 3, xm.i1[x] * 3, xm.w1[x]);
             let mut px = [0u8; 3];
-            for c in 0..3 {
-                let t = top[x * 3 + c];
-                let v = t + (bot[x * 3 + c] - t) * wy;
-                px[c] = (v + 0.5) as u8; // v in [0, 255]: truncation = floor(v + 0.5)
+            for (c, v) in px.iter_mut().enumerate() {
+                *v = bilerp(r0[a + c], r0[b + c], r1[a + c], r1[b + c], wx, wy);
             }
             put(x as u32, y as u32, px);
         }

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use crate::backend::Tensor;
 use crate::error::Result;
-use crate::image::{axis_map, ImageBgr};
+use crate::image::{axis_map, bilerp, ImageBgr};
 
 pub mod yolox;
 pub mod yunet;
@@ -200,8 +200,8 @@ pub struct Letterbox {
 }
 
 /// Letterboxes `frame` into an `[1, 3, size_h, size_w]` f32 NCHW tensor of 0..255 BGR values,
-/// image at the top-left, padding `pad`. Resize is OpenCV-style bilinear rounded to u8
-/// (mirrored exactly by `tools/vision/yolox_reference.py`).
+/// image at the top-left, padding `pad`. Resize is OpenCV-style bilinear with 11-bit fixed-point
+/// weights (mirrored exactly by `tools/vision/yolox_reference.py`).
 pub fn letterbox_nchw(frame: &ImageBgr, size_w: u32, size_h: u32, pad: f32) -> (Tensor, Letterbox) {
     let (w, h) = (frame.width(), frame.height());
     let ratio = (size_w as f32 / w as f32).min(size_h as f32 / h as f32);
@@ -214,7 +214,7 @@ pub fn letterbox_nchw(frame: &ImageBgr, size_w: u32, size_h: u32, pad: f32) -> (
     let xm = axis_map(w, rw);
     let ym = axis_map(h, rh);
     // Byte offsets of the two source pixels and the weight of the second, per output column.
-    let cols: Vec<(usize, usize, f32)> = (0..rwu)
+    let cols: Vec<(usize, usize, i32)> = (0..rwu)
         .map(|x| (xm.i0[x] * 3, xm.i1[x] * 3, xm.w1[x]))
         .collect();
     let (d0, rest) = data.split_at_mut(plane);
@@ -237,17 +237,9 @@ pub fn letterbox_nchw(frame: &ImageBgr, size_w: u32, size_h: u32, pad: f32) -> (
         for (((o0, o1), o2), &(a, b, wx)) in rows.zip(cols.iter()) {
             let (p0, p1) = (&r0[a..a + 3], &r0[b..b + 3]);
             let (q0, q1) = (&r1[a..a + 3], &r1[b..b + 3]);
-            let mut v = [0f32; 3];
-            for c in 0..3 {
-                let t = p0[c] as f32 + (p1[c] as f32 - p0[c] as f32) * wx;
-                let u = q0[c] as f32 + (q1[c] as f32 - q0[c] as f32) * wx;
-                // Values are in [0, 255], so truncating v + 0.5 is floor(v + 0.5): the same
-                // rounding as the reference, without a libm call on baseline x86-64.
-                v[c] = ((t + (u - t) * wy + 0.5) as u32) as f32;
-            }
-            *o0 = v[0];
-            *o1 = v[1];
-            *o2 = v[2];
+            *o0 = bilerp(p0[0], p1[0], q0[0], q1[0], wx, wy) as f32;
+            *o1 = bilerp(p0[1], p1[1], q0[1], q1[1], wx, wy) as f32;
+            *o2 = bilerp(p0[2], p1[2], q0[2], q1[2], wx, wy) as f32;
         }
     }
     (
