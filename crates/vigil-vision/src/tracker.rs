@@ -787,6 +787,57 @@ mod tests {
     }
 
     #[test]
+    fn per_class_tracks_do_not_swap_classes() {
+        let mut t = ByteTracker::new(TrackerConfig::default());
+        let mut car = det(100.0, 100.0, 0.9);
+        car.class_id = 2;
+        for f in 0..10 {
+            // A person and a car on the same spot: two tracks, classes kept.
+            let mut p = det(100.0 + f as f32, 100.0, 0.9);
+            p.class_id = 0;
+            let out = t.update(&[p, car]);
+            if f > 0 {
+                assert_eq!(out.len(), 2);
+            }
+        }
+        let tracks = t.tracks();
+        assert_eq!(t.ids_issued(), 2);
+        assert!(tracks.iter().any(|x| x.class_id == 0) && tracks.iter().any(|x| x.class_id == 2));
+    }
+
+    #[test]
+    fn refind_joins_a_track_across_an_occlusion_but_not_at_the_border() {
+        // Walks behind an occluder for 8 frames, reappearing 30 px further (no IoU overlap with
+        // the frozen prediction of a 20 px wide box).
+        let run = |refind: f32, start_x: f32, frame: Option<(f32, f32)>| {
+            let mut t = ByteTracker::new(TrackerConfig {
+                refind_radius: refind,
+                frame_size: frame,
+                ..Default::default()
+            });
+            let mk = |x: f32| Detection {
+                bbox: BBox::from_xywh(x, 100.0, 20.0, 60.0),
+                score: 0.9,
+                class_id: 0,
+            };
+            for f in 0..5 {
+                t.update(&[mk(start_x + f as f32)]);
+            }
+            for _ in 0..8 {
+                t.update(&[]);
+            }
+            for f in 0..5 {
+                t.update(&[mk(start_x + 34.0 + f as f32)]);
+            }
+            t.ids_issued()
+        };
+        assert_eq!(run(0.0, 200.0, None), 2, "plain ByteTrack fragments");
+        assert_eq!(run(1.0, 200.0, None), 1, "re-find joins");
+        // Last seen touching the left border of a 640x480 frame: it left, no re-find.
+        assert_eq!(run(1.0, 0.0, Some((640.0, 480.0))), 2);
+    }
+
+    #[test]
     fn lost_track_removed_after_buffer() {
         let mut t = ByteTracker::new(TrackerConfig {
             max_lost_frames: 5,

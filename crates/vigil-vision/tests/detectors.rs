@@ -132,3 +132,60 @@ fn ocr_recognizer_runs_on_both_backends_identically() {
     assert_eq!(a.text, b.text);
     assert!((a.confidence - b.confidence).abs() < 1e-3);
 }
+
+#[test]
+fn ocr_reads_the_taxi_sign() {
+    let models = model_dir();
+    // Street frame 72: the roof sign of a taxi, "TAXI" in red letters (x 185..395, y 118..172).
+    let f = frames(&media("street_bikes.mp4"), Some(&[72])).remove(0);
+    let crop = f.crop(185, 118, 210, 54).expect("crop");
+    let r = TextRecognizer::from_model_dir(&models, &BackendConfig::ort(1))
+        .expect("ocr")
+        .recognize(&crop)
+        .expect("run");
+    eprintln!("taxi sign: {r:?}");
+    assert_eq!(r.text.trim().to_uppercase(), "TAXI");
+}
+
+#[test]
+fn detector_filters_apply_on_real_frames() {
+    use vigil_vision::detect::{coco, YoloxDetector};
+    use vigil_vision::{Detector, DetectorConfig};
+    let models = model_dir();
+    let f = frames(&media("pedestrians_vtest.mp4"), Some(&[540])).remove(0);
+    let all = YoloxDetector::coco(&models, &BackendConfig::ort(1), DetectorConfig::default())
+        .expect("yolox");
+    let every = all.detect(&f).expect("detect");
+    assert!(every.iter().any(|d| d.class_id == coco::PERSON));
+    let filtered = YoloxDetector::coco(
+        &models,
+        &BackendConfig::ort(1),
+        DetectorConfig {
+            classes: Some(vec![coco::PERSON]),
+            min_size: 100.0,
+            max_size: 200.0,
+            max_detections: 1,
+            ..Default::default()
+        },
+    )
+    .expect("yolox");
+    let got = filtered.detect(&f).expect("detect");
+    // Frame 540 has two large people on the grass (about 150 px tall); keep only the best one.
+    assert_eq!(got.len(), 1, "{got:?}");
+    let d = got[0];
+    let side = d.bbox.width().max(d.bbox.height());
+    assert!(
+        d.class_id == coco::PERSON && (100.0..=200.0).contains(&side),
+        "{d:?}"
+    );
+    let big: Vec<_> = every
+        .iter()
+        .filter(|d| d.class_id == coco::PERSON && d.bbox.height().max(d.bbox.width()) >= 100.0)
+        .collect();
+    assert_eq!(big.len(), 2, "{big:?}");
+    assert_eq!(all.labels()[0], "person");
+    // Boxes are in frame pixels and clipped.
+    for d in &every {
+        assert!(d.bbox.x1 >= 0.0 && d.bbox.y1 >= 0.0 && d.bbox.x2 <= 768.0 && d.bbox.y2 <= 576.0);
+    }
+}
