@@ -1,0 +1,181 @@
+//! ONNX Runtime backend (`ort` with `load-dynamic`). The shared library is the one shipped in
+//! the `onnxruntime` PyPI wheel, extracted by `scripts/setup.sh` into `.vigil/onnxruntime/`.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use ort::session::Session;
+use ort::value::Tensor as OrtTensor;
+
+use super::{BackendConfig, BackendKind, InferenceSession, Output, Tensor, TensorData};
+use crate::error::{Result, VisionError};
+
+static INIT: OnceLock<std::result::Result<(PathBuf, ort::environment::Environment), String>> =
+    OnceLock::new();
+
+fn lib_in_dir(dir: &Path) -> Option<PathBuf> {
+    let rd = std::fs::read_dir(dir).ok()?;
+    let mut found: Vec<PathBuf> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                n.starts_with("libonnxruntime.so")
+                    || n == "onnxruntime.dll"
+                    || n.starts_with("libonnxruntime") && n.ends_with(".dylib")
+            })
+        })
+        .collect();
+    found.sort();
+    found.pop()
+}
+
+/// Finds `libonnxruntime`: the explicit path (file or directory), then `VIGIL_ORT_LIB`,
+/// `ORT_DYLIB_PATH`, then `.vigil/onnxruntime/` in the working directory, the executable's
+/// directory, or any of their ancestors. Returns the candidates tried on failure.
+pub fn locate_library(explicit: Option<&Path>) -> std::result::Result<PathBuf, String> {
+    let mut tried = Vec::new();
+    let check = |p: PathBuf, tried: &mut Vec<String>| -> Option<PathBuf> {
+        if p.is_file() {
+            return Some(p);
+        }
+        if p.is_dir() {
+            if let Some(f) = lib_in_dir(&p) {
+                return Some(f);
+            }
+        }
+        tried.push(p.display().to_string());
+        None
+    };
+    if let Some(p) = explicit {
+        return check(p.to_path_buf(), &mut tried)
+            .ok_or_else(|| format!("configured path {} has no libonnxruntime", p.display()));
+    }
+    for var in ["VIGIL_ORT_LIB", "ORT_DYLIB_PATH"] {
+        if let Some(v) = std::env::var_os(var).filter(|v| !v.is_empty()) {
+            if let Some(f) = check(PathBuf::from(v), &mut tried) {
+                return Ok(f);
+            }
+        }
+    }
+    let roots = crate::models::search_roots();
+    for root in roots {
+        for anc in root.ancestors() {
+            if let Some(f) = check(anc.join(".vigil").join("onnxruntime"), &mut tried) {
+                return Ok(f);
+            }
+        }
+    }
+    Err(format!(
+        "libonnxruntime not found (set VIGIL_ORT_LIB or run scripts/setup.sh, which extracts it from the onnxruntime wheel into .vigil/onnxruntime); tried: {}",
+        tried.join(", ")
+    ))
+}
+
+/// Loads the ONNX Runtime library once per process. Later calls return the first outcome.
+pub fn ensure_initialized(explicit: Option<&Path>) -> Result<PathBuf> {
+    let r = INIT.get_or_init(|| {
+        let path = locate_library(explicit)?;
+        let builder =
+            ort::init_from(&path).map_err(|e| format!("loading {}: {e}", path.display()))?;
+        let env = builder
+            .with_name("vigil")
+            .build()
+            .map_err(|e| format!("initialising {}: {e}", path.display()))?;
+        Ok((path, env))
+    });
+    match r {
+        Ok((p, _)) => Ok(p.clone()),
+        Err(e) => Err(VisionError::OrtUnavailable(e.clone())),
+    }
+}
+
+fn environment() -> Result<&'static ort::environment::Environment> {
+    match INIT.get() {
+        Some(Ok((_, env))) => Ok(env),
+        Some(Err(e)) => Err(VisionError::OrtUnavailable(e.clone())),
+        None => Err(VisionError::OrtUnavailable("not initialised".into())),
+    }
+}
+
+/// A model loaded into ONNX Runtime.
+pub struct OrtSession {
+    path: PathBuf,
+    inputs: Vec<String>,
+    session: Mutex<Session>,
+}
+
+fn err(path: &Path, e: impl std::fmt::Display) -> VisionError {
+    VisionError::Inference {
+        backend: "onnxruntime",
+        model: path.display().to_string(),
+        message: e.to_string(),
+    }
+}
+
+impl OrtSession {
+    pub fn load(path: &Path, cfg: &BackendConfig) -> Result<Self> {
+        ensure_initialized(cfg.ort_library.as_deref())?;
+        let env = environment()?;
+        let threads = cfg.threads.max(1);
+        let mut builder = Session::builder(env)
+            .map_err(|e| err(path, e))?
+            .with_intra_threads(threads)
+            .map_err(|e| err(path, e))?
+            .with_inter_threads(1)
+            .map_err(|e| err(path, e))?;
+        let session = builder.commit_from_file(path).map_err(|e| err(path, e))?;
+        let inputs = session
+            .inputs()
+            .iter()
+            .map(|i| i.name().to_string())
+            .collect();
+        Ok(Self {
+            path: path.to_path_buf(),
+            inputs,
+            session: Mutex::new(session),
+        })
+    }
+}
+
+impl InferenceSession for OrtSession {
+    fn backend(&self) -> BackendKind {
+        BackendKind::Ort
+    }
+    fn model_path(&self) -> &Path {
+        &self.path
+    }
+    fn input_names(&self) -> &[String] {
+        &self.inputs
+    }
+    fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Output>> {
+        let p = &self.path;
+        let mut values: Vec<(String, ort::value::DynValue)> = Vec::with_capacity(inputs.len());
+        for (name, t) in self.inputs.iter().zip(inputs) {
+            let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
+            let v = match t.data {
+                TensorData::F32(d) => OrtTensor::from_array((shape, d))
+                    .map_err(|e| err(p, e))?
+                    .into_dyn(),
+                TensorData::I32(d) => OrtTensor::from_array((shape, d))
+                    .map_err(|e| err(p, e))?
+                    .into_dyn(),
+            };
+            values.push((name.clone(), v));
+        }
+        let mut session = self
+            .session
+            .lock()
+            .map_err(|_| err(p, "session lock poisoned"))?;
+        let outputs = session.run(values).map_err(|e| err(p, e))?;
+        let mut res = Vec::with_capacity(outputs.len());
+        for (name, value) in outputs.iter() {
+            let (shape, data) = value.try_extract_tensor::<f32>().map_err(|e| err(p, e))?;
+            res.push(Output {
+                name: name.to_string(),
+                shape: shape.iter().map(|&d| d.max(0) as usize).collect(),
+                data: data.to_vec(),
+            });
+        }
+        Ok(res)
+    }
+}

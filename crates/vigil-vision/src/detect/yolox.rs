@@ -1,0 +1,210 @@
+//! YOLOX decoder, used by YOLOX-Nano (COCO 80 classes, 416 px) and the light person detector
+//! (1 class, 192 px). Output rows `[cx, cy, w, h, obj, cls...]`, strides 8/16/32 with stride 8
+//! first; `xy = (p + grid) * stride`, `wh = exp(p) * stride`, score = obj x cls.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{
+    letterbox_nchw, nms_class_aware, BBox, Detection, Detector, DetectorConfig, StageTimings,
+};
+use crate::backend::{BackendConfig, InferenceSession, SessionCache};
+use crate::error::{Result, VisionError};
+use crate::image::ImageBgr;
+use crate::models::ModelDir;
+
+/// Network geometry of a YOLOX-style model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct YoloxSpec {
+    pub input_size: u32,
+    pub num_classes: usize,
+    pub labels: Vec<String>,
+    pub strides: Vec<u32>,
+}
+
+/// A YOLOX-style detector bound to a shared session.
+pub struct YoloxDetector {
+    session: Arc<dyn InferenceSession>,
+    spec: YoloxSpec,
+    grid: Vec<(f32, f32, f32)>,
+    pub config: DetectorConfig,
+}
+
+impl YoloxDetector {
+    /// Wraps a loaded session.
+    pub fn new(
+        session: Arc<dyn InferenceSession>,
+        spec: YoloxSpec,
+        config: DetectorConfig,
+    ) -> Self {
+        let mut grid = Vec::new();
+        for &s in &spec.strides {
+            let n = spec.input_size / s;
+            for gy in 0..n {
+                for gx in 0..n {
+                    grid.push((gx as f32, gy as f32, s as f32));
+                }
+            }
+        }
+        Self {
+            session,
+            spec,
+            grid,
+            config,
+        }
+    }
+
+    /// YOLOX-Nano (COCO) from a model directory, session shared through the global cache.
+    pub fn coco(
+        models: &ModelDir,
+        backend: &BackendConfig,
+        config: DetectorConfig,
+    ) -> Result<Self> {
+        let path = models.model_path("yolox_nano")?;
+        let labels = models.read_lines("coco_labels")?;
+        if labels.len() != 80 {
+            return Err(VisionError::Manifest(format!(
+                "coco_labels.txt has {} names, expected 80",
+                labels.len()
+            )));
+        }
+        let session = SessionCache::global().get(&path, backend)?;
+        Ok(Self::new(
+            session,
+            YoloxSpec {
+                input_size: 416,
+                num_classes: 80,
+                labels,
+                strides: vec![8, 16, 32],
+            },
+            config,
+        ))
+    }
+
+    /// The light person-only detector (192 px): the fast path for person counting.
+    pub fn person(
+        models: &ModelDir,
+        backend: &BackendConfig,
+        config: DetectorConfig,
+    ) -> Result<Self> {
+        let path = models.model_path("light_person_detector")?;
+        let session = SessionCache::global().get(&path, backend)?;
+        Ok(Self::new(
+            session,
+            YoloxSpec {
+                input_size: 192,
+                num_classes: 1,
+                labels: vec!["person".into()],
+                strides: vec![8, 16, 32],
+            },
+            config,
+        ))
+    }
+
+    pub fn session(&self) -> &Arc<dyn InferenceSession> {
+        &self.session
+    }
+
+    /// Detects and reports the time spent in each stage.
+    pub fn detect_timed(&self, frame: &ImageBgr) -> Result<(Vec<Detection>, StageTimings)> {
+        let t0 = Instant::now();
+        let s = self.spec.input_size;
+        let (tensor, lb) = letterbox_nchw(frame, s, s, 114.0);
+        let t1 = Instant::now();
+        let outs = self.session.run(vec![tensor])?;
+        let t2 = Instant::now();
+        let out = outs.first().ok_or_else(|| self.bad("no output"))?;
+        let row = 5 + self.spec.num_classes;
+        if out.data.len() != self.grid.len() * row {
+            return Err(self.bad(&format!(
+                "output shape {:?}, expected [1, {}, {row}]",
+                out.shape,
+                self.grid.len()
+            )));
+        }
+        let dets = self.decode(
+            &out.data,
+            lb.ratio,
+            frame.width() as f32,
+            frame.height() as f32,
+        );
+        let t3 = Instant::now();
+        Ok((
+            dets,
+            StageTimings {
+                preprocess: t1 - t0,
+                inference: t2 - t1,
+                postprocess: t3 - t2,
+            },
+        ))
+    }
+
+    fn bad(&self, m: &str) -> VisionError {
+        VisionError::ModelOutput {
+            model: self.session.model_path().display().to_string(),
+            message: m.to_string(),
+        }
+    }
+
+    /// Decodes raw network output (`[N, 5 + classes]`) into frame-pixel detections.
+    pub fn decode(&self, data: &[f32], ratio: f32, frame_w: f32, frame_h: f32) -> Vec<Detection> {
+        let nc = self.spec.num_classes;
+        let row = 5 + nc;
+        let thr = self.config.conf_threshold;
+        let mut cands = Vec::new();
+        for (i, &(gx, gy, s)) in self.grid.iter().enumerate() {
+            let r = &data[i * row..(i + 1) * row];
+            let obj = r[4];
+            if obj <= thr {
+                continue;
+            }
+            let mut bbox: Option<BBox> = None;
+            for c in 0..nc {
+                let score = obj * r[5 + c];
+                if score <= thr {
+                    continue;
+                }
+                if let Some(allow) = &self.config.classes {
+                    if !allow.contains(&(c as u32)) {
+                        continue;
+                    }
+                }
+                let b = *bbox.get_or_insert_with(|| {
+                    let cx = (r[0] + gx) * s;
+                    let cy = (r[1] + gy) * s;
+                    let w = r[2].exp() * s;
+                    let h = r[3].exp() * s;
+                    BBox::new(
+                        (cx - w * 0.5) / ratio,
+                        (cy - h * 0.5) / ratio,
+                        (cx + w * 0.5) / ratio,
+                        (cy + h * 0.5) / ratio,
+                    )
+                    .clamp(frame_w, frame_h)
+                });
+                cands.push(Detection {
+                    bbox: b,
+                    score,
+                    class_id: c as u32,
+                });
+            }
+        }
+        let mut dets: Vec<Detection> = nms_class_aware(cands, self.config.nms_iou)
+            .into_iter()
+            .filter(|d| self.config.keeps(d))
+            .collect();
+        if self.config.max_detections > 0 {
+            dets.truncate(self.config.max_detections);
+        }
+        dets
+    }
+}
+
+impl Detector for YoloxDetector {
+    fn detect(&self, frame: &ImageBgr) -> Result<Vec<Detection>> {
+        self.detect_timed(frame).map(|(d, _)| d)
+    }
+    fn labels(&self) -> &[String] {
+        &self.spec.labels
+    }
+}
