@@ -3,6 +3,7 @@
 mod iam_cmd;
 mod logging;
 mod master_key;
+mod models_cmd;
 mod serve;
 mod settings;
 
@@ -30,6 +31,9 @@ enum Command {
     /// Manage users, projects and access keys.
     #[command(subcommand)]
     Iam(iam_cmd::IamCommand),
+    /// List, verify and install the analysis models.
+    #[command(subcommand)]
+    Models(models_cmd::ModelsCommand),
 }
 
 fn main() -> std::process::ExitCode {
@@ -59,6 +63,7 @@ fn main() -> std::process::ExitCode {
             Command::Serve(args) => serve::run(&storage, &args, &file_serve).await,
             Command::Migrate => serve::migrate_only(&storage).await,
             Command::Iam(cmd) => iam_cmd::run(&storage, cmd).await,
+            Command::Models(cmd) => models_cmd::run(&storage, cmd),
         }
     });
     match result {

@@ -80,6 +80,46 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
 
+/// Resolves to `()` once the shutdown flag is raised.
+pub async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The media settings shared by the prober and the worker.
+pub fn media_config(storage: &Storage, args: &ServeArgs, file: &ServeArgs) -> vigil_media::MediaConfig {
+    let root = args.obs_root.clone().or(file.obs_root.clone()).unwrap_or_else(|| storage.data_dir.join("obs"));
+    vigil_media::MediaConfig { obs: vigil_media::ObsBackend::Local { root }, ..Default::default() }
+}
+
+/// Background jobs of `serve`: the source-health prober.
+fn spawn_background(
+    storage: &Storage,
+    args: &ServeArgs,
+    file: &ServeArgs,
+    store: &Store,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut jobs = Vec::new();
+    let interval = args.probe_interval.or(file.probe_interval).unwrap_or(60);
+    if interval > 0 {
+        let prober = vigil_media::Prober {
+            opener: std::sync::Arc::new(vigil_media::DefaultOpener::new(media_config(storage, args, file))),
+            options: vigil_media::ProbeOptions::default(),
+            concurrency: 4,
+            interval: std::time::Duration::from_secs(interval),
+        };
+        let targets = std::sync::Arc::new(vigil_worker::source_health::StoreTargets { store: store.clone() });
+        let stop = stopped(stop.clone());
+        tracing::info!(interval_s = interval, "source health prober started");
+        jobs.push(tokio::spawn(async move { prober.run(targets, stop).await }));
+    }
+    jobs
+}
+
 pub async fn run(storage: &Storage, args: &ServeArgs, file: &ServeArgs) -> anyhow::Result<()> {
     let (listen, config) = settings::api_config(args, file)?;
     let store = open_store(storage).await?;

@@ -24,6 +24,9 @@ pub struct StorageArgs {
     /// Database URL: sqlite://PATH or postgres://USER[:PASS]@HOST[:PORT]/DB. [default: sqlite://<data-dir>/vigil.db]
     #[arg(long, env = "VIGIL_DATABASE", global = true)]
     pub database: Option<String>,
+    /// Model directory. [default: $VIGIL_MODEL_DIR, else <data-dir>/models, else ../shared/models of a checkout]
+    #[arg(long, global = true)]
+    pub model_dir: Option<PathBuf>,
     /// Emit logs as JSON lines instead of text. [default: false]
     #[arg(long, env = "VIGIL_LOG_JSON", global = true)]
     pub log_json: Option<bool>,
@@ -66,6 +69,12 @@ pub struct ServeArgs {
     /// Token lifetime in seconds. [default: 86400]
     #[arg(long, env = "VIGIL_TOKEN_TTL")]
     pub token_ttl: Option<u64>,
+    /// Seconds between health probes of every video source (status, snapshot, quality); 0 disables. [default: 60]
+    #[arg(long, env = "VIGIL_PROBE_INTERVAL")]
+    pub probe_interval: Option<u64>,
+    /// Root directory of the local object store behind `obs` inputs and outputs. [default: <data-dir>/obs]
+    #[arg(long, env = "VIGIL_OBS_ROOT")]
+    pub obs_root: Option<PathBuf>,
     /// Largest accepted distance of an AK/SK request's X-Sdk-Date from the server clock, in seconds. [default: 900]
     #[arg(long, env = "VIGIL_MAX_CLOCK_SKEW")]
     pub max_clock_skew: Option<u64>,
@@ -94,6 +103,7 @@ fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
 pub struct Storage {
     pub data_dir: PathBuf,
     pub database: String,
+    pub model_dir: Option<PathBuf>,
     pub log_json: bool,
     /// `None`: the command's own default.
     pub log: Option<String>,
@@ -114,6 +124,7 @@ pub fn storage(cli: &StorageArgs) -> anyhow::Result<(Storage, ServeArgs)> {
         .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("vigil.db").display()));
     Ok((
         Storage {
+            model_dir: cli.model_dir.clone().or(file.storage.model_dir.clone()),
             log_json: cli.log_json.or(file.storage.log_json).unwrap_or(false),
             log: cli.log.clone().or(file.storage.log.clone()),
             data_dir,
