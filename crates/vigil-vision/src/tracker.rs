@@ -26,8 +26,8 @@ pub struct TrackerConfig {
     pub low_match_threshold: f32,
     /// Unconfirmed tracks' maximum cost. Default 0.7.
     pub unconfirmed_match_threshold: f32,
-    /// Frames a lost track is kept for re-identification. Default 30 (ByteTrack's buffer at 30 fps;
-    /// use [`TrackerConfig::for_fps`]).
+    /// Frames a lost track is kept for re-identification. Default 30 (ByteTrack's value; use
+    /// [`TrackerConfig::for_fps`] to express it in seconds).
     pub max_lost_frames: u32,
     /// Multiply IoU by the detection score in the first stage. Default true.
     pub fuse_score: bool,
@@ -63,11 +63,11 @@ impl Default for TrackerConfig {
 }
 
 impl TrackerConfig {
-    /// Defaults with the lost buffer scaled to one second... at least 30 frames at 30 fps,
-    /// i.e. `max(fps, 1)` frames per second of buffer.
+    /// Defaults with a lost buffer of 3 seconds at `fps` (occlusions behind street furniture
+    /// last 1-2 s at walking speed; validated on the pedestrian clip at 10 fps = 30 frames).
     pub fn for_fps(fps: f32) -> Self {
         Self {
-            max_lost_frames: (fps.max(1.0)).round() as u32,
+            max_lost_frames: (3.0 * fps.max(1.0)).round() as u32,
             ..Self::default()
         }
     }

@@ -31,12 +31,13 @@ fn distinct_ids_close_to_people_count_on_pedestrian_clip() {
         },
     )
     .expect("detector");
-    // 10 fps clip: keep lost tracks 3 s (people walk behind the sign post for ~2 s).
-    let mut tracker = ByteTracker::new(TrackerConfig {
-        max_lost_frames: 30,
+    // 10 fps clip: `for_fps` keeps lost tracks 3 s (people walk behind the sign post for ~2 s).
+    let cfg = TrackerConfig {
         frame_size: Some((768.0, 576.0)),
-        ..TrackerConfig::default()
-    });
+        ..TrackerConfig::for_fps(10.0)
+    };
+    assert_eq!(cfg.max_lost_frames, 30);
+    let mut tracker = ByteTracker::new(cfg);
     // Plain ByteTrack (no re-find stage) on the same detections, for comparison.
     let mut plain = ByteTracker::new(TrackerConfig {
         max_lost_frames: 30,
