@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{error, health, iam_tokens, video_groups, video_sources};
+use crate::{alarms, error, health, iam_tokens, video_groups, video_sources};
 
 struct Security;
 
@@ -32,10 +32,11 @@ impl Modify for Security {
         iam_tokens::issue, iam_tokens::validate, iam_tokens::revoke,
         video_sources::create, video_sources::update, video_sources::delete, video_sources::show, video_sources::list,
         video_groups::create, video_groups::update, video_groups::delete, video_groups::show, video_groups::list,
+        alarms::list, alarms::image,
     ),
     components(schemas(error::ViasErrorBody, error::GatewayErrorBody)),
     modifiers(&Security),
-    tags((name = "Video Center"), (name = "IAM"), (name = "Operations"))
+    tags((name = "Video Center"), (name = "IAM"), (name = "Operations"), (name = "Vigil extensions"))
 )]
 struct ApiDoc;
 

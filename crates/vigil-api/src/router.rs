@@ -7,7 +7,7 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 
 use crate::request_id::RequestId;
-use crate::{auth, health, iam_tokens, openapi, request_id, video_groups, video_sources, AppState};
+use crate::{alarms, auth, health, iam_tokens, openapi, request_id, video_groups, video_sources, AppState};
 
 /// `IVA.0101` for anything that is not a route, or not a method of a route.
 async fn unknown(req: Request) -> Response {
@@ -39,6 +39,8 @@ pub fn router(state: AppState) -> Router {
                 .put(video_groups::update)
                 .delete(video_groups::delete),
         )
+        .route("/v2/{project_id}/vigil/alarms", get(alarms::list))
+        .route("/v2/{project_id}/vigil/alarms/{message_id}/image", get(alarms::image))
         .route_layer(from_fn_with_state(state.clone(), auth::require));
 
     let body_limit = state.config.body_limit;

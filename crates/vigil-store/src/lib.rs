@@ -1,9 +1,11 @@
 //! Persistence for Vigil on SQLite (embedded default) or PostgreSQL, through one sqlx `Any` pool
 //! and one schema. Repositories: identity (`iam`), video sources and groups.
 
+pub mod alarms;
 mod error;
 pub mod iam;
 mod migrations;
+pub mod outbox;
 mod rows;
 pub mod video_groups;
 pub mod video_sources;

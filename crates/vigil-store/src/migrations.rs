@@ -4,7 +4,10 @@ use sqlx::{Acquire, Executor, Row};
 
 use crate::{now_ms, Backend, Store, StoreError};
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_initial.sql")),
+    (3, include_str!("../migrations/0003_alarms.sql")),
+];
 
 /// Arbitrary constant naming Vigil's advisory lock on PostgreSQL.
 const PG_LOCK_KEY: i64 = 0x0056_6967_696c;
