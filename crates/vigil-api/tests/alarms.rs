@@ -177,6 +177,26 @@ async fn pictures(b: Backend) {
         .await
         .unwrap();
     assert_eq!(resp.status(), 401, "authentication required");
+
+    let doc: Value = s
+        .http
+        .get(format!("{}/openapi.json", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let paths = &doc["paths"];
+    assert_eq!(
+        paths["/v2/{project_id}/vigil/alarms"]["get"]["operationId"],
+        "ListAlarms"
+    );
+    assert!(
+        paths["/v2/{project_id}/vigil/alarms/{message_id}/image"]["get"]["responses"]["200"]["content"]
+            .get("image/jpeg")
+            .is_some()
+    );
     s.finish().await;
 }
 
