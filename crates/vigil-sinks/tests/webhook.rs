@@ -243,8 +243,52 @@ async fn two_dispatchers_share_the_outbox(b: Backend) {
     s.finish().await;
 }
 
+/// A receiver that hangs holds up neither alarm production nor the alarm's other outputs.
+async fn slow_receiver_blocks_nothing_else(b: Backend) {
+    let s = TestServer::start(b).await;
+    let rx = Receiver::start(Mode::Slow).await;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dispatcher(&s.store, test_sinks(dir.path(), Duration::from_secs(10)), "w1");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let run = d.clone().spawn(async move {
+        let _ = stopped.await;
+    });
+    let outputs = vigil_core::alarm::AlarmOutputs {
+        obs: Some(vigil_core::alarm::ObsOutput {
+            bucket: "b".into(),
+            path: String::new(),
+        }),
+        ..webhook_outputs(&rx.url(), false)
+    };
+    let started = Instant::now();
+    for i in 0..6 {
+        let a = alarm("task-hang", 1_700_000_000 + i, true);
+        s.store
+            .enqueue_alarm(&a, &s.a.project_id, None, &outputs)
+            .await
+            .unwrap();
+        d.wake();
+    }
+    wait_for("the obs objects", PATIENCE, || async { pending(&s.store).await == 6 }).await;
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_millis(1900),
+        "obs waited for the hanging webhook: {elapsed:?}"
+    );
+    // Only the six webhook rows are left: every obs object was written while the webhook hung.
+    assert!(d.counters().snapshot().delivered >= 6);
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(15), run)
+        .await
+        .unwrap()
+        .unwrap();
+    rx.stop();
+    s.finish().await;
+}
+
 both_backends!(
     receiver_down_then_up,
+    slow_receiver_blocks_nothing_else,
     timeouts_are_retried,
     backoff_follows_the_clock,
     two_dispatchers_share_the_outbox
