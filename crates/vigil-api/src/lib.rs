@@ -2,6 +2,7 @@
 //! issue, AK/SK request signing, request ids, per-project rate limits and the VIAS error bodies.
 
 pub mod aksk;
+mod alarms;
 mod auth;
 mod batch_tasks;
 pub mod error;

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{batch_tasks, error, health, iam_tokens, legacy_tasks, tasks, video_groups, video_sources};
+use crate::{alarms, batch_tasks, error, health, iam_tokens, legacy_tasks, tasks, video_groups, video_sources};
 
 struct Security;
 
@@ -36,10 +36,11 @@ impl Modify for Security {
         tasks::create_v1, tasks::list_v1, tasks::show_v1, tasks::update_v1, tasks::delete_v1, tasks::action_v1,
         legacy_tasks::list, legacy_tasks::show, legacy_tasks::update, legacy_tasks::delete, legacy_tasks::start, legacy_tasks::stop,
         batch_tasks::create, batch_tasks::list, batch_tasks::update, batch_tasks::delete, batch_tasks::action,
+        alarms::list, alarms::image,
     ),
     components(schemas(error::ViasErrorBody, error::GatewayErrorBody)),
     modifiers(&Security),
-    tags((name = "Video Center"), (name = "Task Center"), (name = "Legacy VAS jobs"), (name = "IAM"), (name = "Operations"))
+    tags((name = "Video Center"), (name = "Task Center"), (name = "Legacy VAS jobs"), (name = "IAM"), (name = "Operations"), (name = "Vigil extensions"))
 )]
 struct ApiDoc;
 

@@ -9,7 +9,7 @@ use axum::{Json, Router};
 
 use crate::request_id::RequestId;
 use crate::{
-    auth, batch_tasks, health, iam_tokens, legacy_tasks, openapi, request_id, tasks, video_groups, video_sources,
+    alarms, auth, batch_tasks, health, iam_tokens, legacy_tasks, openapi, request_id, tasks, video_groups, video_sources,
     AppState,
 };
 
@@ -94,6 +94,8 @@ pub fn router(state: AppState) -> Router {
             "/v2/{project_id}/batch-tasks/{id}/action/{command}",
             put(batch_tasks::action),
         )
+        .route("/v2/{project_id}/vigil/alarms", get(alarms::list))
+        .route("/v2/{project_id}/vigil/alarms/{message_id}/image", get(alarms::image))
         .route_layer(from_fn_with_state(state.clone(), auth::require));
 
     let body_limit = state.config.body_limit;

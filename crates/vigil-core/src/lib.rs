@@ -1,5 +1,6 @@
 //! Vigil's domain: ids, error codes, video-source types and validation rules. No I/O here.
 
+pub mod alarm;
 pub mod error_code;
 pub mod field_error;
 pub mod ids;

@@ -2,9 +2,11 @@
 //! and one schema. Repositories: identity (`iam`), video sources and groups.
 
 pub mod batch_tasks;
+pub mod alarms;
 mod error;
 pub mod iam;
 mod migrations;
+pub mod outbox;
 mod rows;
 pub mod tasks;
 pub mod video_groups;

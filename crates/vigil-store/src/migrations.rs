@@ -7,6 +7,7 @@ use crate::{now_ms, Backend, Store, StoreError};
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_tasks.sql")),
+    (3, include_str!("../migrations/0003_alarms.sql")),
 ];
 
 /// Arbitrary constant naming Vigil's advisory lock on PostgreSQL.

@@ -1,0 +1,162 @@
+//! Vigil extension, outside the VIAS surface: the event center as a REST resource (VIAS has it
+//! only in its console, spec §4.7 and §6.1). Alarms of tasks with `output.event_center` on.
+
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+use vigil_core::FieldError;
+use vigil_store::alarms::{AlarmFilter, AlarmRecord};
+use vigil_store::StoreError;
+
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, ViasErrorBody};
+use crate::query::QueryParams;
+use crate::AppState;
+
+/// Query of ListAlarms. Times are epoch seconds, both ends inclusive.
+#[derive(Debug, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListAlarmsParams {
+    pub task_id: Option<String>,
+    pub video_source_id: Option<String>,
+    /// e.g. 196609 (intrusion), spec §6.3.
+    pub event_type: Option<i64>,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+    /// 0–100000, default 0.
+    pub offset: Option<i64>,
+    /// 1–1000, default 100.
+    pub limit: Option<i64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ListAlarmsResponse {
+    /// Alarms on this page.
+    pub count: i64,
+    /// Matches before pagination.
+    pub total: i64,
+    /// Newest first: each the VIAS envelope without `image_base64`, plus `image_url` when the
+    /// alarm has a picture.
+    #[schema(value_type = Vec<Object>)]
+    pub alarms: Vec<Map<String, Value>>,
+}
+
+/// Upper bound of accepted epoch seconds (year 9999), to keep every sum far from overflow.
+const MAX_EPOCH_S: i64 = 253_402_300_799;
+
+/// Task ids are 32 hex chars; older clients' ids are accepted in the wider id alphabet.
+fn check_id(param: &str, v: Option<String>) -> Result<Option<String>, FieldError> {
+    match v {
+        Some(id)
+            if !(1..=64).contains(&id.len())
+                || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_') =>
+        {
+            Err(FieldError::invalid(
+                param,
+                "must be 1 to 64 letters, digits, '-' or '_'",
+            ))
+        }
+        v => Ok(v),
+    }
+}
+
+impl ListAlarmsParams {
+    fn parse(q: &QueryParams) -> Result<Self, FieldError> {
+        let p = Self {
+            task_id: check_id("task_id", q.text("task_id", 64)?)?,
+            video_source_id: check_id("video_source_id", q.text("video_source_id", 64)?)?,
+            event_type: q.int("event_type", 0, i64::from(u32::MAX))?,
+            start_time: q.int("start_time", 0, MAX_EPOCH_S)?,
+            end_time: q.int("end_time", 0, MAX_EPOCH_S)?,
+            offset: q.int("offset", 0, 100_000)?,
+            limit: q.int("limit", 1, 1000)?,
+        };
+        if let (Some(s), Some(e)) = (p.start_time, p.end_time) {
+            if e < s {
+                return Err(FieldError::invalid("end_time", "must not be before start_time"));
+            }
+        }
+        Ok(p)
+    }
+}
+
+fn image_path(project_id: &str, message_id: &str) -> String {
+    format!("/v2/{project_id}/vigil/alarms/{message_id}/image")
+}
+
+fn dto(state: &AppState, r: &AlarmRecord) -> Map<String, Value> {
+    let mut m = match serde_json::to_value(&r.envelope) {
+        Ok(Value::Object(m)) => m,
+        _ => Map::new(),
+    };
+    m.remove("image_base64");
+    if r.has_image {
+        let url = format!(
+            "{}{}",
+            state.config.public_url.trim_end_matches('/'),
+            image_path(&r.project_id, &r.envelope.message_id)
+        );
+        m.insert("image_url".into(), Value::String(url));
+    }
+    m
+}
+
+#[utoipa::path(get, path = "/v2/{project_id}/vigil/alarms", operation_id = "ListAlarms", tag = "Vigil extensions",
+    description = "Vigil extension (not part of VIAS): alarms stored for tasks whose output has `event_center` on.",
+    params(("project_id" = String, Path), ListAlarmsParams),
+    responses((status = 200, body = ListAlarmsResponse), (status = 400, body = ViasErrorBody)),
+    security(("token" = []), ("aksk" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    q: QueryParams,
+) -> ApiResult<Json<ListAlarmsResponse>> {
+    let p = ListAlarmsParams::parse(&q)?;
+    let filter = AlarmFilter {
+        task_id: p.task_id,
+        video_source_id: p.video_source_id,
+        event_type: p.event_type.and_then(|e| u64::try_from(e).ok()),
+        start_time: p.start_time,
+        end_time: p.end_time,
+        offset: p.offset.unwrap_or(0),
+        limit: p.limit.unwrap_or(100),
+    };
+    let page = state.store.list_alarms(&caller.project_id, &filter).await?;
+    let alarms: Vec<Map<String, Value>> = page.alarms.iter().map(|r| dto(&state, r)).collect();
+    Ok(Json(ListAlarmsResponse {
+        count: alarms.len() as i64,
+        total: page.total,
+        alarms,
+    }))
+}
+
+#[utoipa::path(get, path = "/v2/{project_id}/vigil/alarms/{message_id}/image", operation_id = "ShowAlarmImage",
+    tag = "Vigil extensions",
+    description = "Vigil extension (not part of VIAS): the JPEG of an event-center alarm.",
+    params(("project_id" = String, Path), ("message_id" = String, Path)),
+    responses((status = 200, body = Vec<u8>, content_type = "image/jpeg"), (status = 400, body = ViasErrorBody)),
+    security(("token" = []), ("aksk" = [])))]
+pub async fn image(
+    State(state): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path((_, message_id)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    if message_id.is_empty() || message_id.len() > 64 || !message_id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
+    {
+        return Err(ApiError::invalid("message_id", "must be an upper-case UUID"));
+    }
+    let jpeg = match state.store.get_alarm_image(&caller.project_id, &message_id).await {
+        Ok(Some(jpeg)) => jpeg,
+        Ok(None) => return Err(ApiError::not_found("message_id", "a picture of this alarm")),
+        Err(StoreError::NotFound(_)) => return Err(ApiError::not_found("message_id", "the alarm")),
+        Err(e) => return Err(e.into()),
+    };
+    let mut resp = jpeg.into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("image/jpeg"));
+    Ok(resp)
+}

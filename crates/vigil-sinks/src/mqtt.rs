@@ -1,0 +1,220 @@
+//! `output.dis` mapped to MQTT: VIAS pushes each alarm as one record into a DIS stream; Vigil
+//! publishes the same JSON to the MQTT topic `{topic_prefix}{stream_name}` on the broker the
+//! server names, with QoS 1, and counts the broker's PUBACK as the acknowledgement.
+//!
+//! One connection per server, one publish in flight at a time: the PUBACK that answers is then
+//! unambiguously ours. A connection error or a missing PUBACK tears the connection down (so
+//! nothing is re-sent behind the outbox's back) and the next delivery reconnects.
+
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
+use tokio::sync::{mpsc, Mutex};
+use tokio::task::JoinHandle;
+use vigil_core::alarm::DisOutput;
+
+use crate::{AlarmPayload, DeliverFuture, Sink, SinkError};
+
+/// Server-side MQTT settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MqttConfig {
+    /// `mqtt://[user[:password]@]host[:port]` (also `tcp://`); port 1883 by default.
+    pub url: String,
+    /// Put before every `stream_name`, e.g. `vigil/alarms/`.
+    pub topic_prefix: String,
+    /// How long to wait for the PUBACK.
+    pub ack_timeout: Duration,
+}
+
+/// The parts of a broker URL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerAddr {
+    pub host: String,
+    pub port: u16,
+    pub credentials: Option<(String, String)>,
+}
+
+/// Parses `mqtt://[user[:password]@]host[:port]`.
+pub fn parse_broker_url(url: &str) -> Result<BrokerAddr, SinkError> {
+    let bad = |why: &str| SinkError::Permanent(format!("MQTT broker URL {url:?}: {why}"));
+    let rest = url
+        .strip_prefix("mqtt://")
+        .or_else(|| url.strip_prefix("tcp://"))
+        .ok_or_else(|| bad("must start with mqtt:// (TLS brokers are not supported)"))?;
+    let rest = rest.trim_end_matches('/');
+    let (creds, hostport) = match rest.rsplit_once('@') {
+        Some((c, h)) => {
+            let (u, p) = c.split_once(':').unwrap_or((c, ""));
+            (Some((u.to_string(), p.to_string())), h)
+        }
+        None => (None, rest),
+    };
+    let (host, port) = match hostport.rsplit_once(':') {
+        Some((h, p)) => (h, p.parse::<u16>().map_err(|_| bad("the port is not a number"))?),
+        None => (hostport, 1883),
+    };
+    if host.is_empty() || host.contains('/') {
+        return Err(bad("no host"));
+    }
+    Ok(BrokerAddr {
+        host: host.to_string(),
+        port,
+        credentials: creds,
+    })
+}
+
+/// `^[-A-Za-z0-9_]{1,64}$` (spec §5.4): also keeps MQTT wildcards and levels out of topics.
+pub fn valid_stream_name(s: &str) -> bool {
+    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+enum Note {
+    Sent(u16),
+    Acked(u16),
+    Down(String),
+}
+
+struct Conn {
+    client: AsyncClient,
+    notes: mpsc::UnboundedReceiver<Note>,
+    driver: JoinHandle<()>,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        self.driver.abort();
+    }
+}
+
+pub struct MqttSink {
+    config: MqttConfig,
+    broker: BrokerAddr,
+    conn: Mutex<Option<Conn>>,
+}
+
+/// Largest alarm accepted by the client (pictures make alarms large; MQTT allows 256 MiB).
+const MAX_PACKET: usize = 64 * 1024 * 1024;
+
+impl MqttSink {
+    pub fn new(config: MqttConfig) -> Result<Self, SinkError> {
+        let broker = parse_broker_url(&config.url)?;
+        Ok(Self {
+            config,
+            broker,
+            conn: Mutex::new(None),
+        })
+    }
+
+    fn connect(&self) -> Conn {
+        let id = format!("vigil-{}", uuid::Uuid::new_v4().simple());
+        let mut opts = MqttOptions::new(id, self.broker.host.clone(), self.broker.port);
+        opts.set_keep_alive(Duration::from_secs(30))
+            .set_clean_session(true)
+            .set_max_packet_size(MAX_PACKET, MAX_PACKET);
+        if let Some((u, p)) = &self.broker.credentials {
+            opts.set_credentials(u.clone(), p.clone());
+        }
+        let (client, mut eventloop) = AsyncClient::new(opts, 8);
+        let (tx, notes) = mpsc::unbounded_channel();
+        let driver = tokio::spawn(async move {
+            loop {
+                let note = match eventloop.poll().await {
+                    Ok(Event::Outgoing(Outgoing::Publish(pkid))) => Note::Sent(pkid),
+                    Ok(Event::Incoming(Packet::PubAck(ack))) => Note::Acked(ack.pkid),
+                    Ok(_) => continue,
+                    Err(e) => {
+                        let _ = tx.send(Note::Down(e.to_string()));
+                        break;
+                    }
+                };
+                if tx.send(note).is_err() {
+                    break;
+                }
+            }
+        });
+        Conn { client, notes, driver }
+    }
+
+    async fn publish(&self, p: &AlarmPayload) -> Result<(), SinkError> {
+        let out: DisOutput = p.settings()?;
+        if !valid_stream_name(&out.stream_name) {
+            return Err(SinkError::Permanent(format!(
+                "dis stream_name {:?} must match ^[-A-Za-z0-9_]{{1,64}}$",
+                out.stream_name
+            )));
+        }
+        let topic = format!("{}{}", self.config.topic_prefix, out.stream_name);
+        let mut guard = self.conn.lock().await;
+        if guard.as_ref().is_none_or(|c| c.driver.is_finished()) {
+            *guard = Some(self.connect());
+        }
+        let Some(conn) = guard.as_mut() else {
+            return Err(SinkError::Retryable("MQTT connection unavailable".into()));
+        };
+        // Late PUBACKs of a publish that timed out are not ours.
+        while conn.notes.try_recv().is_ok() {}
+        let exchange = async {
+            conn.client
+                .publish(topic.clone(), QoS::AtLeastOnce, false, p.json.clone().into_bytes())
+                .await
+                .map_err(|e| SinkError::Retryable(format!("MQTT publish to {topic} failed: {e}")))?;
+            let mut pkid = None;
+            loop {
+                match conn.notes.recv().await {
+                    Some(Note::Sent(k)) => pkid = Some(k),
+                    Some(Note::Acked(k)) if Some(k) == pkid => return Ok(()),
+                    Some(Note::Acked(_)) => {}
+                    Some(Note::Down(e)) => {
+                        return Err(SinkError::Retryable(format!(
+                            "MQTT broker {}:{} unreachable: {e}",
+                            self.broker.host, self.broker.port
+                        )))
+                    }
+                    None => return Err(SinkError::Retryable("MQTT connection closed".into())),
+                }
+            }
+        };
+        let result = match tokio::time::timeout(self.config.ack_timeout, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(SinkError::Retryable(format!(
+                "no PUBACK from the MQTT broker within {:?} for {topic}",
+                self.config.ack_timeout
+            ))),
+        };
+        if result.is_err() {
+            *guard = None;
+        }
+        result
+    }
+}
+
+impl Sink for MqttSink {
+    fn deliver<'a>(&'a self, payload: &'a AlarmPayload) -> DeliverFuture<'a> {
+        Box::pin(self.publish(payload))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn broker_urls() {
+        let a = parse_broker_url("mqtt://127.0.0.1:1883").unwrap();
+        assert_eq!((a.host.as_str(), a.port, a.credentials), ("127.0.0.1", 1883, None));
+        let b = parse_broker_url("tcp://u:p@broker/").unwrap();
+        assert_eq!(b.port, 1883);
+        assert_eq!(b.credentials, Some(("u".into(), "p".into())));
+        assert!(parse_broker_url("mqtts://h:8883").is_err());
+        assert!(parse_broker_url("mqtt://h:x").is_err());
+        assert!(parse_broker_url("mqtt://").is_err());
+    }
+
+    #[test]
+    fn stream_names() {
+        assert!(valid_stream_name("alarms-1_a"));
+        assert!(!valid_stream_name("a/#"));
+        assert!(!valid_stream_name(""));
+        assert!(!valid_stream_name(&"a".repeat(65)));
+    }
+}
