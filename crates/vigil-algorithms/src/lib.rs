@@ -18,6 +18,7 @@
 //!
 //! See `docs/algorithms.md` for the catalogue and the decisions taken where the spec is silent.
 
+pub mod analyzer;
 pub mod catalog;
 pub mod event_type;
 pub mod schema;
@@ -25,6 +26,7 @@ pub mod schema;
 mod table;
 pub mod validate;
 
+pub use analyzer::{Analyzer, DetectorNeeds, Event, FrameInput};
 pub use catalog::{AlgorithmSpec, Catalog, Constraint, Placement};
 pub use event_type::{EventSpec, Provenance};
 pub use schema::{DefaultValue, ParamKind, ParamSpec};
