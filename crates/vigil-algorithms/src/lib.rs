@@ -20,6 +20,8 @@
 
 pub mod analyzer;
 pub mod catalog;
+mod registry;
+pub use registry::build_analyzer;
 pub mod event_type;
 pub mod schema;
 #[rustfmt::skip]

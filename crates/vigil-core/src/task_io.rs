@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use crate::alarm::{AlarmOutputs, DisOutput, ObsOutput, WebhookOutput};
 use crate::FieldError;
 
 /// What one task analyses.
@@ -216,28 +217,6 @@ pub fn parse_input(v: &Value, edge: bool, scheduled: bool, single: bool) -> Resu
         .collect()
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WebhookOutput {
-    pub url: String,
-    pub headers: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObsOutput {
-    pub bucket: String,
-    pub path: String,
-}
-
-/// Where a task's alarms go.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct TaskOutputs {
-    pub webhook: Option<WebhookOutput>,
-    pub obs: Option<ObsOutput>,
-    /// The `dis` stream name (delivered as a message-stream topic).
-    pub dis: Option<String>,
-    pub event_center: bool,
-}
-
 fn data_category(at: &str, o: &Map<String, Value>) -> Result<(), FieldError> {
     match o.get("data_category") {
         None | Some(Value::Null) => Ok(()),
@@ -274,9 +253,9 @@ fn obs_path_ok(p: &str) -> bool {
 }
 
 /// Parses `output`: at least one of webhook, obs, dis, event_center.
-pub fn parse_output(v: &Value) -> Result<(TaskOutputs, Value), FieldError> {
+pub fn parse_output(v: &Value) -> Result<(AlarmOutputs, Value), FieldError> {
     let o = obj("output", v)?;
-    let mut out = TaskOutputs::default();
+    let mut out = AlarmOutputs::default();
     for key in o.keys() {
         if !["webhook", "obs", "dis", "event_center"].contains(&key.as_str()) && !o[key].is_null() {
             return Err(FieldError::invalid(
@@ -328,7 +307,7 @@ pub fn parse_output(v: &Value) -> Result<(TaskOutputs, Value), FieldError> {
             ));
         }
         data_category("output.dis", d)?;
-        out.dis = Some(name.into());
+        out.dis = Some(DisOutput { stream_name: name.into() });
     }
     out.event_center = match o.get("event_center") {
         None | Some(Value::Null) => false,

@@ -3,7 +3,9 @@
 //! task states, follows start/stop/update/delete and weekly schedules, and restarts failed
 //! pipelines with backoff.
 
+pub mod analysis;
 mod pipeline;
+pub mod task_pipeline;
 pub mod source_health;
 pub mod source_spec;
 mod supervisor;

@@ -1,6 +1,8 @@
 //! `vigil`: the Vigil server and its administration commands.
 
+mod analyze_cmd;
 mod iam_cmd;
+mod jobs;
 mod logging;
 mod master_key;
 mod models_cmd;
@@ -26,6 +28,10 @@ struct Cli {
 enum Command {
     /// Run the API server (migrations run first).
     Serve(settings::ServeArgs),
+    /// Run tasks only (no API), against the same database as the servers.
+    Worker(settings::ServeArgs),
+    /// Run one algorithm over a file or URL offline and print alarm JSON lines.
+    Analyze(analyze_cmd::AnalyzeArgs),
     /// Apply database migrations and exit.
     Migrate,
     /// Manage users, projects and access keys.
@@ -61,6 +67,8 @@ fn main() -> std::process::ExitCode {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Serve(args) => serve::run(&storage, &args, &file_serve).await,
+            Command::Worker(args) => serve::run_worker(&storage, &args, &file_serve).await,
+            Command::Analyze(args) => tokio::task::block_in_place(|| analyze_cmd::run(&storage, args)),
             Command::Migrate => serve::migrate_only(&storage).await,
             Command::Iam(cmd) => iam_cmd::run(&storage, cmd).await,
             Command::Models(cmd) => models_cmd::run(&storage, cmd),

@@ -80,44 +80,33 @@ async fn shutdown_signal() {
     tracing::info!("shutdown requested; finishing in-flight requests");
 }
 
-/// Resolves to `()` once the shutdown flag is raised.
-pub async fn stopped(mut rx: tokio::sync::watch::Receiver<bool>) {
-    while !*rx.borrow() {
-        if rx.changed().await.is_err() {
-            return;
-        }
-    }
-}
-
-/// The media settings shared by the prober and the worker.
-pub fn media_config(storage: &Storage, args: &ServeArgs, file: &ServeArgs) -> vigil_media::MediaConfig {
-    let root = args.obs_root.clone().or(file.obs_root.clone()).unwrap_or_else(|| storage.data_dir.join("obs"));
-    vigil_media::MediaConfig { obs: vigil_media::ObsBackend::Local { root }, ..Default::default() }
-}
-
-/// Background jobs of `serve`: the source-health prober.
+/// Background jobs of `serve`: the prober, and the worker unless `--no-worker`.
 fn spawn_background(
     storage: &Storage,
     args: &ServeArgs,
     file: &ServeArgs,
     store: &Store,
     stop: tokio::sync::watch::Receiver<bool>,
-) -> Vec<tokio::task::JoinHandle<()>> {
-    let mut jobs = Vec::new();
-    let interval = args.probe_interval.or(file.probe_interval).unwrap_or(60);
-    if interval > 0 {
-        let prober = vigil_media::Prober {
-            opener: std::sync::Arc::new(vigil_media::DefaultOpener::new(media_config(storage, args, file))),
-            options: vigil_media::ProbeOptions::default(),
-            concurrency: 4,
-            interval: std::time::Duration::from_secs(interval),
-        };
-        let targets = std::sync::Arc::new(vigil_worker::source_health::StoreTargets { store: store.clone() });
-        let stop = stopped(stop.clone());
-        tracing::info!(interval_s = interval, "source health prober started");
-        jobs.push(tokio::spawn(async move { prober.run(targets, stop).await }));
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut jobs: Vec<_> = crate::jobs::prober(storage, args, file, store, stop.clone()).into_iter().collect();
+    if !args.no_worker.or(file.no_worker).unwrap_or(false) {
+        jobs.extend(crate::jobs::worker(storage, args, file, store, stop)?);
     }
-    jobs
+    Ok(jobs)
+}
+
+/// `vigil worker`: runs tasks against the shared database, without the API.
+pub async fn run_worker(storage: &Storage, args: &ServeArgs, file: &ServeArgs) -> anyhow::Result<()> {
+    let store = open_store(storage).await?;
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let jobs = crate::jobs::worker(storage, args, file, &store, stop_rx)?;
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    for job in jobs {
+        let _ = job.await;
+    }
+    store.close().await;
+    Ok(())
 }
 
 pub async fn run(storage: &Storage, args: &ServeArgs, file: &ServeArgs) -> anyhow::Result<()> {
@@ -131,10 +120,18 @@ pub async fn run(storage: &Storage, args: &ServeArgs, file: &ServeArgs) -> anyho
     let local = listener.local_addr()?;
     tracing::info!(listen = %local, public_url = %config.public_url, "Vigil API listening");
     let app = vigil_api::router(AppState::new(store.clone(), secrets, config));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let background = spawn_background(storage, args, file, &store, stop_rx)?;
     axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+        .with_graceful_shutdown(async move {
+            shutdown_signal().await;
+            let _ = stop_tx.send(true);
+        })
         .await
         .context("server error")?;
+    for job in background {
+        let _ = job.await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

@@ -75,6 +75,33 @@ pub struct ServeArgs {
     /// Root directory of the local object store behind `obs` inputs and outputs. [default: <data-dir>/obs]
     #[arg(long, env = "VIGIL_OBS_ROOT")]
     pub obs_root: Option<PathBuf>,
+    /// Do not run tasks in this process (run `vigil worker` processes instead).
+    #[arg(long, env = "VIGIL_NO_WORKER")]
+    pub no_worker: Option<bool>,
+    /// This worker's id in task leases; a restart with the same id resumes its tasks at once. [default: the host name]
+    #[arg(long, env = "VIGIL_WORKER_ID")]
+    pub worker_id: Option<String>,
+    /// Frames per second analysed per task. [default: 5]
+    #[arg(long, env = "VIGIL_ANALYSIS_FPS")]
+    pub analysis_fps: Option<f64>,
+    /// Most tasks one worker runs at once. [default: 64]
+    #[arg(long, env = "VIGIL_MAX_TASKS")]
+    pub max_tasks: Option<usize>,
+    /// Seconds a task lease lasts without heartbeat; another worker takes over after it. [default: 15]
+    #[arg(long, env = "VIGIL_LEASE_TTL")]
+    pub lease_ttl: Option<u64>,
+    /// Replay file inputs at their own frame rate, as if they were cameras. [default: false]
+    #[arg(long, env = "VIGIL_REPLAY_REALTIME")]
+    pub replay_realtime: Option<bool>,
+    /// MQTT broker for `dis` outputs, mqtt://[user:pass@]host[:port]. [default: none; dis alarms wait in the outbox]
+    #[arg(long, env = "VIGIL_MQTT_URL")]
+    pub mqtt_url: Option<String>,
+    /// Prefix of the MQTT topic put before a `dis` output's stream_name. [default: none]
+    #[arg(long, env = "VIGIL_MQTT_TOPIC_PREFIX")]
+    pub mqtt_topic_prefix: Option<String>,
+    /// Seconds a webhook receiver has to answer. [default: 10]
+    #[arg(long, env = "VIGIL_WEBHOOK_TIMEOUT")]
+    pub webhook_timeout: Option<u64>,
     /// Largest accepted distance of an AK/SK request's X-Sdk-Date from the server clock, in seconds. [default: 900]
     #[arg(long, env = "VIGIL_MAX_CLOCK_SKEW")]
     pub max_clock_skew: Option<u64>,

@@ -1,0 +1,207 @@
+//! The pipeline of one task: its source read by a supervised `StreamReader`, sampled frames
+//! analysed on this pipeline's own thread, events written as alarms into the durable outbox.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::runtime::Handle;
+use tokio::sync::mpsc::UnboundedSender;
+use vigil_core::alarm::{encode_image, Alarm};
+use vigil_core::task_io::{parse_input, parse_output, TaskSource};
+use vigil_media::{MediaConfig, Pace, ReaderConfig, Recv, SourceSpec, StreamReader, StreamStatus, SubscriberConfig};
+use vigil_store::tasks::TaskRecord;
+use vigil_store::Store;
+
+use crate::analysis::{Analysis, AnalysisSettings};
+use crate::pipeline::{PipelineEvent, PipelineFactory, PipelineHandle, StartError};
+
+/// Builds real pipelines. `wake` nudges the alarm dispatcher after each alarm.
+pub struct TaskPipelines {
+    pub store: Store,
+    pub runtime: Handle,
+    pub media: MediaConfig,
+    pub analysis: AnalysisSettings,
+    pub wake: Option<Arc<dyn Fn() + Send + Sync>>,
+    /// Replay files at their own speed (as if they were cameras) instead of as fast as possible.
+    pub replay_files_realtime: bool,
+}
+
+struct Running {
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl PipelineHandle for Running {
+    fn stop(mut self: Box<Self>) {
+        self.stop.store(true, Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+    }
+}
+
+fn start_err(code: &str, message: impl Into<String>, retryable: bool) -> StartError {
+    StartError { code: code.into(), message: message.into(), retryable }
+}
+
+impl PipelineFactory for Arc<TaskPipelines> {
+    fn start(&self, task: &TaskRecord, events: UnboundedSender<PipelineEvent>) -> Result<Box<dyn PipelineHandle>, StartError> {
+        let config: Value = serde_json::from_str(&task.config).map_err(|e| start_err("VIGIL.CONFIG", e.to_string(), false))?;
+        let analysis = Analysis::new(&task.service_name, &config, &self.analysis).map_err(|e| start_err("VIGIL.ANALYZER", e, false))?;
+        let outputs = serde_json::from_str::<Value>(&task.output)
+            .ok()
+            .and_then(|v| parse_output(&v).ok())
+            .map(|(o, _)| o)
+            .ok_or_else(|| start_err("VIGIL.OUTPUT", "stored output is invalid", false))?;
+        let stop = Arc::new(AtomicBool::new(false));
+        let ctx = Arc::clone(self);
+        let (task, flag) = (task.clone(), Arc::clone(&stop));
+        let thread = std::thread::Builder::new()
+            .name(format!("task-{}", &task.id[..8.min(task.id.len())]))
+            .spawn(move || {
+                let run = std::panic::AssertUnwindSafe(|| ctx.run(&task, analysis, outputs, &flag, &events));
+                if let Err(p) = std::panic::catch_unwind(run) {
+                    let message = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                    let _ = events.send(PipelineEvent::Failed {
+                        code: "VIGIL.PANIC".into(),
+                        message: message.unwrap_or_else(|| "pipeline panicked".into()),
+                        fatal: false,
+                    });
+                }
+            })
+            .map_err(|e| start_err("VIGIL.THREAD", e.to_string(), true))?;
+        Ok(Box::new(Running { stop, thread: Some(thread) }))
+    }
+}
+
+impl TaskPipelines {
+    /// The stream to open and the alarm `stream_id`.
+    fn source(&self, task: &TaskRecord) -> Result<(SourceSpec, String), PipelineEvent> {
+        let fail = |code: &str, m: String| PipelineEvent::Failed { code: code.into(), message: m, fatal: true };
+        let input: Value = serde_json::from_str(&task.input).map_err(|e| fail("VIGIL.INPUT", e.to_string()))?;
+        let edge = task.placement == "edge";
+        let src = parse_input(&input, edge, false, true).map_err(|e| fail("VIGIL.INPUT", e.message))?.remove(0).source;
+        match &src {
+            TaskSource::VideoSource { id } => {
+                let rec = self
+                    .runtime
+                    .block_on(self.store.get_source(&task.project_id, id))
+                    .map_err(|e| fail("VIAS.00010002", format!("video source {id}: {e}")))?;
+                let spec = crate::source_spec::from_source(&rec.source).map_err(|m| fail("VIGIL.SOURCE", m))?;
+                Ok((spec, id.clone()))
+            }
+            other => {
+                let spec = crate::source_spec::from_task_source(other).ok_or_else(|| fail("VIGIL.INPUT", "no stream".into()))?;
+                let stream_id = match other {
+                    TaskSource::Url { url } => url.rsplit('/').next().unwrap_or(url).to_string(),
+                    TaskSource::Obs { path, .. } => path.rsplit('/').next().unwrap_or(path).to_string(),
+                    _ => task.id.clone(),
+                };
+                Ok((spec, stream_id))
+            }
+        }
+    }
+
+    fn run(
+        &self,
+        task: &TaskRecord,
+        mut analysis: Analysis,
+        outputs: vigil_core::alarm::AlarmOutputs,
+        stop: &AtomicBool,
+        events: &UnboundedSender<PipelineEvent>,
+    ) {
+        let (spec, stream_id) = match self.source(task) {
+            Ok(s) => s,
+            Err(e) => {
+                let _ = events.send(e);
+                return;
+            }
+        };
+        let live = spec.is_live();
+        let pace = if !live && self.replay_files_realtime { Pace::RealTime } else { Pace::AsFastAsConsumed };
+        let reader = match StreamReader::start(spec, ReaderConfig { pace, ..Default::default() }) {
+            Ok(r) => r,
+            Err(e) => {
+                let _ = events.send(PipelineEvent::Failed { code: e.kind().as_str().into(), message: e.message().into(), fatal: false });
+                return;
+            }
+        };
+        let frames = reader.subscribe(SubscriberConfig { capacity: 4, fps: Some(self.analysis.fps), ..Default::default() });
+        let mut converter = vigil_media::RgbConverter::default();
+        let mut last_online = None;
+        let video_source_id = task.video_source_id.clone();
+        while !stop.load(Ordering::SeqCst) {
+            // Report the stream's health when it changes.
+            let status = reader.status();
+            let online = status.is_online();
+            if last_online != Some(online) {
+                let ev = match &status {
+                    StreamStatus::Online => Some(PipelineEvent::Running),
+                    StreamStatus::Offline(e) | StreamStatus::Abnormal(e) => {
+                        Some(PipelineEvent::Abnormal { code: e.kind().as_str().into(), message: e.message().into() })
+                    }
+                    _ => None,
+                };
+                if let Some(ev) = ev {
+                    let _ = events.send(ev);
+                    last_online = Some(online);
+                }
+            }
+            let frame = match frames.recv_timeout(Duration::from_millis(250)) {
+                Recv::Frame(f) => f,
+                Recv::Timeout => continue,
+                Recv::Closed => break,
+            };
+            let produced = match analysis.on_frame(&mut converter, &frame) {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(task_id = %task.id, error = %e, "frame analysis failed; frame skipped");
+                    continue;
+                }
+            };
+            for p in produced {
+                let alarm = Alarm {
+                    event_type: p.event.event_type,
+                    task_id: task.id.clone(),
+                    stream_id: stream_id.clone(),
+                    timestamp: p.epoch.max(0) as u64,
+                    message_id: Alarm::new_message_id(),
+                    image_base64: p.jpeg.as_deref().map(encode_image),
+                    alarm_type: p.event.alarm_type,
+                    data: p.event.data,
+                    extra: Default::default(),
+                };
+                // Written before anything is sent; the dispatcher delivers from the outbox.
+                match self.runtime.block_on(self.store.enqueue_alarm(&alarm, &task.project_id, video_source_id.as_deref(), &outputs)) {
+                    Ok(_) => {
+                        if let Some(w) = &self.wake {
+                            w();
+                        }
+                    }
+                    Err(e) => tracing::error!(task_id = %task.id, error = %e, "cannot store alarm"),
+                }
+            }
+        }
+        let ended = reader.status();
+        reader.stop();
+        if stop.load(Ordering::SeqCst) {
+            return;
+        }
+        let _ = events.send(match ended {
+            StreamStatus::Ended(None) => PipelineEvent::Finished,
+            StreamStatus::Ended(Some(e)) | StreamStatus::Offline(e) | StreamStatus::Abnormal(e) => {
+                PipelineEvent::Failed { code: e.kind().as_str().into(), message: e.message().into(), fatal: !live }
+            }
+            _ => PipelineEvent::Finished,
+        });
+    }
+}

@@ -1,0 +1,110 @@
+//! Background jobs of `vigil serve` and `vigil worker`: the source-health prober, the alarm
+//! dispatcher and the task worker, all stopped by one shutdown flag.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use vigil_sinks::{Dispatcher, DispatcherConfig, Sinks, SinksConfig};
+use vigil_store::Store;
+use vigil_worker::analysis::AnalysisSettings;
+use vigil_worker::task_pipeline::TaskPipelines;
+use vigil_worker::{Worker, WorkerConfig};
+
+use crate::settings::{ServeArgs, Storage};
+
+/// Resolves to `()` once the shutdown flag is raised.
+pub async fn stopped(mut rx: watch::Receiver<bool>) {
+    while !*rx.borrow() {
+        if rx.changed().await.is_err() {
+            return;
+        }
+    }
+}
+
+/// A flag's value from the command line/environment, else the TOML file, else a default.
+macro_rules! pick {
+    ($a:expr, $f:expr, $field:ident, $default:expr) => {
+        $a.$field.clone().or($f.$field.clone()).unwrap_or($default)
+    };
+}
+
+fn host_name() -> String {
+    std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).unwrap_or_else(|| "vigil".into())
+}
+
+pub fn media_config(storage: &Storage, a: &ServeArgs, f: &ServeArgs) -> vigil_media::MediaConfig {
+    let root = pick!(a, f, obs_root, storage.data_dir.join("obs"));
+    vigil_media::MediaConfig { obs: vigil_media::ObsBackend::Local { root }, ..Default::default() }
+}
+
+pub fn prober(storage: &Storage, a: &ServeArgs, f: &ServeArgs, store: &Store, stop: watch::Receiver<bool>) -> Option<JoinHandle<()>> {
+    let interval = pick!(a, f, probe_interval, 60);
+    if interval == 0 {
+        return None;
+    }
+    let prober = vigil_media::Prober {
+        opener: Arc::new(vigil_media::DefaultOpener::new(media_config(storage, a, f))),
+        options: vigil_media::ProbeOptions::default(),
+        concurrency: 4,
+        interval: Duration::from_secs(interval),
+    };
+    let targets = Arc::new(vigil_worker::source_health::StoreTargets { store: store.clone() });
+    tracing::info!(interval_s = interval, "source health prober started");
+    Some(tokio::spawn(async move { prober.run(targets, stopped(stop)).await }))
+}
+
+/// The alarm dispatcher (outbox → webhook, obs, MQTT) and the task worker.
+pub fn worker(
+    storage: &Storage,
+    a: &ServeArgs,
+    f: &ServeArgs,
+    store: &Store,
+    stop: watch::Receiver<bool>,
+) -> anyhow::Result<Vec<JoinHandle<()>>> {
+    let id = pick!(a, f, worker_id, host_name());
+    let mut sinks_cfg = SinksConfig::with_data_dir(&storage.data_dir);
+    sinks_cfg.webhook_timeout = Duration::from_secs(pick!(a, f, webhook_timeout, 10).max(1));
+    if let Some(root) = a.obs_root.clone().or(f.obs_root.clone()) {
+        sinks_cfg.obs = vigil_sinks::ObsConfig::Local { root };
+    }
+    if let Some(url) = a.mqtt_url.clone().or(f.mqtt_url.clone()) {
+        sinks_cfg.mqtt = Some(vigil_sinks::mqtt::MqttConfig {
+            url,
+            topic_prefix: pick!(a, f, mqtt_topic_prefix, String::new()),
+            ack_timeout: Duration::from_secs(10),
+        });
+    }
+    let sinks = Sinks::from_config(&sinks_cfg).context("configuring alarm outputs")?;
+    let dispatcher =
+        Dispatcher::new(store.clone(), sinks, DispatcherConfig { worker_id: format!("{id}/{}", std::process::id()), ..Default::default() });
+    let mut jobs = vec![dispatcher.clone().spawn(stopped(stop.clone()))];
+
+    let models = vigil_vision::ModelDir::resolve(storage.model_dir.as_deref(), Some(&storage.data_dir))
+        .context("resolving the model directory (see `vigil models list`)")?;
+    let fps = pick!(a, f, analysis_fps, 5.0);
+    if !(0.1..=60.0).contains(&fps) {
+        anyhow::bail!("analysis_fps must be between 0.1 and 60");
+    }
+    let wake_dispatcher = dispatcher.clone();
+    let pipelines = Arc::new(TaskPipelines {
+        store: store.clone(),
+        runtime: tokio::runtime::Handle::current(),
+        media: media_config(storage, a, f),
+        analysis: AnalysisSettings { models, backend: vigil_vision::BackendConfig::default(), fps },
+        wake: Some(Arc::new(move || wake_dispatcher.wake())),
+        replay_files_realtime: pick!(a, f, replay_realtime, false),
+    });
+    let config = WorkerConfig {
+        id: id.clone(),
+        lease_ttl: Duration::from_secs(pick!(a, f, lease_ttl, 15).max(3)),
+        tick: Duration::from_secs(2),
+        max_tasks: pick!(a, f, max_tasks, 64).max(1),
+    };
+    let worker = Worker::new(store.clone(), Arc::new(pipelines), config);
+    jobs.push(tokio::spawn(worker.run(stop)));
+    tracing::info!(worker = %id, "task worker and alarm dispatcher started");
+    Ok(jobs)
+}
