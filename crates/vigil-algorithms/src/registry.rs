@@ -2,5 +2,9 @@
 use crate::{Analyzer, ConfigError, ConfigErrorKind, ValidatedCommon};
 
 pub fn build_analyzer(service_name: &str, _common: &ValidatedCommon) -> Result<Box<dyn Analyzer>, ConfigError> {
-    Err(ConfigError { param: "service_name".into(), message: format!("{service_name}: no analyzer yet"), kind: ConfigErrorKind::InvalidValue })
+    Err(ConfigError {
+        param: "service_name".into(),
+        message: format!("{service_name}: no analyzer yet"),
+        kind: ConfigErrorKind::InvalidValue,
+    })
 }

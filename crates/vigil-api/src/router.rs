@@ -9,8 +9,8 @@ use axum::{Json, Router};
 
 use crate::request_id::RequestId;
 use crate::{
-    alarms, auth, batch_tasks, health, iam_tokens, legacy_tasks, openapi, request_id, tasks, video_groups, video_sources,
-    AppState,
+    alarms, auth, batch_tasks, health, iam_tokens, legacy_tasks, openapi, request_id, tasks, video_groups,
+    video_sources, AppState,
 };
 
 /// `IVA.0101` for anything that is not a route, or not a method of a route.

@@ -307,7 +307,9 @@ pub fn parse_output(v: &Value) -> Result<(AlarmOutputs, Value), FieldError> {
             ));
         }
         data_category("output.dis", d)?;
-        out.dis = Some(DisOutput { stream_name: name.into() });
+        out.dis = Some(DisOutput {
+            stream_name: name.into(),
+        });
     }
     out.event_center = match o.get("event_center") {
         None | Some(Value::Null) => false,

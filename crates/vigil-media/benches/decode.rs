@@ -10,9 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use vigil_media::{
-    DecodeOptions, Frame, ReaderConfig, Recv, SourceSpec, StreamReader, SubscriberConfig,
-};
+use vigil_media::{DecodeOptions, Frame, ReaderConfig, Recv, SourceSpec, StreamReader, SubscriberConfig};
 
 fn shared_dir() -> PathBuf {
     std::env::var("VIGIL_SHARED_DIR")
@@ -24,15 +22,7 @@ fn make_clip(dir: &Path, w: u32, h: u32, frames: u32) -> PathBuf {
     let out = dir.join(format!("bench_{h}p.mp4"));
     let src = shared_dir().join("media/pedestrians_vtest.mp4");
     let status = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-loglevel",
-            "error",
-            "-y",
-            "-stream_loop",
-            "-1",
-            "-i",
-        ])
+        .args(["-hide_banner", "-loglevel", "error", "-y", "-stream_loop", "-1", "-i"])
         .arg(&src)
         .args([
             "-vf",
@@ -120,11 +110,7 @@ fn ours(path: &Path, keyframes_only: bool) -> Run {
     drop(reader);
     let cpu = cpu_seconds(libc::RUSAGE_SELF) - cpu0;
     std::hint::black_box(checksum);
-    Run {
-        frames: n,
-        wall,
-        cpu,
-    }
+    Run { frames: n, wall, cpu }
 }
 
 /// Reads one byte per row so the frame is really there (cheap).

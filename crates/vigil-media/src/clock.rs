@@ -80,9 +80,7 @@ pub struct SystemClock {
 
 impl Default for SystemClock {
     fn default() -> Self {
-        SystemClock {
-            origin: Instant::now(),
-        }
+        SystemClock { origin: Instant::now() }
     }
 }
 
@@ -124,10 +122,7 @@ impl SimulatedClock {
 
     /// All sleeps so far, in order.
     pub fn sleeps(&self) -> Vec<Duration> {
-        self.state
-            .lock()
-            .map(|s| s.sleeps.clone())
-            .unwrap_or_default()
+        self.state.lock().map(|s| s.sleeps.clone()).unwrap_or_default()
     }
 }
 
@@ -202,10 +197,7 @@ mod tests {
         for n in 0..12 {
             let d = b.delay(n, &mut rng).as_secs_f64();
             let mid = (0.5 * 2f64.powi(n as i32)).min(30.0);
-            assert!(
-                d >= mid * 0.8 - 1e-9 && d <= (mid * 1.2).min(30.0) + 1e-9,
-                "{n}: {d}"
-            );
+            assert!(d >= mid * 0.8 - 1e-9 && d <= (mid * 1.2).min(30.0) + 1e-9, "{n}: {d}");
             assert!(d <= 30.0);
             assert!(mid >= prev_mid);
             prev_mid = mid;
@@ -219,8 +211,7 @@ mod tests {
     fn cancel_wakes_sleeper() {
         let c = CancelToken::new();
         let c2 = c.clone();
-        let t =
-            std::thread::spawn(move || SystemClock::default().sleep(Duration::from_secs(30), &c2));
+        let t = std::thread::spawn(move || SystemClock::default().sleep(Duration::from_secs(30), &c2));
         std::thread::sleep(Duration::from_millis(50));
         let start = Instant::now();
         c.cancel();

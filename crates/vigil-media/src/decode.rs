@@ -115,10 +115,7 @@ impl Decoder {
 
     /// Codec name (e.g. `h264`).
     pub fn codec_name(&self) -> String {
-        self.inner
-            .codec()
-            .map(|c| c.name().to_string())
-            .unwrap_or_default()
+        self.inner.codec().map(|c| c.name().to_string()).unwrap_or_default()
     }
 
     /// Swaps in a decoder for new codec parameters (mid-stream change), keeping the time origin
@@ -178,9 +175,7 @@ impl Decoder {
         match self.inner.receive_frame(&mut pic) {
             Ok(()) => {}
             Err(ffmpeg_next::Error::Eof) => return Ok(None),
-            Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => {
-                return Ok(None)
-            }
+            Err(ffmpeg_next::Error::Other { errno }) if errno == ffmpeg_next::error::EAGAIN => return Ok(None),
             Err(e) => return Err(MediaError::from_ffmpeg("decoding", e).with_kind_if_internal()),
         }
         self.decoded += 1;
@@ -215,17 +210,15 @@ impl Decoder {
             return Ok(pic);
         }
         let (w, h) = (pic.width(), pic.height());
-        let rebuild =
-            !matches!(&self.scaler, Some((f, sw, sh, _)) if *f == fmt && *sw == w && *sh == h);
+        let rebuild = !matches!(&self.scaler, Some((f, sw, sh, _)) if *f == fmt && *sw == w && *sh == h);
         if rebuild {
             let ctx =
-                scaling::Context::get(fmt, w, h, Pixel::YUV420P, w, h, scaling::Flags::BILINEAR)
-                    .map_err(|e| {
-                        MediaError::new(
-                            ErrorKind::UnsupportedCodec,
-                            format!("cannot convert pixel format {fmt:?}: {e}"),
-                        )
-                    })?;
+                scaling::Context::get(fmt, w, h, Pixel::YUV420P, w, h, scaling::Flags::BILINEAR).map_err(|e| {
+                    MediaError::new(
+                        ErrorKind::UnsupportedCodec,
+                        format!("cannot convert pixel format {fmt:?}: {e}"),
+                    )
+                })?;
             self.scaler = Some((fmt, w, h, ctx));
         }
         let mut out = AvFrame::empty();

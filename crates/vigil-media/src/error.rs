@@ -96,9 +96,7 @@ impl MediaError {
             E::HttpUnauthorized | E::HttpForbidden => ErrorKind::AuthFailed,
             E::HttpNotFound | E::StreamNotFound => ErrorKind::NotFound,
             E::HttpBadRequest | E::HttpOther4xx | E::HttpServerError => ErrorKind::Unreachable,
-            E::DecoderNotFound | E::DemuxerNotFound | E::PatchWelcome => {
-                ErrorKind::UnsupportedCodec
-            }
+            E::DecoderNotFound | E::DemuxerNotFound | E::PatchWelcome => ErrorKind::UnsupportedCodec,
             E::ProtocolNotFound => ErrorKind::InvalidSource,
             E::InvalidData | E::Eof => ErrorKind::CorruptData,
             E::Exit => ErrorKind::Stalled,
@@ -114,8 +112,8 @@ fn errno_kind(errno: i32) -> ErrorKind {
     match errno {
         ENOENT | ENOTDIR => ErrorKind::NotFound,
         EACCES | EPERM => ErrorKind::AuthFailed,
-        ECONNREFUSED | ECONNRESET | ECONNABORTED | EHOSTUNREACH | ENETUNREACH | ENETDOWN
-        | ETIMEDOUT | EPIPE | ENOTCONN | EIO => ErrorKind::Unreachable,
+        ECONNREFUSED | ECONNRESET | ECONNABORTED | EHOSTUNREACH | ENETUNREACH | ENETDOWN | ETIMEDOUT | EPIPE
+        | ENOTCONN | EIO => ErrorKind::Unreachable,
         ENOSYS | ENOTSUP => ErrorKind::UnsupportedCodec,
         EINVAL => ErrorKind::CorruptData,
         _ => ErrorKind::Internal,

@@ -129,23 +129,12 @@ impl RgbConverter {
     pub fn convert(&mut self, frame: &Frame, out_w: u32, out_h: u32) -> Result<Vec<u8>> {
         let (w, h, fmt) = (frame.width(), frame.height(), frame.0.picture.format());
         if w == 0 || h == 0 || out_w == 0 || out_h == 0 {
-            return Err(MediaError::new(
-                ErrorKind::Internal,
-                "RGB conversion of an empty size",
-            ));
+            return Err(MediaError::new(ErrorKind::Internal, "RGB conversion of an empty size"));
         }
         let reuse = matches!(&self.ctx, Some((f, a, b, c, d, _)) if (*f, *a, *b, *c, *d) == (fmt, w, h, out_w, out_h));
         if !reuse {
-            let ctx = scaling::Context::get(
-                fmt,
-                w,
-                h,
-                Pixel::RGB24,
-                out_w,
-                out_h,
-                scaling::Flags::BILINEAR,
-            )
-            .map_err(|e| MediaError::new(ErrorKind::Internal, format!("swscale: {e}")))?;
+            let ctx = scaling::Context::get(fmt, w, h, Pixel::RGB24, out_w, out_h, scaling::Flags::BILINEAR)
+                .map_err(|e| MediaError::new(ErrorKind::Internal, format!("swscale: {e}")))?;
             self.ctx = Some((fmt, w, h, out_w, out_h, ctx));
         }
         let mut out = AvFrame::empty();

@@ -27,14 +27,10 @@ pub use clock::{Backoff, CancelToken, Clock, SimulatedClock, SystemClock};
 pub use decode::{DecodeOptions, Decoder};
 pub use error::{ErrorKind, MediaError, Result};
 pub use frame::{Frame, RgbConverter};
-pub use prober::{
-    probe, probe_async, ProbeOptions, ProbeReport, ProbeTargets, Prober, SourceStatus,
-};
+pub use prober::{probe, probe_async, ProbeOptions, ProbeReport, ProbeTargets, Prober, SourceStatus};
 pub use quality::{QualityLabel, QualityThresholds};
 pub use queue::{FrameReceiver, Overflow, Recv, SubscriberConfig};
-pub use reader::{
-    active_reader_threads, Pace, ReaderConfig, ReaderDeps, ReaderStats, StreamReader, StreamStatus,
-};
+pub use reader::{active_reader_threads, Pace, ReaderConfig, ReaderDeps, ReaderStats, StreamReader, StreamStatus};
 pub use sampler::Sampler;
 pub use snapshot::encode_jpeg;
 pub use source::{DefaultOpener, EncodedPacket, Opener, Source, StreamInfo};

@@ -195,9 +195,9 @@ pub fn probe(spec: &SourceSpec, opener: &dyn Opener, opts: &ProbeOptions) -> Pro
     }
     drop(src);
     let Some(last) = frames.last() else {
-        return report(last_err.unwrap_or_else(|| {
-            MediaError::new(ErrorKind::CorruptData, "no frame could be decoded")
-        }));
+        return report(
+            last_err.unwrap_or_else(|| MediaError::new(ErrorKind::CorruptData, "no frame could be decoded")),
+        );
     };
     let snapshot = encode_jpeg(last, opts.jpeg_quality).ok();
     ProbeReport {
@@ -215,17 +215,10 @@ pub fn probe(spec: &SourceSpec, opener: &dyn Opener, opts: &ProbeOptions) -> Pro
 }
 
 /// Probes on tokio's blocking pool.
-pub async fn probe_async(
-    spec: SourceSpec,
-    opener: Arc<dyn Opener>,
-    opts: ProbeOptions,
-) -> ProbeReport {
+pub async fn probe_async(spec: SourceSpec, opener: Arc<dyn Opener>, opts: ProbeOptions) -> ProbeReport {
     match tokio::task::spawn_blocking(move || probe(&spec, &*opener, &opts)).await {
         Ok(r) => r,
-        Err(e) => ProbeReport::failed(MediaError::new(
-            ErrorKind::Internal,
-            format!("probe task failed: {e}"),
-        )),
+        Err(e) => ProbeReport::failed(MediaError::new(ErrorKind::Internal, format!("probe task failed: {e}"))),
     }
 }
 

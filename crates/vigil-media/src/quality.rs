@@ -149,9 +149,7 @@ pub fn assess(frames: &[Frame], th: &QualityThresholds) -> Vec<QualityLabel> {
     let half = |count: usize| count * 2 >= stats.len();
     let black = |s: &FrameStats| s.mean_luma < th.black_max_mean && s.std_luma < th.uniform_max_std;
     let gray = |s: &FrameStats| {
-        s.mean_luma >= th.black_max_mean
-            && s.std_luma < th.uniform_max_std
-            && s.chroma_dev < th.gray_max_chroma_dev
+        s.mean_luma >= th.black_max_mean && s.std_luma < th.uniform_max_std && s.chroma_dev < th.gray_max_chroma_dev
     };
     let uniform = |s: &FrameStats| s.std_luma < th.uniform_max_std;
     if half(stats.iter().filter(|s| black(s)).count()) {

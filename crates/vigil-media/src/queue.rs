@@ -33,10 +33,7 @@ pub struct SubscriberConfig {
 
 impl Default for SubscriberConfig {
     fn default() -> Self {
-        SubscriberConfig {
-            capacity: 8,
-            fps: None,
-        }
+        SubscriberConfig { capacity: 8, fps: None }
     }
 }
 
@@ -206,10 +203,7 @@ impl Hub {
                     }
                 }
                 Overflow::Block => {
-                    while st.frames.len() >= q.capacity
-                        && !st.receiver_gone
-                        && !cancel.is_cancelled()
-                    {
+                    while st.frames.len() >= q.capacity && !st.receiver_gone && !cancel.is_cancelled() {
                         st = match q.not_full.wait_timeout(st, Duration::from_millis(50)) {
                             Ok((g, _)) => g,
                             Err(p) => p.into_inner().0,

@@ -267,11 +267,7 @@ impl StreamReader {
     }
 
     /// Blocks until the status satisfies `pred` or `timeout` passes; returns the status then.
-    pub fn wait_status(
-        &self,
-        timeout: Duration,
-        pred: impl Fn(&StreamStatus) -> bool,
-    ) -> Option<StreamStatus> {
+    pub fn wait_status(&self, timeout: Duration, pred: impl Fn(&StreamStatus) -> bool) -> Option<StreamStatus> {
         let deadline = Instant::now() + timeout;
         let mut st = lock(&self.shared.status);
         loop {
@@ -378,16 +374,12 @@ impl Run {
             }
             self.shared.failures.fetch_add(1, Ordering::Relaxed);
             tracing::warn!(source = %self.spec.redacted(), error = %err, "source failed");
-            let give_up = !live
-                || !self.cfg.reconnect
-                || self.cfg.max_attempts.is_some_and(|m| failures + 1 >= m);
+            let give_up = !live || !self.cfg.reconnect || self.cfg.max_attempts.is_some_and(|m| failures + 1 >= m);
             if give_up {
-                self.shared
-                    .set_status(StreamStatus::Ended(Some(err)), &*clock);
+                self.shared.set_status(StreamStatus::Ended(Some(err)), &*clock);
                 return;
             }
-            self.shared
-                .set_status(StreamStatus::from_error(err), &*clock);
+            self.shared.set_status(StreamStatus::from_error(err), &*clock);
             let delay = self.cfg.backoff.delay(failures, &mut *self.deps.rng);
             failures = failures.saturating_add(1);
             if !clock.sleep(delay, &self.cancel) {
@@ -402,11 +394,7 @@ impl Run {
         let time_base = info.time_base;
         let mut dec = Decoder::new(&info.params, time_base, self.cfg.decode)?;
         dec.set_wall_base(info.wall_base);
-        let mode = if live {
-            Overflow::DropOldest
-        } else {
-            Overflow::Block
-        };
+        let mode = if live { Overflow::DropOldest } else { Overflow::Block };
         let mut pace_origin: Option<(Duration, Duration)> = None;
         loop {
             if self.cancel.is_cancelled() {

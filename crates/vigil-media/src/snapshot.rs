@@ -14,9 +14,7 @@ use crate::frame::Frame;
 /// 5 gives photos of about 1 bit per pixel.
 pub fn encode_jpeg(frame: &Frame, quality: u8) -> Result<Vec<u8>> {
     crate::init();
-    let err = |what: &str, e: ffmpeg_next::Error| {
-        MediaError::new(ErrorKind::Internal, format!("JPEG {what}: {e}"))
-    };
+    let err = |what: &str, e: ffmpeg_next::Error| MediaError::new(ErrorKind::Internal, format!("JPEG {what}: {e}"));
     let (w, h) = (frame.width(), frame.height());
     if w == 0 || h == 0 {
         return Err(MediaError::new(ErrorKind::Internal, "JPEG: empty frame"));
@@ -48,8 +46,7 @@ pub fn encode_jpeg(frame: &Frame, quality: u8) -> Result<Vec<u8>> {
         scaling::Flags::BILINEAR,
     )
     .map_err(|e| err("conversion", e))?;
-    sws.run(frame.av_frame(), &mut pic)
-        .map_err(|e| err("conversion", e))?;
+    sws.run(frame.av_frame(), &mut pic).map_err(|e| err("conversion", e))?;
     pic.set_pts(Some(0));
     // SAFETY: plain field write on a frame we own.
     unsafe {
@@ -58,8 +55,7 @@ pub fn encode_jpeg(frame: &Frame, quality: u8) -> Result<Vec<u8>> {
     enc.send_frame(&pic).map_err(|e| err("encoding", e))?;
     enc.send_eof().map_err(|e| err("encoding", e))?;
     let mut pkt = Packet::empty();
-    enc.receive_packet(&mut pkt)
-        .map_err(|e| err("encoding", e))?;
+    enc.receive_packet(&mut pkt).map_err(|e| err("encoding", e))?;
     Ok(pkt.data().map(<[u8]>::to_vec).unwrap_or_default())
 }
 

@@ -85,8 +85,7 @@ impl DefaultOpener {
         let lower = url.to_ascii_lowercase();
         if lower.starts_with("rtsp://") || lower.starts_with("rtsps://") {
             let parsed = parse_url(url)?;
-            let src =
-                rtsp::RtspSource::open(parsed, user, password, transport, &self.config, cancel)?;
+            let src = rtsp::RtspSource::open(parsed, user, password, transport, &self.config, cancel)?;
             Ok(Box::new(src))
         } else {
             Ok(Box::new(file::AvSource::open(url, &self.config, cancel)?))
@@ -103,13 +102,7 @@ impl Opener for DefaultOpener {
                 user,
                 password,
                 transport,
-            } => self.open_url(
-                url,
-                user.as_deref(),
-                password.as_deref(),
-                *transport,
-                cancel,
-            ),
+            } => self.open_url(url, user.as_deref(), password.as_deref(), *transport, cancel),
             SourceSpec::Url { url } => self.open_url(url, None, None, RtspTransport::Tcp, cancel),
             SourceSpec::Restful {
                 url,
@@ -117,8 +110,7 @@ impl Opener for DefaultOpener {
                 cert_check,
                 path,
             } => {
-                let resolved =
-                    restful::resolve(url, headers, *cert_check, path, &self.config, cancel)?;
+                let resolved = restful::resolve(url, headers, *cert_check, path, &self.config, cancel)?;
                 self.open_url(&resolved, None, None, RtspTransport::Tcp, cancel)
             }
             SourceSpec::Obs { bucket, path } => {
@@ -137,10 +129,5 @@ pub(crate) fn local_runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .map_err(|e| {
-            crate::error::MediaError::new(
-                crate::error::ErrorKind::Internal,
-                format!("tokio runtime: {e}"),
-            )
-        })
+        .map_err(|e| crate::error::MediaError::new(crate::error::ErrorKind::Internal, format!("tokio runtime: {e}")))
 }

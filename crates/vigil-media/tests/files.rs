@@ -7,18 +7,12 @@ use std::time::{Duration, Instant};
 use common::*;
 use vigil_media::*;
 
-fn read_file(
-    spec: SourceSpec,
-    cfg: ReaderConfig,
-    sub: SubscriberConfig,
-) -> (Vec<Frame>, ReaderStats, StreamStatus) {
+fn read_file(spec: SourceSpec, cfg: ReaderConfig, sub: SubscriberConfig) -> (Vec<Frame>, ReaderStats, StreamStatus) {
     let reader = StreamReader::start(spec, cfg).expect("start reader");
     let rx = reader.subscribe(sub);
     let frames = collect_all(&rx, Duration::from_secs(60));
     let status = reader
-        .wait_status(Duration::from_secs(5), |s| {
-            matches!(s, StreamStatus::Ended(_))
-        })
+        .wait_status(Duration::from_secs(5), |s| matches!(s, StreamStatus::Ended(_)))
         .unwrap_or_else(|| reader.status());
     let stats = reader.stats();
     (frames, stats, status)
@@ -40,22 +34,14 @@ fn pedestrians_mp4_mkv_avi_decode_every_frame_with_timestamps() {
         let (frames, stats, status) = read_file(
             SourceSpec::url(path.to_str().expect("utf8")),
             ReaderConfig::default(),
-            SubscriberConfig {
-                capacity: 4,
-                fps: None,
-            },
+            SubscriberConfig { capacity: 4, fps: None },
         );
         assert_eq!(status, StreamStatus::Ended(None), "{}", path.display());
         assert_timeline(&frames, 795, Duration::from_millis(100), 768, 576);
         assert_eq!(stats.decoded, 795);
         assert_eq!(stats.dropped, 0, "files are never dropped");
         // A real picture, not a blank buffer.
-        let mean: f64 = frames[400]
-            .luma_rows()
-            .flatten()
-            .map(|&v| v as f64)
-            .sum::<f64>()
-            / (768.0 * 576.0);
+        let mean: f64 = frames[400].luma_rows().flatten().map(|&v| v as f64).sum::<f64>() / (768.0 * 576.0);
         assert!(mean > 40.0 && mean < 220.0, "mean luma {mean}");
     }
 }
@@ -94,10 +80,7 @@ fn h265_mpeg4_mjpeg_wmv_mpeg_containers_decode() {
         ("twmv.wmv", vec!["-c:v", "wmv2"]),
         ("tmpeg.mpg", vec!["-c:v", "mpeg2video"]),
         ("tmov.mov", vec!["-c:v", "libx264", "-pix_fmt", "yuv420p"]),
-        (
-            "tm4v.m4v",
-            vec!["-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "mp4"],
-        ),
+        ("tm4v.m4v", vec!["-c:v", "libx264", "-pix_fmt", "yuv420p", "-f", "mp4"]),
     ];
     let clips = clips
         .into_iter()
@@ -111,11 +94,7 @@ fn h265_mpeg4_mjpeg_wmv_mpeg_containers_decode() {
         );
         assert_eq!(status, StreamStatus::Ended(None), "{name}");
         assert_eq!(frames.len(), 30, "{name}");
-        assert_eq!(
-            (frames[0].width(), frames[0].height()),
-            (320, 240),
-            "{name}"
-        );
+        assert_eq!((frames[0].width(), frames[0].height()), (320, 240), "{name}");
         // Monotonic, 100 ms apart (MPEG-PS may start at an offset; we count from the first).
         for (i, w) in frames.windows(2).enumerate() {
             let d = w[1].media_time().saturating_sub(w[0].media_time());
@@ -151,11 +130,7 @@ fn keyframes_only_decodes_ten_times_fewer_frames_at_gop_50() {
         ],
     );
     let spec = SourceSpec::url(path.to_str().expect("utf8"));
-    let (all, all_stats, _) = read_file(
-        spec.clone(),
-        ReaderConfig::default(),
-        SubscriberConfig::default(),
-    );
+    let (all, all_stats, _) = read_file(spec.clone(), ReaderConfig::default(), SubscriberConfig::default());
     let mut cfg = ReaderConfig::default();
     cfg.decode.keyframes_only = true;
     let (keys, key_stats, status) = read_file(spec, cfg, SubscriberConfig::default());
@@ -166,11 +141,7 @@ fn keyframes_only_decodes_ten_times_fewer_frames_at_gop_50() {
     assert!(all_stats.decoded >= 10 * key_stats.decoded);
     for (i, f) in keys.iter().enumerate() {
         assert!(f.is_key());
-        assert_eq!(
-            f.media_time(),
-            Duration::from_secs(2 * i as u64),
-            "key frame {i}"
-        );
+        assert_eq!(f.media_time(), Duration::from_secs(2 * i as u64), "key frame {i}");
     }
 }
 
@@ -182,10 +153,7 @@ fn sampler_rate_and_zero_copy_fan_out() {
         ReaderConfig::default(),
     )
     .expect("start");
-    let every = reader.subscribe(SubscriberConfig {
-        capacity: 4,
-        fps: None,
-    });
+    let every = reader.subscribe(SubscriberConfig { capacity: 4, fps: None });
     let two_fps = reader.subscribe(SubscriberConfig {
         capacity: 4,
         fps: Some(2.0),
@@ -214,11 +182,7 @@ fn real_time_pace_replays_a_file_like_a_camera() {
     );
     let spec = SourceSpec::url(path.to_str().expect("utf8"));
     let start = Instant::now();
-    let (fast, _, _) = read_file(
-        spec.clone(),
-        ReaderConfig::default(),
-        SubscriberConfig::default(),
-    );
+    let (fast, _, _) = read_file(spec.clone(), ReaderConfig::default(), SubscriberConfig::default());
     let fast_time = start.elapsed();
     let start = Instant::now();
     let cfg = ReaderConfig {
@@ -259,29 +223,20 @@ fn obs_objects_from_local_root() {
     let rx = reader.subscribe(SubscriberConfig::default());
     let frames = collect_all(&rx, Duration::from_secs(30));
     assert_eq!(frames.len(), 250);
-    assert_eq!(
-        reader.stream_path().as_deref(),
-        Some("obs://videos/cams/street.mp4")
-    );
+    assert_eq!(reader.stream_path().as_deref(), Some("obs://videos/cams/street.mp4"));
 
     let cancel = CancelToken::new();
     let missing = SourceSpec::Obs {
         bucket: "videos".into(),
         path: "cams/none.mp4".into(),
     };
-    let err = opener
-        .open(&missing, &cancel)
-        .err()
-        .expect("missing object fails");
+    let err = opener.open(&missing, &cancel).err().expect("missing object fails");
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
     let traversal = SourceSpec::Obs {
         bucket: "videos".into(),
         path: "../../etc/passwd".into(),
     };
-    let err = opener
-        .open(&traversal, &cancel)
-        .err()
-        .expect("traversal fails");
+    let err = opener.open(&traversal, &cancel).err().expect("traversal fails");
     assert_eq!(err.kind(), ErrorKind::InvalidSource, "{err}");
     let bad_bucket = SourceSpec::Obs {
         bucket: "../x".into(),
@@ -328,12 +283,8 @@ fn resolution_change_mid_stream_keeps_decoding() {
     );
     assert_eq!(status, StreamStatus::Ended(None));
     assert_eq!(frames.len(), 40);
-    assert!(frames[..20]
-        .iter()
-        .all(|f| (f.width(), f.height()) == (320, 240)));
-    assert!(frames[20..]
-        .iter()
-        .all(|f| (f.width(), f.height()) == (640, 480)));
+    assert!(frames[..20].iter().all(|f| (f.width(), f.height()) == (320, 240)));
+    assert!(frames[20..].iter().all(|f| (f.width(), f.height()) == (640, 480)));
     assert_eq!(frames[39].media_time(), Duration::from_millis(3900));
 }
 
@@ -355,25 +306,16 @@ fn rgb_conversion_of_real_frames() {
     for f in frames.iter().take(5) {
         let rgb = f.to_rgb24().expect("rgb");
         assert_eq!(rgb.len(), 640 * 272 * 3);
-        assert_eq!(
-            conv.convert(f, 640, 272).expect("rgb"),
-            rgb,
-            "same as the one-off path"
-        );
+        assert_eq!(conv.convert(f, 640, 272).expect("rgb"), rgb, "same as the one-off path");
         let small = conv.convert(f, 320, 136).expect("resized");
         assert_eq!(small.len(), 320 * 136 * 3);
         // Luma from RGB agrees with the decoder's Y plane (BT.601, limited range) on average.
         let mean_rgb_y = rgb
             .chunks(3)
-            .map(|p| {
-                16.0 + (65.481 * p[0] as f64 + 128.553 * p[1] as f64 + 24.966 * p[2] as f64) / 255.0
-            })
+            .map(|p| 16.0 + (65.481 * p[0] as f64 + 128.553 * p[1] as f64 + 24.966 * p[2] as f64) / 255.0)
             .sum::<f64>()
             / (640.0 * 272.0);
         let mean_y = f.luma_rows().flatten().map(|&v| v as f64).sum::<f64>() / (640.0 * 272.0);
-        assert!(
-            (mean_rgb_y - mean_y).abs() < 3.0,
-            "{mean_rgb_y} vs {mean_y}"
-        );
+        assert!((mean_rgb_y - mean_y).abs() < 3.0, "{mean_rgb_y} vs {mean_y}");
     }
 }

@@ -90,18 +90,12 @@ async fn prober_reports_online_snapshot_black_freeze_gray_blurry_and_failures() 
             ("black".into(), SourceSpec::rtsp(server.url("black"))),
             ("frozen".into(), SourceSpec::rtsp(server.url("frozen"))),
             ("gray".into(), SourceSpec::url(gray.to_str().expect("utf8"))),
-            (
-                "blurry".into(),
-                SourceSpec::url(blurry.to_str().expect("utf8")),
-            ),
+            ("blurry".into(), SourceSpec::url(blurry.to_str().expect("utf8"))),
             (
                 "street".into(),
                 SourceSpec::url(media("street_bikes.mp4").to_str().expect("utf8")),
             ),
-            (
-                "missing".into(),
-                SourceSpec::rtsp(server.url("no-such-camera")),
-            ),
+            ("missing".into(), SourceSpec::rtsp(server.url("no-such-camera"))),
             (
                 "down".into(),
                 SourceSpec::rtsp(format!("rtsp://127.0.0.1:{}/cam", free_port())),
@@ -116,11 +110,7 @@ async fn prober_reports_online_snapshot_black_freeze_gray_blurry_and_failures() 
     let n = prober.run_once(&targets).await;
     assert_eq!(n, 8);
     let reports = targets.reports.lock().expect("lock").clone();
-    let get = |id: &str| {
-        reports
-            .get(id)
-            .unwrap_or_else(|| panic!("no report for {id}"))
-    };
+    let get = |id: &str| reports.get(id).unwrap_or_else(|| panic!("no report for {id}"));
 
     let ped = get("ped");
     assert_eq!(ped.status, SourceStatus::Online, "{:?}", ped.error);
@@ -143,12 +133,8 @@ async fn prober_reports_online_snapshot_black_freeze_gray_blurry_and_failures() 
     let mut src = DefaultOpener::default()
         .open(&SourceSpec::url(jpg_path.to_str().expect("utf8")), &cancel)
         .expect("open jpeg");
-    let mut dec = Decoder::new(
-        &src.info().params,
-        src.info().time_base,
-        DecodeOptions::default(),
-    )
-    .expect("jpeg decoder");
+    let mut dec =
+        Decoder::new(&src.info().params, src.info().time_base, DecodeOptions::default()).expect("jpeg decoder");
     let pkt = src.read().expect("read").expect("one packet");
     dec.send(&pkt).expect("send");
     dec.send_eof();
@@ -177,19 +163,12 @@ async fn prober_reports_online_snapshot_black_freeze_gray_blurry_and_failures() 
     );
     assert!(!get("gray").quality.contains(&QualityLabel::BlackScreen));
     assert_eq!(get("blurry").quality, vec![QualityLabel::Blurry]);
-    assert!(
-        get("street").quality.is_empty(),
-        "{:?}",
-        get("street").quality
-    );
+    assert!(get("street").quality.is_empty(), "{:?}", get("street").quality);
 
     let missing = get("missing");
     assert_eq!(missing.status, SourceStatus::Abnormal);
     assert_eq!(missing.status.code(), 9);
-    assert_eq!(
-        missing.error.as_ref().map(|e| e.kind()),
-        Some(ErrorKind::NotFound)
-    );
+    assert_eq!(missing.error.as_ref().map(|e| e.kind()), Some(ErrorKind::NotFound));
     let down = get("down");
     assert_eq!(down.status, SourceStatus::Offline);
     assert_eq!(down.status.code(), 2);
@@ -219,12 +198,7 @@ async fn prober_bounds_concurrency_and_runs_periodically() {
     let street = media("street_bikes.mp4");
     let targets = Arc::new(MemTargets {
         list: (0..6)
-            .map(|i| {
-                (
-                    format!("cam{i}"),
-                    SourceSpec::url(street.to_str().expect("utf8")),
-                )
-            })
+            .map(|i| (format!("cam{i}"), SourceSpec::url(street.to_str().expect("utf8"))))
             .collect(),
         ..MemTargets::default()
     });

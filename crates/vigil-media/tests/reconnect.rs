@@ -40,14 +40,11 @@ fn rtsp_outage_of_20_s_goes_offline_then_online_and_frames_resume() {
     // Outage.
     server.stop();
     let down_at = Instant::now();
-    let offline = reader.wait_status(Duration::from_secs(12), |s| {
-        matches!(s, StreamStatus::Offline(_))
-    });
+    let offline = reader.wait_status(Duration::from_secs(12), |s| matches!(s, StreamStatus::Offline(_)));
     match &offline {
-        Some(StreamStatus::Offline(e)) => assert!(
-            matches!(e.kind(), ErrorKind::Unreachable | ErrorKind::Stalled),
-            "{e}"
-        ),
+        Some(StreamStatus::Offline(e)) => {
+            assert!(matches!(e.kind(), ErrorKind::Unreachable | ErrorKind::Stalled), "{e}")
+        }
         other => panic!("expected Offline, got {other:?}"),
     }
     // Frames already queued may still be taken; none of a new session can appear while down.
@@ -63,10 +60,7 @@ fn rtsp_outage_of_20_s_goes_offline_then_online_and_frames_resume() {
         reader.status()
     );
     let failures_while_down = reader.stats().failures;
-    assert!(
-        failures_while_down >= 3,
-        "kept retrying: {failures_while_down}"
-    );
+    assert!(failures_while_down >= 3, "kept retrying: {failures_while_down}");
 
     // Back up: same reader, same process.
     server.restart();
@@ -97,19 +91,10 @@ fn rtsp_outage_of_20_s_goes_offline_then_online_and_frames_resume() {
             StreamStatus::Ended(_) => "ended",
         })
         .collect();
-    let pos = |n: &str, from: usize| {
-        names
-            .iter()
-            .skip(from)
-            .position(|x| *x == n)
-            .map(|p| p + from)
-    };
+    let pos = |n: &str, from: usize| names.iter().skip(from).position(|x| *x == n).map(|p| p + from);
     let on1 = pos("online", 0).expect("online");
     let off = pos("offline", on1).expect("offline after online");
-    assert!(
-        pos("online", off).is_some(),
-        "online again after offline: {names:?}"
-    );
+    assert!(pos("online", off).is_some(), "online again after offline: {names:?}");
     reader.stop();
     assert_eq!(active_reader_threads(), 0);
 }

@@ -34,10 +34,9 @@ impl Opener for ScriptedOpener {
         let step = self.steps.lock().ok().and_then(|mut s| s.pop_front());
         match step.unwrap_or(Step::Fail(ErrorKind::Unreachable)) {
             Step::Fail(kind) => Err(MediaError::new(kind, "scripted")),
-            Step::Open => DefaultOpener::default().open(
-                &SourceSpec::url(self.clip.to_str().unwrap_or_default()),
-                cancel,
-            ),
+            Step::Open => {
+                DefaultOpener::default().open(&SourceSpec::url(self.clip.to_str().unwrap_or_default()), cancel)
+            }
         }
     }
 }
@@ -105,12 +104,8 @@ fn backoff_grows_resets_after_success_caps_and_gives_up_on_simulated_time() {
         rng: Box::new(rand::rngs::StdRng::seed_from_u64(42)),
     };
     let started = Instant::now();
-    let reader =
-        StreamReader::start_with(SourceSpec::rtsp("rtsp://camera.invalid/live"), cfg, deps)
-            .expect("start");
-    let end = reader.wait_status(Duration::from_secs(20), |s| {
-        matches!(s, StreamStatus::Ended(_))
-    });
+    let reader = StreamReader::start_with(SourceSpec::rtsp("rtsp://camera.invalid/live"), cfg, deps).expect("start");
+    let end = reader.wait_status(Duration::from_secs(20), |s| matches!(s, StreamStatus::Ended(_)));
     assert!(
         matches!(end, Some(StreamStatus::Ended(Some(ref e))) if e.kind() == ErrorKind::Unreachable),
         "{end:?}"
@@ -118,11 +113,7 @@ fn backoff_grows_resets_after_success_caps_and_gives_up_on_simulated_time() {
     // Minutes of backoff took no real time.
     assert!(started.elapsed() < Duration::from_secs(10));
 
-    let history: Vec<String> = reader
-        .status_history()
-        .iter()
-        .map(|(_, s)| name(s))
-        .collect();
+    let history: Vec<String> = reader.status_history().iter().map(|(_, s)| name(s)).collect();
     assert_eq!(
         history,
         vec![
@@ -182,15 +173,9 @@ fn files_do_not_retry_and_stop_interrupts_a_long_backoff() {
         clock: clock.clone(),
         rng: Box::new(rand::rngs::StdRng::seed_from_u64(1)),
     };
-    let reader = StreamReader::start_with(
-        SourceSpec::url("/videos/a.mp4"),
-        ReaderConfig::default(),
-        deps,
-    )
-    .expect("start");
-    let end = reader.wait_status(Duration::from_secs(5), |s| {
-        matches!(s, StreamStatus::Ended(_))
-    });
+    let reader =
+        StreamReader::start_with(SourceSpec::url("/videos/a.mp4"), ReaderConfig::default(), deps).expect("start");
+    let end = reader.wait_status(Duration::from_secs(5), |s| matches!(s, StreamStatus::Ended(_)));
     assert!(
         matches!(end, Some(StreamStatus::Ended(Some(ref e))) if e.kind() == ErrorKind::NotFound),
         "{end:?}"
@@ -217,21 +202,12 @@ fn files_do_not_retry_and_stop_interrupts_a_long_backoff() {
         opener: opener.clone(),
         ..ReaderDeps::default()
     };
-    let reader =
-        StreamReader::start_with(SourceSpec::rtsp("rtsp://camera.invalid/live"), cfg, deps)
-            .expect("start");
+    let reader = StreamReader::start_with(SourceSpec::rtsp("rtsp://camera.invalid/live"), cfg, deps).expect("start");
     assert!(reader
-        .wait_status(Duration::from_secs(5), |s| matches!(
-            s,
-            StreamStatus::Offline(_)
-        ))
+        .wait_status(Duration::from_secs(5), |s| matches!(s, StreamStatus::Offline(_)))
         .is_some());
     let t = Instant::now();
     reader.stop();
-    assert!(
-        t.elapsed() < Duration::from_secs(1),
-        "stop took {:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() < Duration::from_secs(1), "stop took {:?}", t.elapsed());
     assert_eq!(opener.calls.load(Ordering::SeqCst), 1);
 }

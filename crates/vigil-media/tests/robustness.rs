@@ -31,11 +31,7 @@ fn assert_no_leaked_threads() {
 }
 
 /// Reads `spec` to its end with a reader; returns (frames, final status, elapsed).
-fn run_to_end(
-    spec: SourceSpec,
-    cfg: ReaderConfig,
-    limit: Duration,
-) -> (usize, StreamStatus, Duration) {
+fn run_to_end(spec: SourceSpec, cfg: ReaderConfig, limit: Duration) -> (usize, StreamStatus, Duration) {
     let start = Instant::now();
     let reader = StreamReader::start(spec, cfg).expect("start");
     let rx = reader.subscribe(SubscriberConfig::default());
@@ -77,11 +73,7 @@ fn truncated_files_end_in_corrupt_data() {
             ReaderConfig::default(),
             Duration::from_secs(20),
         );
-        assert_eq!(
-            ended_with(&status),
-            Some(ErrorKind::CorruptData),
-            "{name}: {status:?}"
-        );
+        assert_eq!(ended_with(&status), Some(ErrorKind::CorruptData), "{name}: {status:?}");
         assert!(frames < 795, "{name}: {frames} frames");
         assert!(took < Duration::from_secs(10), "{name}: {took:?}");
     }
@@ -89,14 +81,7 @@ fn truncated_files_end_in_corrupt_data() {
     // as far as the container knows: every frame in it decodes, no error.
     let mid_gop = ffmpeg_gen(
         "midgop.mkv",
-        &[
-            "-i",
-            ped.to_str().expect("utf8"),
-            "-c",
-            "copy",
-            "-frames:v",
-            "437",
-        ],
+        &["-i", ped.to_str().expect("utf8"), "-c", "copy", "-frames:v", "437"],
     );
     let (frames, status, _) = run_to_end(
         SourceSpec::url(mid_gop.to_str().expect("utf8")),
@@ -134,11 +119,7 @@ fn random_bytes_named_mp4_and_missing_files() {
         Duration::from_secs(10),
     );
     assert_eq!(frames, 0);
-    assert_eq!(
-        ended_with(&status),
-        Some(ErrorKind::CorruptData),
-        "{status:?}"
-    );
+    assert_eq!(ended_with(&status), Some(ErrorKind::CorruptData), "{status:?}");
     assert!(took < Duration::from_secs(5));
 
     let empty = tmp().join("empty.mp4");
@@ -159,16 +140,8 @@ fn random_bytes_named_mp4_and_missing_files() {
         Duration::from_secs(10),
     );
     assert_eq!(ended_with(&status), Some(ErrorKind::NotFound), "{status:?}");
-    let (_, status, _) = run_to_end(
-        SourceSpec::url(""),
-        ReaderConfig::default(),
-        Duration::from_secs(10),
-    );
-    assert_eq!(
-        ended_with(&status),
-        Some(ErrorKind::InvalidSource),
-        "{status:?}"
-    );
+    let (_, status, _) = run_to_end(SourceSpec::url(""), ReaderConfig::default(), Duration::from_secs(10));
+    assert_eq!(ended_with(&status), Some(ErrorKind::InvalidSource), "{status:?}");
     // An audio-only file has no video stream to decode.
     let audio = ffmpeg_gen(
         "tone.mka",
@@ -179,11 +152,7 @@ fn random_bytes_named_mp4_and_missing_files() {
         ReaderConfig::default(),
         Duration::from_secs(10),
     );
-    assert_eq!(
-        ended_with(&status),
-        Some(ErrorKind::UnsupportedCodec),
-        "{status:?}"
-    );
+    assert_eq!(ended_with(&status), Some(ErrorKind::UnsupportedCodec), "{status:?}");
     assert_no_leaked_threads();
 }
 
@@ -204,11 +173,7 @@ fn restful_endpoint_returning_garbage_or_errors() {
     let kind = |s: SourceSpec| {
         let t = Instant::now();
         let k = opener.open(&s, &cancel).err().map(|e| e.kind());
-        assert!(
-            t.elapsed() < Duration::from_secs(5),
-            "took {:?}",
-            t.elapsed()
-        );
+        assert!(t.elapsed() < Duration::from_secs(5), "took {:?}", t.elapsed());
         k
     };
     let garbage = HttpServer::start(
@@ -217,20 +182,10 @@ fn restful_endpoint_returning_garbage_or_errors() {
         (0..4096u32).map(|i| (i * 7919 % 251) as u8).collect(),
     );
     assert_eq!(kind(spec(garbage.url("a"))), Some(ErrorKind::CorruptData));
-    let wrong_shape = HttpServer::start(
-        200,
-        "application/json",
-        br#"{"data":{"uri":"rtsp://x/y"}}"#.to_vec(),
-    );
-    assert_eq!(
-        kind(spec(wrong_shape.url("a"))),
-        Some(ErrorKind::CorruptData)
-    );
+    let wrong_shape = HttpServer::start(200, "application/json", br#"{"data":{"uri":"rtsp://x/y"}}"#.to_vec());
+    assert_eq!(kind(spec(wrong_shape.url("a"))), Some(ErrorKind::CorruptData));
     let not_string = HttpServer::start(200, "application/json", br#"{"data":{"url":42}}"#.to_vec());
-    assert_eq!(
-        kind(spec(not_string.url("a"))),
-        Some(ErrorKind::CorruptData)
-    );
+    assert_eq!(kind(spec(not_string.url("a"))), Some(ErrorKind::CorruptData));
     let missing = HttpServer::start(404, "text/plain", b"nope".to_vec());
     assert_eq!(kind(spec(missing.url("a"))), Some(ErrorKind::NotFound));
     let denied = HttpServer::start(401, "text/plain", b"who?".to_vec());
@@ -244,28 +199,18 @@ fn restful_endpoint_returning_garbage_or_errors() {
         kind(spec(format!("http://127.0.0.1:{}/a", free_port()))),
         Some(ErrorKind::Unreachable)
     );
-    assert_eq!(
-        kind(spec("ftp://example/x".into())),
-        Some(ErrorKind::InvalidSource)
-    );
+    assert_eq!(kind(spec("ftp://example/x".into())), Some(ErrorKind::InvalidSource));
     // Resolves fine but points at nothing.
     let dangling = HttpServer::start(
         200,
         "application/json",
-        format!(
-            r#"{{"data":{{"url":"rtsp://127.0.0.1:{}/x"}}}}"#,
-            free_port()
-        )
-        .into_bytes(),
+        format!(r#"{{"data":{{"url":"rtsp://127.0.0.1:{}/x"}}}}"#, free_port()).into_bytes(),
     );
     assert_eq!(kind(spec(dangling.url("a"))), Some(ErrorKind::Unreachable));
 
     // Through the reader: the source is Abnormal and retried, and stops cleanly.
-    let reader =
-        StreamReader::start(spec(garbage.url("a")), ReaderConfig::default()).expect("start");
-    let st = reader.wait_status(Duration::from_secs(10), |s| {
-        matches!(s, StreamStatus::Abnormal(_))
-    });
+    let reader = StreamReader::start(spec(garbage.url("a")), ReaderConfig::default()).expect("start");
+    let st = reader.wait_status(Duration::from_secs(10), |s| matches!(s, StreamStatus::Abnormal(_)));
     assert!(
         matches!(st, Some(StreamStatus::Abnormal(ref e)) if e.kind() == ErrorKind::CorruptData),
         "{st:?}"
@@ -326,30 +271,20 @@ fn rtsp_server_that_accepts_then_stalls() {
         opener: std::sync::Arc::new(opener),
         ..ReaderDeps::default()
     };
-    let reader = StreamReader::start_with(
-        SourceSpec::rtsp(server.url("ped")),
-        ReaderConfig::default(),
-        deps,
-    )
-    .expect("start");
+    let reader =
+        StreamReader::start_with(SourceSpec::rtsp(server.url("ped")), ReaderConfig::default(), deps).expect("start");
     assert_eq!(
         reader.wait_status(Duration::from_secs(10), StreamStatus::is_online),
         Some(StreamStatus::Online)
     );
-    let st = reader.wait_status(Duration::from_secs(10), |s| {
-        matches!(s, StreamStatus::Offline(_))
-    });
+    let st = reader.wait_status(Duration::from_secs(10), |s| matches!(s, StreamStatus::Offline(_)));
     assert!(
         matches!(st, Some(StreamStatus::Offline(ref e)) if e.kind() == ErrorKind::Stalled),
         "{st:?}"
     );
     let t = Instant::now();
     reader.stop();
-    assert!(
-        t.elapsed() < Duration::from_secs(2),
-        "stop took {:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() < Duration::from_secs(2), "stop took {:?}", t.elapsed());
     assert_no_leaked_threads();
 }
 
@@ -362,9 +297,7 @@ fn bit_errors_inside_the_video_data_do_not_stop_decoding() {
     let span = bytes.len() / 2;
     let mut x: u64 = 12345;
     for _ in 0..300 {
-        x = x
-            .wrapping_mul(6364136223846793005)
-            .wrapping_add(1442695040888963407);
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let at = mdat + 64 + (x >> 33) as usize % span;
         bytes[at] ^= 0x5A;
     }
@@ -438,14 +371,7 @@ fn restful_over_https_with_headers_and_certificate_check() {
     let url = format!("https://127.0.0.1:{port}/camera");
     let resolve = |cert_check: bool, token: &str| {
         let headers = vec![("X-Auth-Token".to_string(), token.to_string())];
-        vigil_media::source::restful::resolve(
-            &url,
-            &headers,
-            cert_check,
-            "result/address",
-            &config,
-            &cancel,
-        )
+        vigil_media::source::restful::resolve(&url, &headers, cert_check, "result/address", &config, &cancel)
     };
     // Self-signed: refused with the check, accepted without it.
     assert_eq!(

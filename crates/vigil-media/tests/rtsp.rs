@@ -55,8 +55,7 @@ fn pedestrians_over_rtsp_tcp_and_udp_decode_every_frame() {
     // The server plays 8x faster than real time (RTP timestamps stay media time).
     let server = RtspServer::start(&[("ped", &pedestrians())], &["--rate", "8"]);
     let cfg = ReaderConfig::default();
-    let tcp = StreamReader::start_with(SourceSpec::rtsp(server.url("ped")), cfg, short_stall())
-        .expect("tcp");
+    let tcp = StreamReader::start_with(SourceSpec::rtsp(server.url("ped")), cfg, short_stall()).expect("tcp");
     let udp_spec = SourceSpec::Rtsp {
         url: server.url("ped"),
         user: None,
@@ -73,10 +72,7 @@ fn pedestrians_over_rtsp_tcp_and_udp_decode_every_frame() {
         fps: None,
     });
     // A consumer that never reads: live sources drop its oldest frames and count them.
-    let idle = tcp.subscribe(SubscriberConfig {
-        capacity: 2,
-        fps: None,
-    });
+    let idle = tcp.subscribe(SubscriberConfig { capacity: 2, fps: None });
     let t = std::thread::spawn(move || first_session(&udp_rx, 795, Duration::from_secs(40)));
     let tcp_frames = first_session(&tcp_rx, 795, Duration::from_secs(40));
     let udp_frames = t.join().expect("join");
@@ -87,16 +83,9 @@ fn pedestrians_over_rtsp_tcp_and_udp_decode_every_frame() {
     while idle.dropped() < 793 && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(
-        idle.dropped(),
-        793,
-        "all but the 2 newest frames were dropped"
-    );
+    assert_eq!(idle.dropped(), 793, "all but the 2 newest frames were dropped");
     assert!(tcp.stats().dropped >= 793);
-    assert_eq!(
-        tcp.stream_path().as_deref(),
-        Some(server.url("ped").as_str())
-    );
+    assert_eq!(tcp.stream_path().as_deref(), Some(server.url("ped").as_str()));
     drop(idle);
     tcp.stop();
     udp.stop();
@@ -125,10 +114,7 @@ fn h265_over_rtsp_decodes() {
     }
     // testsrc is colourful: real pixels, not a gray decoder fallback.
     let stats = vigil_media::quality::frame_stats(&frames[10]);
-    assert!(
-        stats.std_luma > 30.0 && stats.chroma_dev > 10.0,
-        "{stats:?}"
-    );
+    assert!(stats.std_luma > 30.0 && stats.chroma_dev > 10.0, "{stats:?}");
 }
 
 #[test]
@@ -143,14 +129,8 @@ fn credentials_basic_and_digest_and_error_kinds() {
     let cancel = CancelToken::new();
     let open = |spec: SourceSpec| {
         let t = Instant::now();
-        let r = opener
-            .open(&spec, &cancel)
-            .map(|s| s.info().stream_path.clone());
-        assert!(
-            t.elapsed() < Duration::from_secs(6),
-            "took {:?}",
-            t.elapsed()
-        );
+        let r = opener.open(&spec, &cancel).map(|s| s.info().stream_path.clone());
+        assert!(t.elapsed() < Duration::from_secs(6), "took {:?}", t.elapsed());
         r
     };
     let with = |url: String, user: &str, pass: &str| SourceSpec::Rtsp {
@@ -193,24 +173,15 @@ fn credentials_basic_and_digest_and_error_kinds() {
         Some(ErrorKind::NotFound)
     );
     let closed = format!("rtsp://127.0.0.1:{}/ped", free_port());
-    assert_eq!(
-        kind(open(SourceSpec::rtsp(closed))),
-        Some(ErrorKind::Unreachable)
-    );
+    assert_eq!(kind(open(SourceSpec::rtsp(closed))), Some(ErrorKind::Unreachable));
     assert_eq!(
         kind(open(SourceSpec::rtsp("rtsp:///nohost"))),
         Some(ErrorKind::InvalidSource)
     );
 
     // The reader maps them to statuses: auth/not-found are Abnormal, unreachable Offline.
-    let r = StreamReader::start(
-        with(basic.url("ped"), "alice", "wrong"),
-        ReaderConfig::default(),
-    )
-    .expect("start");
-    let st = r.wait_status(Duration::from_secs(10), |s| {
-        !matches!(s, StreamStatus::Connecting)
-    });
+    let r = StreamReader::start(with(basic.url("ped"), "alice", "wrong"), ReaderConfig::default()).expect("start");
+    let st = r.wait_status(Duration::from_secs(10), |s| !matches!(s, StreamStatus::Connecting));
     assert!(
         matches!(st, Some(StreamStatus::Abnormal(ref e)) if e.kind() == ErrorKind::AuthFailed),
         "{st:?}"
@@ -221,9 +192,7 @@ fn credentials_basic_and_digest_and_error_kinds() {
         ReaderConfig::default(),
     )
     .expect("start");
-    let st = r.wait_status(Duration::from_secs(10), |s| {
-        !matches!(s, StreamStatus::Connecting)
-    });
+    let st = r.wait_status(Duration::from_secs(10), |s| !matches!(s, StreamStatus::Connecting));
     assert!(
         matches!(st, Some(StreamStatus::Offline(ref e)) if e.kind() == ErrorKind::Unreachable),
         "{st:?}"
@@ -253,10 +222,7 @@ fn restful_source_resolves_to_the_rtsp_stream() {
     let frames = first_session(&rx, 20, Duration::from_secs(20));
     assert_eq!(frames.len(), 20);
     assert_eq!(reader.status(), StreamStatus::Online);
-    assert_eq!(
-        reader.stream_path().as_deref(),
-        Some(server.url("ped").as_str())
-    );
+    assert_eq!(reader.stream_path().as_deref(), Some(server.url("ped").as_str()));
 }
 
 #[test]
@@ -287,23 +253,13 @@ fn restful_source_is_re_resolved_on_every_reconnect() {
     };
     let reader = StreamReader::start(spec, cfg).expect("start");
     let rx = reader.subscribe(SubscriberConfig::default());
-    assert!(matches!(
-        rx.recv_timeout(Duration::from_secs(20)),
-        Recv::Frame(_)
-    ));
-    let history: Vec<StreamStatus> = reader
-        .status_history()
-        .into_iter()
-        .map(|(_, s)| s)
-        .collect();
+    assert!(matches!(rx.recv_timeout(Duration::from_secs(20)), Recv::Frame(_)));
+    let history: Vec<StreamStatus> = reader.status_history().into_iter().map(|(_, s)| s).collect();
     assert!(
         matches!(history.get(1), Some(StreamStatus::Offline(e)) if e.kind() == ErrorKind::Unreachable),
         "{history:?}"
     );
     assert_eq!(history.get(2), Some(&StreamStatus::Online));
     assert_eq!(api.requests.load(std::sync::atomic::Ordering::SeqCst), 2);
-    assert_eq!(
-        reader.stream_path().as_deref(),
-        Some(server.url("ped").as_str())
-    );
+    assert_eq!(reader.stream_path().as_deref(), Some(server.url("ped").as_str()));
 }

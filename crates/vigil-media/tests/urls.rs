@@ -41,17 +41,13 @@ fn http_url_decodes_every_frame() {
     );
     wait_port(port);
     let url = format!("http://127.0.0.1:{port}/faststart.mp4");
-    let reader =
-        StreamReader::start(SourceSpec::url(url.clone()), ReaderConfig::default()).expect("start");
+    let reader = StreamReader::start(SourceSpec::url(url.clone()), ReaderConfig::default()).expect("start");
     let rx = reader.subscribe(SubscriberConfig::default());
     let frames = collect_all(&rx, Duration::from_secs(60));
     assert_eq!(frames.len(), 795);
     assert_eq!(frames[794].media_time(), Duration::from_millis(79_400));
     assert_eq!(
-        reader.wait_status(Duration::from_secs(5), |s| matches!(
-            s,
-            StreamStatus::Ended(_)
-        )),
+        reader.wait_status(Duration::from_secs(5), |s| matches!(s, StreamStatus::Ended(_))),
         Some(StreamStatus::Ended(None))
     );
     assert_eq!(reader.stream_path(), Some(url));
@@ -96,16 +92,10 @@ fn rtmp_url_is_a_live_source() {
     assert_eq!(frames.len(), 250);
     for (i, f) in frames.iter().enumerate() {
         assert_eq!((f.width(), f.height()), (640, 272));
-        assert_eq!(
-            f.media_time(),
-            Duration::from_millis(40 * i as u64),
-            "frame {i}"
-        );
+        assert_eq!(f.media_time(), Duration::from_millis(40 * i as u64), "frame {i}");
         assert!(f.wall_time().is_some(), "RTMP is live");
     }
     // The publisher is gone after the clip: the live source goes offline, not "ended".
-    let st = reader.wait_status(Duration::from_secs(15), |s| {
-        matches!(s, StreamStatus::Offline(_))
-    });
+    let st = reader.wait_status(Duration::from_secs(15), |s| matches!(s, StreamStatus::Offline(_)));
     assert!(matches!(st, Some(StreamStatus::Offline(_))), "{st:?}");
 }

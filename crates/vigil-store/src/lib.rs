@@ -1,8 +1,8 @@
 //! Persistence for Vigil on SQLite (embedded default) or PostgreSQL, through one sqlx `Any` pool
 //! and one schema. Repositories: identity (`iam`), video sources and groups.
 
-pub mod batch_tasks;
 pub mod alarms;
+pub mod batch_tasks;
 mod error;
 pub mod iam;
 mod migrations;

@@ -417,11 +417,13 @@ impl Store {
                 .await?
             }
             None => {
-                sqlx::query("UPDATE tasks SET lease_owner = NULL, lease_expires_at = 0 WHERE id = $1 AND lease_owner = $2")
-                    .bind(id)
-                    .bind(owner)
-                    .execute(&self.pool)
-                    .await?
+                sqlx::query(
+                    "UPDATE tasks SET lease_owner = NULL, lease_expires_at = 0 WHERE id = $1 AND lease_owner = $2",
+                )
+                .bind(id)
+                .bind(owner)
+                .execute(&self.pool)
+                .await?
             }
         };
         Ok(())
@@ -454,7 +456,11 @@ impl Store {
     }
 
     pub async fn set_schedule_status(&self, id: &str, status: &str) -> Result<(), StoreError> {
-        sqlx::query("UPDATE tasks SET schedule_status = $1 WHERE id = $2").bind(status).bind(id).execute(&self.pool).await?;
+        sqlx::query("UPDATE tasks SET schedule_status = $1 WHERE id = $2")
+            .bind(status)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }

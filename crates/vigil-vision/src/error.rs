@@ -19,9 +19,7 @@ pub enum VisionError {
         message: String,
     },
     /// A model file is missing from the model directory.
-    #[error(
-        "model file {file} not found in {dir} (expected sha256 {sha256}; get it from {source_url})"
-    )]
+    #[error("model file {file} not found in {dir} (expected sha256 {sha256}; get it from {source_url})")]
     ModelMissing {
         file: String,
         dir: PathBuf,

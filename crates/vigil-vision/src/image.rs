@@ -193,12 +193,7 @@ pub(crate) fn bilerp(p0: u8, p1: u8, q0: u8, q1: u8, wx: i32, wy: i32) -> u8 {
 
 /// Bilinear resize (half-pixel centres, edge clamp, 11-bit fixed-point weights) calling
 /// `put(x, y, bgr)` for every destination pixel in row-major order.
-pub(crate) fn resize_bilinear_into(
-    src: &ImageBgr,
-    new_w: u32,
-    new_h: u32,
-    mut put: impl FnMut(u32, u32, [u8; 3]),
-) {
+pub(crate) fn resize_bilinear_into(src: &ImageBgr, new_w: u32, new_h: u32, mut put: impl FnMut(u32, u32, [u8; 3])) {
     let xm = axis_map(src.width(), new_w);
     let ym = axis_map(src.height(), new_h);
     for y in 0..new_h as usize {

@@ -43,8 +43,7 @@ impl ModelManifest {
     }
 
     pub fn parse(text: &str) -> Result<Self> {
-        let m: ModelManifest =
-            toml::from_str(text).map_err(|e| VisionError::Manifest(e.to_string()))?;
+        let m: ModelManifest = toml::from_str(text).map_err(|e| VisionError::Manifest(e.to_string()))?;
         for e in &m.models {
             if e.sha256.len() != 64 || !e.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
                 return Err(VisionError::Manifest(format!(
@@ -226,11 +225,7 @@ impl ModelDir {
 
     /// Checks every manifest entry: present, readable, checksum matches.
     pub fn verify(&self) -> Vec<ModelStatus> {
-        self.manifest
-            .models
-            .iter()
-            .map(|e| self.status_of(e))
-            .collect()
+        self.manifest.models.iter().map(|e| self.status_of(e)).collect()
     }
 
     fn status_of(&self, e: &ModelEntry) -> ModelStatus {
@@ -294,10 +289,7 @@ impl ModelDir {
     pub fn read_lines(&self, id: &str) -> Result<Vec<String>> {
         let p = self.model_path(id)?;
         let text = std::fs::read_to_string(&p).map_err(|e| VisionError::io(&p, e))?;
-        Ok(text
-            .lines()
-            .map(|l| l.trim_end_matches('\r').to_string())
-            .collect())
+        Ok(text.lines().map(|l| l.trim_end_matches('\r').to_string()).collect())
     }
 
     /// Installs every manifest file from `from` (a directory, or an `http(s)://` base URL whose
@@ -333,15 +325,12 @@ impl ModelDir {
                 let mut buf = vec![0u8; 1 << 16];
                 let mut n_done = 0u64;
                 loop {
-                    let n = reader
-                        .read(&mut buf)
-                        .map_err(|err| VisionError::io(&tmp, err))?;
+                    let n = reader.read(&mut buf).map_err(|err| VisionError::io(&tmp, err))?;
                     if n == 0 {
                         break;
                     }
                     hasher.update(&buf[..n]);
-                    out.write_all(&buf[..n])
-                        .map_err(|err| VisionError::io(&tmp, err))?;
+                    out.write_all(&buf[..n]).map_err(|err| VisionError::io(&tmp, err))?;
                     n_done += n as u64;
                     if let Some(p) = progress.as_mut() {
                         p(&InstallProgress {

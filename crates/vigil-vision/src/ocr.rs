@@ -46,8 +46,7 @@ impl TextRecognizer {
     /// Reads the text in `crop` (a tight crop of one text line, BGR).
     pub fn recognize(&self, crop: &ImageBgr) -> Result<TextLine> {
         let h = 32u32;
-        let w = ((crop.width() as f32 * h as f32 / crop.height() as f32).ceil() as u32)
-            .clamp(8, self.max_width);
+        let w = ((crop.width() as f32 * h as f32 / crop.height() as f32).ceil() as u32).clamp(8, self.max_width);
         let plane = (h * w) as usize;
         let mut data = vec![0f32; plane * 3];
         resize_bilinear_into(crop, w, h, |x, y, bgr| {
@@ -67,11 +66,7 @@ impl TextRecognizer {
         if nc != self.charset.len() || o.data.len() % nc != 0 {
             return Err(VisionError::ModelOutput {
                 model: self.session.model_path().display().to_string(),
-                message: format!(
-                    "output {:?} does not match {} classes",
-                    o.shape,
-                    self.charset.len()
-                ),
+                message: format!("output {:?} does not match {} classes", o.shape, self.charset.len()),
             });
         }
         Ok(ctc_greedy(&o.data, nc, &self.charset))
@@ -85,11 +80,10 @@ pub fn ctc_greedy(probs: &[f32], classes: usize, charset: &[String]) -> TextLine
     let mut confs = Vec::new();
     let mut prev = usize::MAX;
     for step in probs.chunks_exact(classes) {
-        let (best, p) =
-            step.iter().enumerate().fold(
-                (0, f32::MIN),
-                |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc },
-            );
+        let (best, p) = step
+            .iter()
+            .enumerate()
+            .fold((0, f32::MIN), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
         if best != 0 && best != prev {
             if let Some(c) = charset.get(best) {
                 text.push_str(c);

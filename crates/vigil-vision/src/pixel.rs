@@ -97,9 +97,7 @@ fn clamp_rect(img_w: u32, img_h: u32, r: &BBox) -> Result<(u32, u32, u32, u32)> 
     let x1 = r.x2.ceil().clamp(0.0, img_w as f32) as u32;
     let y1 = r.y2.ceil().clamp(0.0, img_h as f32) as u32;
     if x1 <= x0 || y1 <= y0 {
-        return Err(VisionError::Image(format!(
-            "region {r:?} is empty inside the frame"
-        )));
+        return Err(VisionError::Image(format!("region {r:?} is empty inside the frame")));
     }
     Ok((x0, y0, x1, y1))
 }
@@ -140,10 +138,7 @@ fn stats_of(iter: impl Iterator<Item = [u8; 3]>) -> RegionStats {
     }
 }
 
-fn region_pixels<'a>(
-    img: &'a ImageBgr,
-    (x0, y0, x1, y1): (u32, u32, u32, u32),
-) -> impl Iterator<Item = [u8; 3]> + 'a {
+fn region_pixels<'a>(img: &'a ImageBgr, (x0, y0, x1, y1): (u32, u32, u32, u32)) -> impl Iterator<Item = [u8; 3]> + 'a {
     (y0..y1).flat_map(move |y| {
         let row = img.row(y);
         (x0..x1).map(move |x| {
@@ -162,20 +157,12 @@ pub fn region_stats_bgr(img: &ImageBgr, region: &BBox) -> Result<RegionStats> {
 /// HSV mean/variance of a region (hue as a plain number, not circular).
 pub fn region_stats_hsv(img: &ImageBgr, region: &BBox) -> Result<RegionStats> {
     let r = clamp_rect(img.width(), img.height(), region)?;
-    Ok(stats_of(
-        region_pixels(img, r).map(|p| bgr_to_hsv(p[0], p[1], p[2])),
-    ))
+    Ok(stats_of(region_pixels(img, r).map(|p| bgr_to_hsv(p[0], p[1], p[2]))))
 }
 
 /// Normalised HSV histogram of a region: `h_bins x s_bins x v_bins`, summing to 1, index
 /// `(h * s_bins + s) * v_bins + v`.
-pub fn hsv_histogram(
-    img: &ImageBgr,
-    region: &BBox,
-    h_bins: usize,
-    s_bins: usize,
-    v_bins: usize,
-) -> Result<Vec<f32>> {
+pub fn hsv_histogram(img: &ImageBgr, region: &BBox, h_bins: usize, s_bins: usize, v_bins: usize) -> Result<Vec<f32>> {
     let r = clamp_rect(img.width(), img.height(), region)?;
     let (hb, sb, vb) = (h_bins.max(1), s_bins.max(1), v_bins.max(1));
     let mut hist = vec![0f32; hb * sb * vb];
@@ -311,11 +298,7 @@ impl BackgroundModel {
         Plane {
             width: self.width,
             height: self.height,
-            data: self
-                .bg
-                .iter()
-                .map(|&v| v.round().clamp(0.0, 255.0) as u8)
-                .collect(),
+            data: self.bg.iter().map(|&v| v.round().clamp(0.0, 255.0) as u8).collect(),
         }
     }
 }
@@ -472,12 +455,10 @@ mod tests {
         assert_eq!(cc[0].bbox, BBox::new(10.0, 10.0, 18.0, 18.0));
         assert_eq!(cc[0].centroid, (13.5, 13.5));
 
-        let st = region_stats_bgr(&a, &BBox::new(10.0, 10.0, 18.0, 18.0))
-            .unwrap_or_else(|e| panic!("{e}"));
+        let st = region_stats_bgr(&a, &BBox::new(10.0, 10.0, 18.0, 18.0)).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(st.mean, [0.0, 0.0, 250.0]);
         assert_eq!(st.variance, [0.0, 0.0, 0.0]);
-        let hist = hsv_histogram(&a, &BBox::new(0.0, 0.0, 64.0, 48.0), 18, 4, 4)
-            .unwrap_or_else(|e| panic!("{e}"));
+        let hist = hsv_histogram(&a, &BBox::new(0.0, 0.0, 64.0, 48.0), 18, 4, 4).unwrap_or_else(|e| panic!("{e}"));
         assert!((hist.iter().sum::<f32>() - 1.0).abs() < 1e-5);
 
         let b = img_with_square([20, 20, 20], [0, 0, 250], 30, 20, 8);

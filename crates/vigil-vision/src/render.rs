@@ -102,21 +102,13 @@ impl Canvas {
 
 /// Encodes packed BGR24 as baseline JPEG (4:2:0).
 pub fn encode_jpeg_bgr(width: u32, height: u32, bgr: &[u8], quality: u8) -> Result<Vec<u8>> {
-    if width > u16::MAX as u32
-        || height > u16::MAX as u32
-        || bgr.len() < (width * height * 3) as usize
-    {
+    if width > u16::MAX as u32 || height > u16::MAX as u32 || bgr.len() < (width * height * 3) as usize {
         return Err(VisionError::Jpeg(format!("bad image {width}x{height}")));
     }
     let mut out = Vec::with_capacity((width * height / 4) as usize);
     let enc = jpeg_encoder::Encoder::new(&mut out, quality.clamp(1, 100));
-    enc.encode(
-        bgr,
-        width as u16,
-        height as u16,
-        jpeg_encoder::ColorType::Bgr,
-    )
-    .map_err(|e| VisionError::Jpeg(e.to_string()))?;
+    enc.encode(bgr, width as u16, height as u16, jpeg_encoder::ColorType::Bgr)
+        .map_err(|e| VisionError::Jpeg(e.to_string()))?;
     Ok(out)
 }
 

@@ -141,15 +141,10 @@ fn segments_intersect(a: Point, b: Point, c: Point, d: Point) -> bool {
         r.x >= p.x.min(q.x) && r.x <= p.x.max(q.x) && r.y >= p.y.min(q.y) && r.y <= p.y.max(q.y)
     };
     let (d1, d2, d3, d4) = (o(c, d, a), o(c, d, b), o(a, b, c), o(a, b, d));
-    if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0))
-        && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0))
-    {
+    if ((d1 > 0.0 && d2 < 0.0) || (d1 < 0.0 && d2 > 0.0)) && ((d3 > 0.0 && d4 < 0.0) || (d3 < 0.0 && d4 > 0.0)) {
         return true;
     }
-    (d1 == 0.0 && on(c, d, a))
-        || (d2 == 0.0 && on(c, d, b))
-        || (d3 == 0.0 && on(a, b, c))
-        || (d4 == 0.0 && on(a, b, d))
+    (d1 == 0.0 && on(c, d, a)) || (d2 == 0.0 && on(c, d, b)) || (d3 == 0.0 && on(a, b, c)) || (d4 == 0.0 && on(a, b, d))
 }
 
 impl Roi {
@@ -159,8 +154,8 @@ impl Roi {
         if text.trim().is_empty() {
             return Ok(Roi::default());
         }
-        let v: Value = serde_json::from_str(text)
-            .map_err(|e| roi_err("target_roi", format!("is not valid JSON: {e}")))?;
+        let v: Value =
+            serde_json::from_str(text).map_err(|e| roi_err("target_roi", format!("is not valid JSON: {e}")))?;
         let obj = v
             .as_object()
             .ok_or_else(|| roi_err("target_roi", "must be a JSON object"))?;
@@ -171,9 +166,7 @@ impl Roi {
                 .ok_or_else(|| roi_err("target_roi.lines", "must be an array"))?;
             for (i, l) in arr.iter().enumerate() {
                 let field = format!("target_roi.lines[{i}]");
-                let lo = l
-                    .as_object()
-                    .ok_or_else(|| roi_err(&field, "must be an object"))?;
+                let lo = l.as_object().ok_or_else(|| roi_err(&field, "must be an object"))?;
                 let pts = parse_points(lo, &field)?;
                 if pts.len() != 2 {
                     return Err(roi_err(
@@ -182,10 +175,7 @@ impl Roi {
                     ));
                 }
                 if pts[0] == pts[1] {
-                    return Err(roi_err(
-                        format!("{field}.data"),
-                        "the two points are identical",
-                    ));
+                    return Err(roi_err(format!("{field}.data"), "the two points are identical"));
                 }
                 let name = opt_string(lo, "name", &field)?;
                 let props = properties(lo, &field)?;
@@ -218,9 +208,7 @@ impl Roi {
             let mut names: HashMap<String, usize> = HashMap::new();
             for (i, p) in arr.iter().enumerate() {
                 let field = format!("target_roi.polygons[{i}]");
-                let po = p
-                    .as_object()
-                    .ok_or_else(|| roi_err(&field, "must be an object"))?;
+                let po = p.as_object().ok_or_else(|| roi_err(&field, "must be an object"))?;
                 let pts = parse_points(po, &field)?;
                 if pts.len() < 3 {
                     return Err(roi_err(
@@ -234,16 +222,10 @@ impl Roi {
                     properties: properties(po, &field)?,
                 };
                 if poly.self_intersects() {
-                    return Err(roi_err(
-                        format!("{field}.data"),
-                        "the polygon's edges cross each other",
-                    ));
+                    return Err(roi_err(format!("{field}.data"), "the polygon's edges cross each other"));
                 }
                 if poly.area() <= 0.0 {
-                    return Err(roi_err(
-                        format!("{field}.data"),
-                        "the polygon has zero area",
-                    ));
+                    return Err(roi_err(format!("{field}.data"), "the polygon has zero area"));
                 }
                 if let Some(n) = &poly.name {
                     if let Some(k) = names.insert(n.clone(), i) {
@@ -270,10 +252,7 @@ impl Roi {
             if p.x > width as f32 || p.y > height as f32 {
                 Err(roi_err(
                     f,
-                    format!(
-                        "point ({}, {}) is outside the {width}x{height} frame",
-                        p.x, p.y
-                    ),
+                    format!("point ({}, {}) is outside the {width}x{height} frame", p.x, p.y),
                 ))
             } else {
                 Ok(())
@@ -392,11 +371,7 @@ impl RoiLine {
     /// Direction normalised so that positive signed distance is side1.
     fn oriented(&self) -> (Point, Point) {
         let (dx, dy) = (self.end.x - self.start.x, self.end.y - self.start.y);
-        let flip = if dy.abs() >= dx.abs() {
-            dy < 0.0
-        } else {
-            dx > 0.0
-        };
+        let flip = if dy.abs() >= dx.abs() { dy < 0.0 } else { dx > 0.0 };
         if flip {
             (self.end, self.start)
         } else {

@@ -263,11 +263,7 @@ impl ByteTracker {
 
     /// All confirmed tracks, including lost ones still in the buffer.
     pub fn tracks(&self) -> Vec<Track> {
-        self.tracks
-            .iter()
-            .filter(|t| t.id != 0)
-            .map(STrack::to_track)
-            .collect()
+        self.tracks.iter().filter(|t| t.id != 0).map(STrack::to_track).collect()
     }
 
     /// Feeds one frame's detections (all scores, ideally from a detector run at
@@ -289,17 +285,12 @@ impl ByteTracker {
             t.kf.predict(t.state != TrackState::Tracked);
         }
         // Pool = confirmed tracks (tracked or lost); unconfirmed = tentative.
-        let pool: Vec<usize> = (0..self.tracks.len())
-            .filter(|&i| self.tracks[i].id != 0)
-            .collect();
-        let unconfirmed: Vec<usize> = (0..self.tracks.len())
-            .filter(|&i| self.tracks[i].id == 0)
-            .collect();
+        let pool: Vec<usize> = (0..self.tracks.len()).filter(|&i| self.tracks[i].id != 0).collect();
+        let unconfirmed: Vec<usize> = (0..self.tracks.len()).filter(|&i| self.tracks[i].id == 0).collect();
         let mut matched_track = vec![false; self.tracks.len()];
 
         // Stage 1: pool x high.
-        let (m1, um_tracks, um_high) =
-            self.associate(&pool, &high, dets, cfg.match_threshold, cfg.fuse_score);
+        let (m1, um_tracks, um_high) = self.associate(&pool, &high, dets, cfg.match_threshold, cfg.fuse_score);
         for (ti, di) in m1 {
             self.apply_match(ti, &dets[di], frame);
             matched_track[ti] = true;
@@ -343,10 +334,7 @@ impl ByteTracker {
         }
         // Lost too long -> removed.
         for (i, t) in self.tracks.iter().enumerate() {
-            if t.id != 0
-                && t.state == TrackState::Lost
-                && frame - t.last_frame > cfg.max_lost_frames as u64
-            {
+            if t.id != 0 && t.state == TrackState::Lost && frame - t.last_frame > cfg.max_lost_frames as u64 {
                 dead[i] = true;
             }
         }
@@ -532,11 +520,7 @@ impl ByteTracker {
                 if self.cfg.per_class && d.class_id != self.tracks[ti].class_id {
                     continue;
                 }
-                if d.bbox.x1 >= tb.x2
-                    || d.bbox.x2 <= tb.x1
-                    || d.bbox.y1 >= tb.y2
-                    || d.bbox.y2 <= tb.y1
-                {
+                if d.bbox.x1 >= tb.x2 || d.bbox.x2 <= tb.x1 || d.bbox.y1 >= tb.y2 || d.bbox.y2 <= tb.y1 {
                     continue;
                 }
                 let mut sim = tb.iou(&d.bbox);
@@ -558,10 +542,7 @@ impl ByteTracker {
             d_used[b] = true;
             matches.push((tracks[a], dets_idx[b]));
         }
-        let um_t = (0..tracks.len())
-            .filter(|&a| !t_used[a])
-            .map(|a| tracks[a])
-            .collect();
+        let um_t = (0..tracks.len()).filter(|&a| !t_used[a]).map(|a| tracks[a]).collect();
         let um_d = (0..dets_idx.len())
             .filter(|&b| !d_used[b])
             .map(|b| dets_idx[b])
@@ -596,8 +577,7 @@ pub fn solve_sparse_assignment(
             parent[a.max(b)] = a.min(b);
         }
     }
-    let mut comp_edges: std::collections::BTreeMap<usize, Vec<(usize, usize, f64)>> =
-        std::collections::BTreeMap::new();
+    let mut comp_edges: std::collections::BTreeMap<usize, Vec<(usize, usize, f64)>> = std::collections::BTreeMap::new();
     for &e in edges {
         let root = find(&mut parent, e.0);
         comp_edges.entry(root).or_default().push(e);
@@ -619,10 +599,7 @@ pub fn solve_sparse_assignment(
         let big = 1e6;
         let mut cost = vec![big; n * n];
         for &(r, c, w) in &es {
-            let (ri, ci) = (
-                rs.binary_search(&r).unwrap_or(0),
-                cs.binary_search(&c).unwrap_or(0),
-            );
+            let (ri, ci) = (rs.binary_search(&r).unwrap_or(0), cs.binary_search(&c).unwrap_or(0));
             cost[ri * n + ci] = w;
         }
         for i in 0..nr {
@@ -723,10 +700,7 @@ mod tests {
     fn hungarian_prefers_global_optimum() {
         // Greedy would take (0,0)=0.1 then (1,1)=0.9; optimum is (0,1)+(1,0)=0.4.
         let edges = [(0, 0, 0.1), (0, 1, 0.2), (1, 0, 0.2), (1, 1, 0.9)];
-        assert_eq!(
-            solve_sparse_assignment(2, 2, &edges, 0.95),
-            vec![(0, 1), (1, 0)]
-        );
+        assert_eq!(solve_sparse_assignment(2, 2, &edges, 0.95), vec![(0, 1), (1, 0)]);
         // With a limit below 0.9 the pair (1,1) is never used.
         let edges = [(0, 0, 0.1), (1, 1, 0.9)];
         assert_eq!(solve_sparse_assignment(2, 2, &edges, 0.8), vec![(0, 0)]);

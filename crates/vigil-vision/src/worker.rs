@@ -54,10 +54,7 @@ impl WorkerPool {
                 .map_err(|e| VisionError::Worker(format!("cannot spawn worker: {e}")))?;
             handles.push(h);
         }
-        Ok(Self {
-            tx: Some(tx),
-            handles,
-        })
+        Ok(Self { tx: Some(tx), handles })
     }
 
     fn sender(&self) -> Result<&SyncSender<Job>> {
@@ -76,17 +73,12 @@ impl WorkerPool {
         match self.sender()?.try_send(Box::new(move || done(f()))) {
             Ok(()) => Ok(()),
             Err(TrySendError::Full(_)) => Err(VisionError::Worker("queue full".into())),
-            Err(TrySendError::Disconnected(_)) => {
-                Err(VisionError::Worker("pool is shut down".into()))
-            }
+            Err(TrySendError::Disconnected(_)) => Err(VisionError::Worker("pool is shut down".into())),
         }
     }
 
     /// Queues `f`, blocking while the queue is full (files never drop frames).
-    pub fn submit<T: Send + 'static>(
-        &self,
-        f: impl FnOnce() -> T + Send + 'static,
-    ) -> Result<Pending<T>> {
+    pub fn submit<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<Pending<T>> {
         let (tx, rx) = mpsc::channel();
         self.sender()?
             .send(Box::new(move || {

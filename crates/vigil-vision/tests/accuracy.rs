@@ -19,8 +19,7 @@ fn person_precision_recall_on_pedestrian_clip() {
         ..Default::default()
     };
     let nano = YoloxDetector::coco(&models, &BackendConfig::ort(2), cfg.clone()).expect("yolox");
-    let light = YoloxDetector::person(&models, &BackendConfig::ort(2), DetectorConfig::default())
-        .expect("light");
+    let light = YoloxDetector::person(&models, &BackendConfig::ort(2), DetectorConfig::default()).expect("light");
     let (mut s_nano, mut s_light) = (Score::default(), Score::default());
     // Precision/recall at other thresholds too (from one run at 0.25).
     let low = YoloxDetector::coco(
@@ -35,16 +34,8 @@ fn person_precision_recall_on_pedestrian_clip() {
     let thresholds = [0.25f32, 0.35, 0.45, 0.55];
     let mut curve = vec![Score::default(); thresholds.len()];
     for (f, g) in frames.iter().zip(&gt) {
-        s_nano.add(score_frame(
-            &nano.detect_timed(f).expect("detect").0,
-            g,
-            coco::PERSON,
-        ));
-        s_light.add(score_frame(
-            &light.detect_timed(f).expect("detect").0,
-            g,
-            coco::PERSON,
-        ));
+        s_nano.add(score_frame(&nano.detect_timed(f).expect("detect").0, g, coco::PERSON));
+        s_light.add(score_frame(&light.detect_timed(f).expect("detect").0, g, coco::PERSON));
         let d = low.detect_timed(f).expect("detect").0;
         for (k, &t) in thresholds.iter().enumerate() {
             let kept: Vec<_> = d.iter().copied().filter(|x| x.score >= t).collect();
@@ -135,15 +126,7 @@ fn vehicles_and_bicycles_on_street_clip() {
     let bike = per[0];
     let car = per[1];
     assert!(bike.recall() >= 0.5, "bicycle recall {:.3}", bike.recall());
-    assert!(
-        bike.precision() >= 0.6,
-        "bicycle precision {:.3}",
-        bike.precision()
-    );
+    assert!(bike.precision() >= 0.6, "bicycle precision {:.3}", bike.precision());
     assert!(car.recall() >= 0.35, "car recall {:.3}", car.recall());
-    assert!(
-        car.precision() >= 0.8,
-        "car precision {:.3}",
-        car.precision()
-    );
+    assert!(car.precision() >= 0.8, "car precision {:.3}", car.precision());
 }

@@ -12,12 +12,8 @@ use vigil_vision::{BBox, BackendConfig};
 fn yunet_finds_the_cyclists_face_with_landmarks_inside() {
     let models = model_dir();
     let frames = frames(&media("street_bikes.mp4"), Some(&[112, 124, 136]));
-    let fd = FaceDetector::from_model_dir(
-        &models,
-        &BackendConfig::ort(1),
-        FaceDetectorConfig::default(),
-    )
-    .expect("yunet");
+    let fd =
+        FaceDetector::from_model_dir(&models, &BackendConfig::ort(1), FaceDetectorConfig::default()).expect("yunet");
     for f in &frames {
         let faces = fd.detect(f).expect("detect");
         eprintln!(
@@ -42,9 +38,7 @@ fn yunet_finds_the_cyclists_face_with_landmarks_inside() {
             );
         }
         // Eyes above the mouth corners.
-        assert!(
-            face.landmarks[0].1 < face.landmarks[3].1 && face.landmarks[1].1 < face.landmarks[4].1
-        );
+        assert!(face.landmarks[0].1 < face.landmarks[3].1 && face.landmarks[1].1 < face.landmarks[4].1);
         // Nothing else in these frames is a face with high confidence except at most one more.
         assert!(faces.len() <= 2, "{} faces", faces.len());
     }
@@ -56,8 +50,7 @@ fn movenet_poses_are_anatomically_ordered() {
     // Frame 540: the man at (639-681, 285-383) walking, fully visible.
     let f = frames(&media("pedestrians_vtest.mp4"), Some(&[540])).remove(0);
     let person = BBox::new(639.0, 285.0, 681.0, 383.0);
-    let single =
-        SinglePoseEstimator::from_model_dir(&models, &BackendConfig::ort(1)).expect("movenet");
+    let single = SinglePoseEstimator::from_model_dir(&models, &BackendConfig::ort(1)).expect("movenet");
     let p = single.estimate(&f, &person).expect("pose");
     eprintln!(
         "lightning: score {:.2} nose {:?} ankles {:?} {:?}",
@@ -75,18 +68,14 @@ fn movenet_poses_are_anatomically_ordered() {
     );
     for kp in [k[0], k[15], k[16]] {
         assert!(
-            kp.x > person.x1 - 15.0
-                && kp.x < person.x2 + 15.0
-                && kp.y > person.y1 - 15.0
-                && kp.y < person.y2 + 15.0,
+            kp.x > person.x1 - 15.0 && kp.x < person.x2 + 15.0 && kp.y > person.y1 - 15.0 && kp.y < person.y2 + 15.0,
             "{kp:?}"
         );
     }
 
     // MultiPose on the street frame with the cyclist.
     let s = frames(&media("street_bikes.mp4"), Some(&[124])).remove(0);
-    let multi =
-        MultiPoseEstimator::from_model_dir(&models, &BackendConfig::ort(1)).expect("multipose");
+    let multi = MultiPoseEstimator::from_model_dir(&models, &BackendConfig::ort(1)).expect("multipose");
     let poses = multi.estimate(&s).expect("poses");
     eprintln!(
         "multipose: {} poses, best {:?} score {:.2}",
@@ -153,8 +142,7 @@ fn detector_filters_apply_on_real_frames() {
     use vigil_vision::{Detector, DetectorConfig};
     let models = model_dir();
     let f = frames(&media("pedestrians_vtest.mp4"), Some(&[540])).remove(0);
-    let all = YoloxDetector::coco(&models, &BackendConfig::ort(1), DetectorConfig::default())
-        .expect("yolox");
+    let all = YoloxDetector::coco(&models, &BackendConfig::ort(1), DetectorConfig::default()).expect("yolox");
     let every = all.detect(&f).expect("detect");
     assert!(every.iter().any(|d| d.class_id == coco::PERSON));
     let filtered = YoloxDetector::coco(
@@ -174,10 +162,7 @@ fn detector_filters_apply_on_real_frames() {
     assert_eq!(got.len(), 1, "{got:?}");
     let d = got[0];
     let side = d.bbox.width().max(d.bbox.height());
-    assert!(
-        d.class_id == coco::PERSON && (100.0..=200.0).contains(&side),
-        "{d:?}"
-    );
+    assert!(d.class_id == coco::PERSON && (100.0..=200.0).contains(&side), "{d:?}");
     let big: Vec<_> = every
         .iter()
         .filter(|d| d.class_id == coco::PERSON && d.bbox.height().max(d.bbox.width()) >= 100.0)

@@ -21,9 +21,7 @@ fn missing_onnxruntime_is_a_clear_error_and_auto_uses_tract() {
         threads: 1,
         ort_library: Some(bad.clone()),
     };
-    let model = model_dir()
-        .model_path("light_person_detector")
-        .expect("model");
+    let model = model_dir().model_path("light_person_detector").expect("model");
     match load_session(&model, &ort_only) {
         Err(VisionError::OrtUnavailable(m)) => assert!(m.contains("onnxruntime"), "{m}"),
         Err(e) => panic!("wrong error: {e}"),
@@ -36,8 +34,7 @@ fn missing_onnxruntime_is_a_clear_error_and_auto_uses_tract() {
         ort_library: Some(bad),
     };
     assert_eq!(auto.resolve_kind().expect("auto"), BackendKind::Tract);
-    let det =
-        YoloxDetector::person(&model_dir(), &auto, DetectorConfig::default()).expect("detector");
+    let det = YoloxDetector::person(&model_dir(), &auto, DetectorConfig::default()).expect("detector");
     assert_eq!(det.session().backend(), BackendKind::Tract);
     let f = frames(&media("pedestrians_vtest.mp4"), Some(&[180])).remove(0);
     let d = det.detect_timed(&f).expect("detect").0;

@@ -26,13 +26,7 @@ fn manifest_lists_every_shared_model_and_they_verify() {
     let st = dir.verify();
     assert_eq!(st.len(), m.models.len());
     for s in &st {
-        assert_eq!(
-            s.state,
-            ModelState::Ok,
-            "{} at {}",
-            s.entry.file,
-            s.path.display()
-        );
+        assert_eq!(s.state, ModelState::Ok, "{} at {}", s.entry.file, s.path.display());
     }
     assert!(matches!(m.get("nope"), Err(VisionError::UnknownModel(_))));
 }
@@ -44,9 +38,7 @@ fn missing_and_corrupted_models_are_named_in_errors() {
     let e = dir.model_path("yunet").expect_err("missing");
     let msg = e.to_string();
     assert!(
-        msg.contains("yunet_s_640_640.onnx")
-            && msg.contains("8f2383e4")
-            && msg.contains("opencv_zoo"),
+        msg.contains("yunet_s_640_640.onnx") && msg.contains("8f2383e4") && msg.contains("opencv_zoo"),
         "{msg}"
     );
     std::fs::write(tmp.join("yunet_s_640_640.onnx"), b"not a model").expect("write");
@@ -118,10 +110,6 @@ fn resolve_prefers_explicit_dir_and_rejects_a_missing_one() {
     let d = shared_dir().join("models");
     let r = ModelDir::resolve(Some(&d), None).expect("explicit");
     assert_eq!(r.path, d);
-    let e = ModelDir::resolve(
-        Some(std::path::Path::new("/nonexistent/vigil-models")),
-        None,
-    )
-    .expect_err("missing");
+    let e = ModelDir::resolve(Some(std::path::Path::new("/nonexistent/vigil-models")), None).expect_err("missing");
     assert!(e.to_string().contains("/nonexistent/vigil-models"));
 }

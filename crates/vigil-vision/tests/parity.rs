@@ -86,13 +86,8 @@ fn compare(ours: &[Vec<Detection>], refs: &[Vec<[f32; 6]>], what: &str) -> (usiz
                 .filter(|(i, d)| !used[*i] && d.class_id == rd[5] as u32)
                 .map(|(i, d)| (i, d.bbox.iou(&rb), (d.score - rd[4]).abs()))
                 .max_by(|a, b| a.1.total_cmp(&b.1));
-            let (i, iou, ds) =
-                best.unwrap_or_else(|| panic!("{what}: frame {fi}: no match for {rd:?}"));
-            assert!(
-                iou >= 0.95,
-                "{what}: frame {fi}: IoU {iou} for {rd:?} vs {:?}",
-                o[i]
-            );
+            let (i, iou, ds) = best.unwrap_or_else(|| panic!("{what}: frame {fi}: no match for {rd:?}"));
+            assert!(iou >= 0.95, "{what}: frame {fi}: IoU {iou} for {rd:?} vs {:?}", o[i]);
             assert!(
                 ds <= 1e-3,
                 "{what}: frame {fi}: score diff {ds} for {rd:?} vs {:?}",
@@ -111,10 +106,7 @@ fn parity_frames() -> Vec<ImageBgr> {
     // 30 pedestrian frames spread over the clip plus 6 from the street clip.
     let ped: Vec<usize> = (0..30).map(|i| 5 + i * 26).collect();
     let mut f = frames(&media("pedestrians_vtest.mp4"), Some(&ped));
-    let street = frames(
-        &media("street_bikes.mp4"),
-        Some(&[30, 75, 110, 140, 160, 235]),
-    );
+    let street = frames(&media("street_bikes.mp4"), Some(&[30, 75, 110, 140, 160, 235]));
     f.extend(street);
     f
 }
@@ -134,20 +126,14 @@ fn yolox_nano_matches_reference_on_both_backends() {
     };
     for backend in [BackendConfig::ort(1), BackendConfig::tract()] {
         let det = YoloxDetector::coco(&models, &backend, cfg.clone()).expect("detector");
-        let ours: Vec<Vec<Detection>> = all
-            .iter()
-            .map(|f| det.detect_timed(f).expect("detect").0)
-            .collect();
-        let (n, iou, ds) = compare(
-            &ours,
-            &refs,
-            backend.kind.map(|k| k.name()).unwrap_or("auto"),
+        let ours: Vec<Vec<Detection>> = all.iter().map(|f| det.detect_timed(f).expect("detect").0).collect();
+        let (n, iou, ds) = compare(&ours, &refs, backend.kind.map(|k| k.name()).unwrap_or("auto"));
+        eprintln!(
+            "yolox_nano {:?}: {n} detections on {} frames match, worst IoU {iou:.5}, worst score diff {ds:.2e}",
+            backend.kind,
+            all.len()
         );
-        eprintln!("yolox_nano {:?}: {n} detections on {} frames match, worst IoU {iou:.5}, worst score diff {ds:.2e}", backend.kind, all.len());
-        assert!(
-            n >= 150,
-            "too few detections ({n}) for a meaningful comparison"
-        );
+        assert!(n >= 150, "too few detections ({n}) for a meaningful comparison");
     }
 }
 
@@ -164,12 +150,12 @@ fn light_person_detector_matches_reference_on_both_backends() {
     };
     for backend in [BackendConfig::ort(1), BackendConfig::tract()] {
         let det = YoloxDetector::person(&models, &backend, cfg.clone()).expect("detector");
-        let ours: Vec<Vec<Detection>> = frames
-            .iter()
-            .map(|f| det.detect_timed(f).expect("detect").0)
-            .collect();
+        let ours: Vec<Vec<Detection>> = frames.iter().map(|f| det.detect_timed(f).expect("detect").0).collect();
         let (n, iou, ds) = compare(&ours, &refs, "light person");
-        eprintln!("light_person {:?}: {n} detections match, worst IoU {iou:.5}, worst score diff {ds:.2e}", backend.kind);
+        eprintln!(
+            "light_person {:?}: {n} detections match, worst IoU {iou:.5}, worst score diff {ds:.2e}",
+            backend.kind
+        );
         assert!(n >= 60, "too few detections ({n})");
     }
 }
@@ -221,10 +207,7 @@ fn tract_matches_onnxruntime_on_every_model() {
         ),
         (
             "nanodet_m_320",
-            Tensor::f32(
-                vec![1, 3, 320, 320],
-                image_input(320, 320, false, 1.0 / 57.5, -2.0),
-            ),
+            Tensor::f32(vec![1, 3, 320, 320], image_input(320, 320, false, 1.0 / 57.5, -2.0)),
         ),
         (
             "yunet",
@@ -256,10 +239,7 @@ fn tract_matches_onnxruntime_on_every_model() {
         ),
         (
             "ppocr_det",
-            Tensor::f32(
-                vec![1, 3, 96, 160],
-                image_input(160, 96, false, 1.0 / 127.5, -1.0),
-            ),
+            Tensor::f32(vec![1, 3, 96, 160], image_input(160, 96, false, 1.0 / 127.5, -1.0)),
         ),
         (
             "ppocr_rec",

@@ -16,7 +16,10 @@ fn decode(jpeg: &[u8]) -> (usize, usize, Vec<u8>) {
 #[test]
 fn red_boxes_and_yellow_roi_appear_in_the_jpeg() {
     let frame = frames(&media("pedestrians_vtest.mp4"), Some(&[100])).remove(0);
-    let roi = Roi::parse(r#"{"lines":[{"data":[[100,500],[700,500]]}],"polygons":[{"data":[[50,50],[300,50],[300,200],[50,200]]}]}"#).expect("roi");
+    let roi = Roi::parse(
+        r#"{"lines":[{"data":[[100,500],[700,500]]}],"polygons":[{"data":[[50,50],[300,50],[300,200],[50,200]]}]}"#,
+    )
+    .expect("roi");
     let target = BBox::new(400.0, 300.0, 500.0, 450.0);
     let opts = RenderOptions {
         render_result: true,
@@ -35,23 +38,16 @@ fn red_boxes_and_yellow_roi_appear_in_the_jpeg() {
     assert!(r > 180 && g < 90 && b < 90, "red box pixel {r},{g},{b}");
     // Yellow ROI line.
     let (r, g, b) = at(400, 500);
-    assert!(
-        r > 180 && g > 180 && b < 110,
-        "yellow line pixel {r},{g},{b}"
-    );
+    assert!(r > 180 && g > 180 && b < 110, "yellow line pixel {r},{g},{b}");
     // Polygon edge.
     let (r, g, b) = at(175, 50);
-    assert!(
-        r > 180 && g > 180 && b < 110,
-        "yellow polygon pixel {r},{g},{b}"
-    );
+    assert!(r > 180 && g > 180 && b < 110, "yellow polygon pixel {r},{g},{b}");
     // Inside the box the frame is untouched (not red).
     let (r, g, _) = at(450, 375);
     assert!(!(r > 180 && g < 90), "interior must not be painted");
 
     // Switches off: same frame without drawing; quality changes size.
-    let plain =
-        render_alarm_jpeg(&frame, &[target], Some(&roi), &RenderOptions::default()).expect("plain");
+    let plain = render_alarm_jpeg(&frame, &[target], Some(&roi), &RenderOptions::default()).expect("plain");
     let (_, _, px2) = decode(&plain);
     let i = (375 * w + 401) * 3;
     assert!(

@@ -8,10 +8,7 @@ use vigil_vision::{BBox, Detection};
 fn err(text: &str) -> (String, String) {
     match Roi::parse(text) {
         Ok(r) => panic!("expected an error for {text}, got {r:?}"),
-        Err(e) => (
-            e.field().expect("ROI errors carry a field").to_string(),
-            e.to_string(),
-        ),
+        Err(e) => (e.field().expect("ROI errors carry a field").to_string(), e.to_string()),
     }
 }
 
@@ -22,11 +19,7 @@ fn every_validation_error_names_its_field() {
         ("[1,2]", "target_roi", "JSON object"),
         (r#"{"lines":{}}"#, "target_roi.lines", "array"),
         (r#"{"lines":[5]}"#, "target_roi.lines[0]", "object"),
-        (
-            r#"{"lines":[{"name":"a"}]}"#,
-            "target_roi.lines[0].data",
-            "required",
-        ),
+        (r#"{"lines":[{"name":"a"}]}"#, "target_roi.lines[0].data", "required"),
         (
             r#"{"lines":[{"data":"x"}]}"#,
             "target_roi.lines[0].data",
@@ -99,11 +92,7 @@ fn every_validation_error_names_its_field() {
         ),
         (r#"{"polygons":7}"#, "target_roi.polygons", "array"),
         (r#"{"polygons":["a"]}"#, "target_roi.polygons[0]", "object"),
-        (
-            r#"{"polygons":[{}]}"#,
-            "target_roi.polygons[0].data",
-            "required",
-        ),
+        (r#"{"polygons":[{}]}"#, "target_roi.polygons[0].data", "required"),
         (
             r#"{"polygons":[{"data":[[0,0],[1,1]]}]}"#,
             "target_roi.polygons[0].data",
@@ -147,10 +136,8 @@ fn every_validation_error_names_its_field() {
         assert!(m.starts_with(&format!("invalid {field}")), "{m}");
     }
     // Outside the frame (validated once the stream size is known).
-    let r = Roi::parse(
-        r#"{"lines":[{"data":[[0,0],[1921,5]]}],"polygons":[{"data":[[0,0],[10,0],[0,1081]]}]}"#,
-    )
-    .expect("parses");
+    let r = Roi::parse(r#"{"lines":[{"data":[[0,0],[1921,5]]}],"polygons":[{"data":[[0,0],[10,0],[0,1081]]}]}"#)
+        .expect("parses");
     let e = r.validate_within(1920, 1080).expect_err("outside");
     assert_eq!(e.field(), Some("target_roi.lines[0].data[1]"));
     let r = Roi::parse(r#"{"polygons":[{"data":[[0,0],[10,0],[0,1081]]}]}"#).expect("parses");
@@ -172,9 +159,7 @@ fn parses_the_spec_example_and_empty_roi() {
     assert!(Roi::parse("").expect("empty").is_whole_frame());
     assert!(Roi::parse("{}").expect("{}").is_whole_frame());
     assert!(Roi::parse("{}").expect("{}").contains(Point::new(5.0, 5.0)));
-    let r =
-        Roi::parse(r#"{"lines":[{"data":[[0,0],[10,0]],"properties":{"type":1,"extra":"kept"}}]}"#)
-            .expect("type");
+    let r = Roi::parse(r#"{"lines":[{"data":[[0,0],[10,0]],"properties":{"type":1,"extra":"kept"}}]}"#).expect("type");
     assert_eq!(r.lines[0].line_type, Some(1));
     assert_eq!(r.lines[0].properties["extra"], "kept");
 }
@@ -211,10 +196,8 @@ fn sides_follow_the_vias_convention_regardless_of_point_order() {
 
 #[test]
 fn point_in_polygon_including_concave_and_border() {
-    let r = Roi::parse(
-        r#"{"polygons":[{"data":[[0,0],[100,0],[100,100],[50,40],[0,100]],"name":"zone"}]}"#,
-    )
-    .expect("concave");
+    let r = Roi::parse(r#"{"polygons":[{"data":[[0,0],[100,0],[100,100],[50,40],[0,100]],"name":"zone"}]}"#)
+        .expect("concave");
     let p = &r.polygons[0];
     assert!(p.contains(Point::new(10.0, 10.0)));
     assert!(p.contains(Point::new(90.0, 80.0)));
@@ -231,7 +214,9 @@ fn point_in_polygon_including_concave_and_border() {
 
 #[test]
 fn scaling_maps_roi_to_another_resolution() {
-    let r = Roi::parse(r#"{"lines":[{"data":[[960,0],[960,1080]]}],"polygons":[{"data":[[0,0],[1920,0],[1920,1080]]}]}"#).expect("roi");
+    let r =
+        Roi::parse(r#"{"lines":[{"data":[[960,0],[960,1080]]}],"polygons":[{"data":[[0,0],[1920,0],[1920,1080]]}]}"#)
+            .expect("roi");
     let s = r.scaled((1920, 1080), (640, 360));
     assert_eq!(s.lines[0].start, Point::new(320.0, 0.0));
     assert_eq!(s.lines[0].end, Point::new(320.0, 360.0));
@@ -251,9 +236,7 @@ fn jitter(i: usize, a: f32) -> f32 {
 
 #[test]
 fn crossing_counts_exact_with_jitter_on_the_line() {
-    let l = line(
-        r#"{"lines":[{"data":[[300,0],[300,400]],"properties":{"side1_name":"west","side2_name":"east"}}]}"#,
-    );
+    let l = line(r#"{"lines":[{"data":[[300,0],[300,400]],"properties":{"side1_name":"west","side2_name":"east"}}]}"#);
     let mut c = LineCrossingCounter::new(l, CrossingConfig::default());
     // Track 1 walks west -> east, loitering on the line with +-5 px jitter for 40 frames.
     let mut events = Vec::new();
@@ -281,11 +264,7 @@ fn crossing_counts_exact_with_jitter_on_the_line() {
     let mut c2 = LineCrossingCounter::new(c.line.clone(), CrossingConfig::default());
     let mut n = 0;
     for i in 0..300 {
-        let px = if i % 10 == 5 {
-            312.0
-        } else {
-            290.0 + jitter(i, 2.0)
-        };
+        let px = if i % 10 == 5 { 312.0 } else { 290.0 + jitter(i, 2.0) };
         n += c2.update(2, Point::new(px, 100.0)).is_some() as u32;
     }
     assert_eq!(n, 0, "one-frame excursions across the line must not count");
@@ -302,17 +281,10 @@ fn crossing_counts_many_tracks_both_directions_and_ignores_passing_around_the_en
         let x = 120.0 + id as f32 * 15.0;
         for i in 0..120 {
             let t = i as f32 / 119.0;
-            let y = if down {
-                200.0 + 200.0 * t
-            } else {
-                400.0 - 200.0 * t
-            };
+            let y = if down { 200.0 + 200.0 * t } else { 400.0 - 200.0 * t };
             c.update(
                 id,
-                Point::new(
-                    x + jitter(i + id as usize, 4.0),
-                    y + jitter(i * 3 + id as usize, 4.0),
-                ),
+                Point::new(x + jitter(i + id as usize, 4.0), y + jitter(i * 3 + id as usize, 4.0)),
             );
         }
         if down {

@@ -108,15 +108,13 @@ fn distinct_ids_close_to_people_count_on_pedestrian_clip() {
                 for (row, img) in v.5.iter().enumerate() {
                     for y in 0..96u32 {
                         let src = img.row(y);
-                        let off =
-                            (((row as u32 * 100 + y) * c.width + col as u32 * 44) * 3) as usize;
+                        let off = (((row as u32 * 100 + y) * c.width + col as u32 * 44) * 3) as usize;
                         c.data[off..off + src.len()].copy_from_slice(src);
                     }
                 }
             }
             let jpeg = c.encode_jpeg(90).expect("jpeg");
-            std::fs::write(dir.join(format!("tracks_{sheet_no:02}.jpg")), jpeg)
-                .expect("write sheet");
+            std::fs::write(dir.join(format!("tracks_{sheet_no:02}.jpg")), jpeg).expect("write sheet");
         }
         std::fs::write(dir.join("tracks.txt"), summary).expect("write summary");
         std::fs::write(dir.join("trajectories.txt"), traj.join("\n")).expect("write trajectories");

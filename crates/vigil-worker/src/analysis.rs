@@ -6,7 +6,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde_json::Value;
 use vigil_algorithms::{validate_common, Analyzer, Catalog, Event, FrameInput, ValidatedCommon};
 use vigil_media::{Frame, RgbConverter};
-use vigil_vision::{render_alarm_jpeg, BackendConfig, Detector, DetectorConfig, ImageBgr, ModelDir, RenderOptions, YoloxDetector};
+use vigil_vision::{
+    render_alarm_jpeg, BackendConfig, Detector, DetectorConfig, ImageBgr, ModelDir, RenderOptions, YoloxDetector,
+};
 
 /// Process-wide analysis settings.
 #[derive(Debug, Clone)]
@@ -43,8 +45,12 @@ fn switch(common: &ValidatedCommon, key: &str, default: bool) -> bool {
 impl Analysis {
     /// Builds the analyzer of `service_name` from a task's `config` (`{"common": {…}}`).
     pub fn new(service_name: &str, config: &Value, settings: &AnalysisSettings) -> Result<Self, String> {
-        let (spec, _) = Catalog::by_service_name(service_name).ok_or_else(|| format!("unknown algorithm service {service_name}"))?;
-        let common_json = config.get("common").cloned().unwrap_or(Value::Object(Default::default()));
+        let (spec, _) = Catalog::by_service_name(service_name)
+            .ok_or_else(|| format!("unknown algorithm service {service_name}"))?;
+        let common_json = config
+            .get("common")
+            .cloned()
+            .unwrap_or(Value::Object(Default::default()));
         let common = validate_common(spec, &common_json).map_err(|e| e.to_string())?;
         let analyzer = vigil_algorithms::build_analyzer(service_name, &common).map_err(|e| e.to_string())?;
         let needs = analyzer.needs();
@@ -58,8 +64,17 @@ impl Analysis {
             };
             Some(YoloxDetector::coco(&settings.models, &settings.backend, cfg).map_err(|e| e.to_string())?)
         };
-        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs_f64();
-        Ok(Self { analyzer, detector, common, first_wall: None, file_epoch: now })
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or(Duration::ZERO)
+            .as_secs_f64();
+        Ok(Self {
+            analyzer,
+            detector,
+            common,
+            first_wall: None,
+            file_epoch: now,
+        })
     }
 
     /// Analyses one decoded frame. `converter` lives on the analysing thread (swscale contexts
@@ -75,7 +90,10 @@ impl Analysis {
             Some(wall) => {
                 let first = *self.first_wall.get_or_insert(wall);
                 let rel = wall.duration_since(first).unwrap_or(Duration::ZERO).as_secs_f64();
-                (rel, wall.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs() as i64)
+                (
+                    rel,
+                    wall.duration_since(UNIX_EPOCH).unwrap_or(Duration::ZERO).as_secs() as i64,
+                )
             }
             None => {
                 let t = frame.media_time().as_secs_f64();
@@ -86,17 +104,31 @@ impl Analysis {
             Some(d) => d.detect(&image).map_err(|e| e.to_string())?,
             None => Vec::new(),
         };
-        let events = self.analyzer.process(&FrameInput { image: &image, time, epoch }, &detections);
+        let events = self.analyzer.process(
+            &FrameInput {
+                image: &image,
+                time,
+                epoch,
+            },
+            &detections,
+        );
         let options = RenderOptions {
             render_result: switch(&self.common, "render_result_sw", false),
             render_roi: switch(&self.common, "render_roi_sw", false),
-            quality: self.common.get_i64("image_compression_ratio").unwrap_or(90).clamp(20, 100) as u8,
+            quality: self
+                .common
+                .get_i64("image_compression_ratio")
+                .unwrap_or(90)
+                .clamp(20, 100) as u8,
         };
         events
             .into_iter()
             .map(|event| {
                 let jpeg = if event.with_image {
-                    Some(render_alarm_jpeg(&image, &event.boxes, self.analyzer.roi(), &options).map_err(|e| e.to_string())?)
+                    Some(
+                        render_alarm_jpeg(&image, &event.boxes, self.analyzer.roi(), &options)
+                            .map_err(|e| e.to_string())?,
+                    )
                 } else {
                     None
                 };

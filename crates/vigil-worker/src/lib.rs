@@ -5,10 +5,10 @@
 
 pub mod analysis;
 mod pipeline;
-pub mod task_pipeline;
 pub mod source_health;
 pub mod source_spec;
 mod supervisor;
+pub mod task_pipeline;
 mod worker;
 
 pub use pipeline::{PipelineEvent, PipelineFactory, PipelineHandle, StartError};

@@ -34,5 +34,9 @@ pub trait PipelineHandle: Send {
 
 pub trait PipelineFactory: Send + Sync + 'static {
     /// Starts the pipeline of `task`; events go to `events` tagged by the caller.
-    fn start(&self, task: &TaskRecord, events: UnboundedSender<PipelineEvent>) -> Result<Box<dyn PipelineHandle>, StartError>;
+    fn start(
+        &self,
+        task: &TaskRecord,
+        events: UnboundedSender<PipelineEvent>,
+    ) -> Result<Box<dyn PipelineHandle>, StartError>;
 }

@@ -12,7 +12,10 @@ pub struct StoreTargets {
 impl ProbeTargets for StoreTargets {
     async fn targets(&self) -> Vec<(String, SourceSpec)> {
         match self.store.all_sources().await {
-            Ok(all) => all.iter().filter_map(|s| crate::source_spec::from_source(s).ok().map(|spec| (s.id.clone(), spec))).collect(),
+            Ok(all) => all
+                .iter()
+                .filter_map(|s| crate::source_spec::from_source(s).ok().map(|spec| (s.id.clone(), spec)))
+                .collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list sources to probe");
                 Vec::new()

@@ -7,7 +7,12 @@ use vigil_store::video_sources::SourceRecord;
 /// `rtsp://` URLs go to the RTSP client (retina); everything else through libavformat.
 pub fn from_url(url: &str) -> SourceSpec {
     if url.to_ascii_lowercase().starts_with("rtsp://") {
-        SourceSpec::Rtsp { url: url.to_string(), user: None, password: None, transport: RtspTransport::Tcp }
+        SourceSpec::Rtsp {
+            url: url.to_string(),
+            user: None,
+            password: None,
+            transport: RtspTransport::Tcp,
+        }
     } else {
         SourceSpec::url(url)
     }
@@ -21,9 +26,16 @@ pub fn from_source(src: &SourceRecord) -> Result<SourceSpec, String> {
     use vigil_core::video_source::SourceAddress as A;
     match addr {
         A::Url { url } => Ok(from_url(&url)),
-        A::Restful { url, rtsp_path, http_check } => {
-            Ok(SourceSpec::Restful { url, headers: Vec::new(), cert_check: http_check, path: rtsp_path })
-        }
+        A::Restful {
+            url,
+            rtsp_path,
+            http_check,
+        } => Ok(SourceSpec::Restful {
+            url,
+            headers: Vec::new(),
+            cert_check: http_check,
+            path: rtsp_path,
+        }),
         A::Obs { bucket, path } => Ok(SourceSpec::Obs { bucket, path }),
         other => Err(format!("Vigil cannot pull {} sources", kind(&other))),
     }
@@ -43,13 +55,21 @@ fn kind(a: &vigil_core::video_source::SourceAddress) -> &'static str {
 pub fn from_task_source(src: &TaskSource) -> Option<SourceSpec> {
     match src {
         TaskSource::Url { url } => Some(from_url(url)),
-        TaskSource::Restful { url, headers, certificate_check, rtsp_path } => Some(SourceSpec::Restful {
+        TaskSource::Restful {
+            url,
+            headers,
+            certificate_check,
+            rtsp_path,
+        } => Some(SourceSpec::Restful {
             url: url.clone(),
             headers: headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             cert_check: *certificate_check,
             path: rtsp_path.clone(),
         }),
-        TaskSource::Obs { bucket, path } => Some(SourceSpec::Obs { bucket: bucket.clone(), path: path.clone() }),
+        TaskSource::Obs { bucket, path } => Some(SourceSpec::Obs {
+            bucket: bucket.clone(),
+            path: path.clone(),
+        }),
         TaskSource::VideoSource { .. } => None,
     }
 }

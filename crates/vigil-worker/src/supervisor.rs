@@ -30,7 +30,14 @@ pub fn restart_delay(failures: u32) -> Duration {
 impl Supervised {
     pub fn new(task: &TaskRecord) -> Self {
         let (events_tx, events) = mpsc::unbounded_channel();
-        Self { revision: task.revision, handle: None, events, events_tx, failures: 0, retry_at: None }
+        Self {
+            revision: task.revision,
+            handle: None,
+            events,
+            events_tx,
+            failures: 0,
+            retry_at: None,
+        }
     }
 
     pub fn is_running(&self) -> bool {

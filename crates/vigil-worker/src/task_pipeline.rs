@@ -50,13 +50,23 @@ impl Drop for Running {
 }
 
 fn start_err(code: &str, message: impl Into<String>, retryable: bool) -> StartError {
-    StartError { code: code.into(), message: message.into(), retryable }
+    StartError {
+        code: code.into(),
+        message: message.into(),
+        retryable,
+    }
 }
 
 impl PipelineFactory for Arc<TaskPipelines> {
-    fn start(&self, task: &TaskRecord, events: UnboundedSender<PipelineEvent>) -> Result<Box<dyn PipelineHandle>, StartError> {
-        let config: Value = serde_json::from_str(&task.config).map_err(|e| start_err("VIGIL.CONFIG", e.to_string(), false))?;
-        let analysis = Analysis::new(&task.service_name, &config, &self.analysis).map_err(|e| start_err("VIGIL.ANALYZER", e, false))?;
+    fn start(
+        &self,
+        task: &TaskRecord,
+        events: UnboundedSender<PipelineEvent>,
+    ) -> Result<Box<dyn PipelineHandle>, StartError> {
+        let config: Value =
+            serde_json::from_str(&task.config).map_err(|e| start_err("VIGIL.CONFIG", e.to_string(), false))?;
+        let analysis = Analysis::new(&task.service_name, &config, &self.analysis)
+            .map_err(|e| start_err("VIGIL.ANALYZER", e, false))?;
         let outputs = serde_json::from_str::<Value>(&task.output)
             .ok()
             .and_then(|v| parse_output(&v).ok())
@@ -70,7 +80,10 @@ impl PipelineFactory for Arc<TaskPipelines> {
             .spawn(move || {
                 let run = std::panic::AssertUnwindSafe(|| ctx.run(&task, analysis, outputs, &flag, &events));
                 if let Err(p) = std::panic::catch_unwind(run) {
-                    let message = p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                    let message = p
+                        .downcast_ref::<String>()
+                        .cloned()
+                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
                     let _ = events.send(PipelineEvent::Failed {
                         code: "VIGIL.PANIC".into(),
                         message: message.unwrap_or_else(|| "pipeline panicked".into()),
@@ -79,17 +92,27 @@ impl PipelineFactory for Arc<TaskPipelines> {
                 }
             })
             .map_err(|e| start_err("VIGIL.THREAD", e.to_string(), true))?;
-        Ok(Box::new(Running { stop, thread: Some(thread) }))
+        Ok(Box::new(Running {
+            stop,
+            thread: Some(thread),
+        }))
     }
 }
 
 impl TaskPipelines {
     /// The stream to open and the alarm `stream_id`.
     fn source(&self, task: &TaskRecord) -> Result<(SourceSpec, String), PipelineEvent> {
-        let fail = |code: &str, m: String| PipelineEvent::Failed { code: code.into(), message: m, fatal: true };
+        let fail = |code: &str, m: String| PipelineEvent::Failed {
+            code: code.into(),
+            message: m,
+            fatal: true,
+        };
         let input: Value = serde_json::from_str(&task.input).map_err(|e| fail("VIGIL.INPUT", e.to_string()))?;
         let edge = task.placement == "edge";
-        let src = parse_input(&input, edge, false, true).map_err(|e| fail("VIGIL.INPUT", e.message))?.remove(0).source;
+        let src = parse_input(&input, edge, false, true)
+            .map_err(|e| fail("VIGIL.INPUT", e.message))?
+            .remove(0)
+            .source;
         match &src {
             TaskSource::VideoSource { id } => {
                 let rec = self
@@ -100,7 +123,8 @@ impl TaskPipelines {
                 Ok((spec, id.clone()))
             }
             other => {
-                let spec = crate::source_spec::from_task_source(other).ok_or_else(|| fail("VIGIL.INPUT", "no stream".into()))?;
+                let spec = crate::source_spec::from_task_source(other)
+                    .ok_or_else(|| fail("VIGIL.INPUT", "no stream".into()))?;
                 let stream_id = match other {
                     TaskSource::Url { url } => url.rsplit('/').next().unwrap_or(url).to_string(),
                     TaskSource::Obs { path, .. } => path.rsplit('/').next().unwrap_or(path).to_string(),
@@ -127,15 +151,33 @@ impl TaskPipelines {
             }
         };
         let live = spec.is_live();
-        let pace = if !live && self.replay_files_realtime { Pace::RealTime } else { Pace::AsFastAsConsumed };
-        let reader = match StreamReader::start(spec, ReaderConfig { pace, ..Default::default() }) {
+        let pace = if !live && self.replay_files_realtime {
+            Pace::RealTime
+        } else {
+            Pace::AsFastAsConsumed
+        };
+        let reader = match StreamReader::start(
+            spec,
+            ReaderConfig {
+                pace,
+                ..Default::default()
+            },
+        ) {
             Ok(r) => r,
             Err(e) => {
-                let _ = events.send(PipelineEvent::Failed { code: e.kind().as_str().into(), message: e.message().into(), fatal: false });
+                let _ = events.send(PipelineEvent::Failed {
+                    code: e.kind().as_str().into(),
+                    message: e.message().into(),
+                    fatal: false,
+                });
                 return;
             }
         };
-        let frames = reader.subscribe(SubscriberConfig { capacity: 4, fps: Some(self.analysis.fps), ..Default::default() });
+        let frames = reader.subscribe(SubscriberConfig {
+            capacity: 4,
+            fps: Some(self.analysis.fps),
+            ..Default::default()
+        });
         let mut converter = vigil_media::RgbConverter::default();
         let mut last_online = None;
         let video_source_id = task.video_source_id.clone();
@@ -146,9 +188,10 @@ impl TaskPipelines {
             if last_online != Some(online) {
                 let ev = match &status {
                     StreamStatus::Online => Some(PipelineEvent::Running),
-                    StreamStatus::Offline(e) | StreamStatus::Abnormal(e) => {
-                        Some(PipelineEvent::Abnormal { code: e.kind().as_str().into(), message: e.message().into() })
-                    }
+                    StreamStatus::Offline(e) | StreamStatus::Abnormal(e) => Some(PipelineEvent::Abnormal {
+                        code: e.kind().as_str().into(),
+                        message: e.message().into(),
+                    }),
                     _ => None,
                 };
                 if let Some(ev) = ev {
@@ -181,7 +224,12 @@ impl TaskPipelines {
                     extra: Default::default(),
                 };
                 // Written before anything is sent; the dispatcher delivers from the outbox.
-                match self.runtime.block_on(self.store.enqueue_alarm(&alarm, &task.project_id, video_source_id.as_deref(), &outputs)) {
+                match self.runtime.block_on(self.store.enqueue_alarm(
+                    &alarm,
+                    &task.project_id,
+                    video_source_id.as_deref(),
+                    &outputs,
+                )) {
                     Ok(_) => {
                         if let Some(w) = &self.wake {
                             w();
@@ -199,7 +247,11 @@ impl TaskPipelines {
         let _ = events.send(match ended {
             StreamStatus::Ended(None) => PipelineEvent::Finished,
             StreamStatus::Ended(Some(e)) | StreamStatus::Offline(e) | StreamStatus::Abnormal(e) => {
-                PipelineEvent::Failed { code: e.kind().as_str().into(), message: e.message().into(), fatal: !live }
+                PipelineEvent::Failed {
+                    code: e.kind().as_str().into(),
+                    message: e.message().into(),
+                    fatal: !live,
+                }
             }
             _ => PipelineEvent::Finished,
         });

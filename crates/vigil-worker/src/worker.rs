@@ -29,7 +29,12 @@ pub struct WorkerConfig {
 
 impl Default for WorkerConfig {
     fn default() -> Self {
-        Self { id: "worker".into(), lease_ttl: Duration::from_secs(15), tick: Duration::from_secs(2), max_tasks: 64 }
+        Self {
+            id: "worker".into(),
+            lease_ttl: Duration::from_secs(15),
+            tick: Duration::from_secs(2),
+            max_tasks: 64,
+        }
     }
 }
 
@@ -44,7 +49,10 @@ pub struct Worker {
 fn in_schedule(task: &TaskRecord) -> bool {
     let Some(raw) = &task.schedule else { return true };
     let field = if task.legacy { "timing" } else { "schedule" };
-    match serde_json::from_str(raw).ok().and_then(|v| schedule::parse(field, &v).ok()) {
+    match serde_json::from_str(raw)
+        .ok()
+        .and_then(|v| schedule::parse(field, &v).ok())
+    {
         Some(s) => s.is_active_at(chrono::Utc::now()),
         None => true,
     }
@@ -52,7 +60,12 @@ fn in_schedule(task: &TaskRecord) -> bool {
 
 impl Worker {
     pub fn new(store: Store, factory: Arc<dyn PipelineFactory>, config: WorkerConfig) -> Self {
-        Self { store, factory, config, running: HashMap::new() }
+        Self {
+            store,
+            factory,
+            config,
+            running: HashMap::new(),
+        }
     }
 
     /// Runs until `shutdown` turns true; then stops every pipeline and releases its leases so
@@ -86,7 +99,13 @@ impl Worker {
         let me = self.config.id.clone();
         let ttl = self.config.lease_ttl.as_millis() as i64;
         // 1. Follow the API for the tasks we run.
-        let owned: HashMap<String, TaskRecord> = self.store.owned_tasks(&me).await?.into_iter().map(|t| (t.id.clone(), t)).collect();
+        let owned: HashMap<String, TaskRecord> = self
+            .store
+            .owned_tasks(&me)
+            .await?
+            .into_iter()
+            .map(|t| (t.id.clone(), t))
+            .collect();
         let ids: Vec<String> = self.running.keys().cloned().collect();
         for id in ids {
             let task = owned.get(&id);
@@ -104,7 +123,9 @@ impl Worker {
                     }
                     (Some(t), Some(s)) if s.wants_pipeline() => {
                         self.store.set_schedule_status(&t.id, "INACTIVATED").await?;
-                        self.store.report_task_state(&id, &me, "PENDING", "outside the schedule's time windows", ("", "")).await?;
+                        self.store
+                            .report_task_state(&id, &me, "PENDING", "outside the schedule's time windows", ("", ""))
+                            .await?;
                         self.store.release_task(&id, &me, None).await?;
                         tracing::info!(task_id = %id, "schedule window closed; pipeline stopped");
                     }
@@ -167,7 +188,9 @@ impl Worker {
 
     async fn service(&mut self, id: &str, known: Option<&TaskRecord>) -> Result<(), vigil_store::StoreError> {
         let me = self.config.id.clone();
-        let Some(sup) = self.running.get_mut(id) else { return Ok(()) };
+        let Some(sup) = self.running.get_mut(id) else {
+            return Ok(());
+        };
         if !sup.is_running() && sup.retry_at.is_some_and(|at| at <= Instant::now()) {
             let task = match known {
                 Some(t) if t.revision == sup.revision => t.clone(),
@@ -181,19 +204,25 @@ impl Worker {
                 Ok(()) => tracing::info!(task_id = %id, "pipeline started"),
                 Err(e) if e.retryable => {
                     let delay = sup.failed();
-                    self.store.report_task_state(id, &me, "ABNORMAL", "restarting", (&e.code, &e.message)).await?;
+                    self.store
+                        .report_task_state(id, &me, "ABNORMAL", "restarting", (&e.code, &e.message))
+                        .await?;
                     tracing::warn!(task_id = %id, error = %e, retry_in_s = delay.as_secs_f32(), "pipeline failed to start; will retry");
                 }
                 Err(e) => {
                     tracing::warn!(task_id = %id, error = %e, "pipeline cannot start");
                     self.running.remove(id);
-                    self.store.report_task_state(id, &me, "START_FAILED", "", (&e.code, &e.message)).await?;
+                    self.store
+                        .report_task_state(id, &me, "START_FAILED", "", (&e.code, &e.message))
+                        .await?;
                     self.store.release_task(id, &me, None).await?;
                     return Ok(());
                 }
             }
         }
-        let Some(sup) = self.running.get_mut(id) else { return Ok(()) };
+        let Some(sup) = self.running.get_mut(id) else {
+            return Ok(());
+        };
         while let Ok(ev) = sup.events.try_recv() {
             match ev {
                 PipelineEvent::Running => {
@@ -202,7 +231,9 @@ impl Worker {
                 }
                 PipelineEvent::Abnormal { code, message } => {
                     tracing::warn!(task_id = %id, code, message, "task abnormal");
-                    self.store.report_task_state(id, &me, "ABNORMAL", "input unavailable", (&code, &message)).await?;
+                    self.store
+                        .report_task_state(id, &me, "ABNORMAL", "input unavailable", (&code, &message))
+                        .await?;
                 }
                 PipelineEvent::Finished => {
                     sup.stop();
@@ -212,10 +243,16 @@ impl Worker {
                     tracing::info!(task_id = %id, "task finished its input");
                     return Ok(());
                 }
-                PipelineEvent::Failed { code, message, fatal: true } => {
+                PipelineEvent::Failed {
+                    code,
+                    message,
+                    fatal: true,
+                } => {
                     sup.stop();
                     self.running.remove(id);
-                    self.store.report_task_state(id, &me, "FAILED", "", (&code, &message)).await?;
+                    self.store
+                        .report_task_state(id, &me, "FAILED", "", (&code, &message))
+                        .await?;
                     self.store.release_task(id, &me, None).await?;
                     tracing::warn!(task_id = %id, code, message, "task failed");
                     return Ok(());
@@ -223,7 +260,9 @@ impl Worker {
                 PipelineEvent::Failed { code, message, .. } => {
                     let delay = sup.failed();
                     tracing::warn!(task_id = %id, code, message, retry_in_s = delay.as_secs_f32(), "pipeline failed; restarting with backoff");
-                    self.store.report_task_state(id, &me, "ABNORMAL", "restarting", (&code, &message)).await?;
+                    self.store
+                        .report_task_state(id, &me, "ABNORMAL", "restarting", (&code, &message))
+                        .await?;
                 }
             }
         }

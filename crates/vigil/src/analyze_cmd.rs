@@ -42,7 +42,11 @@ fn load_config(raw: &str) -> anyhow::Result<Value> {
         None => raw.to_string(),
     };
     let v: Value = serde_json::from_str(&text).context("--config is not valid JSON")?;
-    Ok(if v.get("common").is_some() { v } else { json!({ "common": v }) })
+    Ok(if v.get("common").is_some() {
+        v
+    } else {
+        json!({ "common": v })
+    })
 }
 
 pub fn run(storage: &Storage, args: AnalyzeArgs) -> anyhow::Result<()> {
@@ -52,17 +56,33 @@ pub fn run(storage: &Storage, args: AnalyzeArgs) -> anyhow::Result<()> {
     let config = load_config(&args.config)?;
     let models = vigil_vision::ModelDir::resolve(storage.model_dir.as_deref(), Some(&storage.data_dir))
         .context("resolving the model directory (see `vigil models list`)")?;
-    let settings = AnalysisSettings { models, backend: vigil_vision::BackendConfig::default(), fps: args.fps };
+    let settings = AnalysisSettings {
+        models,
+        backend: vigil_vision::BackendConfig::default(),
+        fps: args.fps,
+    };
     let mut analysis = Analysis::new(&args.service, &config, &settings).map_err(anyhow::Error::msg)?;
     if let Some(dir) = &args.snapshots {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let spec = vigil_worker::source_spec::from_url(&args.input);
-    let reader = StreamReader::start(spec, ReaderConfig { reconnect: false, ..Default::default() })
-        .map_err(|e| anyhow::anyhow!("cannot open {}: {}", args.input, e.message()))?;
-    let frames = reader.subscribe(SubscriberConfig { capacity: 8, fps: Some(args.fps), ..Default::default() });
+    let reader = StreamReader::start(
+        spec,
+        ReaderConfig {
+            reconnect: false,
+            ..Default::default()
+        },
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open {}: {}", args.input, e.message()))?;
+    let frames = reader.subscribe(SubscriberConfig {
+        capacity: 8,
+        fps: Some(args.fps),
+        ..Default::default()
+    });
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     bar.enable_steady_tick(Duration::from_millis(120));
     let stream_id = args.input.rsplit('/').next().unwrap_or(&args.input).to_string();
     let (mut analysed, mut alarms) = (0u64, 0u64);
@@ -98,7 +118,9 @@ pub fn run(storage: &Storage, args: AnalyzeArgs) -> anyhow::Result<()> {
             alarms += 1;
             bar.suspend(|| println!("{}", alarm.to_json()));
         }
-        bar.set_message(format!("{t:.1} s of video, {analysed} frames analysed, {alarms} alarms"));
+        bar.set_message(format!(
+            "{t:.1} s of video, {analysed} frames analysed, {alarms} alarms"
+        ));
     }
     let status = reader.status();
     reader.stop();

@@ -32,15 +32,28 @@ macro_rules! pick {
 }
 
 fn host_name() -> String {
-    std::fs::read_to_string("/etc/hostname").ok().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).unwrap_or_else(|| "vigil".into())
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .unwrap_or_else(|| "vigil".into())
 }
 
 pub fn media_config(storage: &Storage, a: &ServeArgs, f: &ServeArgs) -> vigil_media::MediaConfig {
     let root = pick!(a, f, obs_root, storage.data_dir.join("obs"));
-    vigil_media::MediaConfig { obs: vigil_media::ObsBackend::Local { root }, ..Default::default() }
+    vigil_media::MediaConfig {
+        obs: vigil_media::ObsBackend::Local { root },
+        ..Default::default()
+    }
 }
 
-pub fn prober(storage: &Storage, a: &ServeArgs, f: &ServeArgs, store: &Store, stop: watch::Receiver<bool>) -> Option<JoinHandle<()>> {
+pub fn prober(
+    storage: &Storage,
+    a: &ServeArgs,
+    f: &ServeArgs,
+    store: &Store,
+    stop: watch::Receiver<bool>,
+) -> Option<JoinHandle<()>> {
     let interval = pick!(a, f, probe_interval, 60);
     if interval == 0 {
         return None;
@@ -78,8 +91,14 @@ pub fn worker(
         });
     }
     let sinks = Sinks::from_config(&sinks_cfg).context("configuring alarm outputs")?;
-    let dispatcher =
-        Dispatcher::new(store.clone(), sinks, DispatcherConfig { worker_id: format!("{id}/{}", std::process::id()), ..Default::default() });
+    let dispatcher = Dispatcher::new(
+        store.clone(),
+        sinks,
+        DispatcherConfig {
+            worker_id: format!("{id}/{}", std::process::id()),
+            ..Default::default()
+        },
+    );
     let mut jobs = vec![dispatcher.clone().spawn(stopped(stop.clone()))];
 
     let models = vigil_vision::ModelDir::resolve(storage.model_dir.as_deref(), Some(&storage.data_dir))
@@ -93,7 +112,11 @@ pub fn worker(
         store: store.clone(),
         runtime: tokio::runtime::Handle::current(),
         media: media_config(storage, a, f),
-        analysis: AnalysisSettings { models, backend: vigil_vision::BackendConfig::default(), fps },
+        analysis: AnalysisSettings {
+            models,
+            backend: vigil_vision::BackendConfig::default(),
+            fps,
+        },
         wake: Some(Arc::new(move || wake_dispatcher.wake())),
         replay_files_realtime: pick!(a, f, replay_realtime, false),
     });

@@ -36,7 +36,8 @@ fn state_text(s: &ModelState) -> String {
 }
 
 pub fn run(storage: &Storage, cmd: ModelsCommand) -> anyhow::Result<()> {
-    let dir = ModelDir::resolve(storage.model_dir.as_deref(), Some(&storage.data_dir)).context("resolving the model directory")?;
+    let dir = ModelDir::resolve(storage.model_dir.as_deref(), Some(&storage.data_dir))
+        .context("resolving the model directory")?;
     match cmd {
         ModelsCommand::List | ModelsCommand::Verify => {
             println!("model directory: {} ({:?})", dir.path.display(), dir.source);
@@ -45,8 +46,18 @@ pub fn run(storage: &Storage, cmd: ModelsCommand) -> anyhow::Result<()> {
             let verify = matches!(cmd, ModelsCommand::Verify);
             let mut bad = 0;
             for s in &statuses {
-                let size = s.size.map(|b| format!("{:.1} MB", b as f64 / 1e6)).unwrap_or_else(|| "-".into());
-                println!("{:<22} {:<34} {:<12} {:>10}  {}", s.entry.id, s.entry.file, s.entry.license, size, state_text(&s.state));
+                let size = s
+                    .size
+                    .map(|b| format!("{:.1} MB", b as f64 / 1e6))
+                    .unwrap_or_else(|| "-".into());
+                println!(
+                    "{:<22} {:<34} {:<12} {:>10}  {}",
+                    s.entry.id,
+                    s.entry.file,
+                    s.entry.license,
+                    size,
+                    state_text(&s.state)
+                );
                 if s.state != ModelState::Ok {
                     bad += 1;
                     if verify {
@@ -81,7 +92,11 @@ pub fn run(storage: &Storage, cmd: ModelsCommand) -> anyhow::Result<()> {
                 .with_context(|| format!("installing models from {from}"))?;
             bar.finish_and_clear();
             for (id, outcome) in done {
-                let what = if outcome == InstallOutcome::Installed { "installed" } else { "already present" };
+                let what = if outcome == InstallOutcome::Installed {
+                    "installed"
+                } else {
+                    "already present"
+                };
                 println!("{id:<22} {what}");
             }
             println!("models are in {}", dir.path.display());

@@ -27,10 +27,8 @@ struct Interrupt {
 impl Interrupt {
     fn arm(&self, d: Duration) {
         let at = self.origin.elapsed() + d;
-        self.deadline_ms.store(
-            u64::try_from(at.as_millis()).unwrap_or(u64::MAX),
-            Ordering::SeqCst,
-        );
+        self.deadline_ms
+            .store(u64::try_from(at.as_millis()).unwrap_or(u64::MAX), Ordering::SeqCst);
     }
 
     fn expired(&self) -> bool {
@@ -96,8 +94,7 @@ impl AvSource {
             url.to_string()
         };
         let live = is_live_url(&location);
-        let c_location =
-            CString::new(location.clone()).map_err(|_| invalid("URL contains a NUL byte"))?;
+        let c_location = CString::new(location.clone()).map_err(|_| invalid("URL contains a NUL byte"))?;
         let interrupt = Box::new(Interrupt {
             origin: Instant::now(),
             deadline_ms: AtomicU64::new(0),
@@ -123,22 +120,15 @@ impl AvSource {
                 opaque: &*interrupt as *const Interrupt as *mut c_void,
             };
             let mut raw_opts = opts.disown();
-            let r =
-                ffi::avformat_open_input(&mut ps, c_location.as_ptr(), ptr::null(), &mut raw_opts);
+            let r = ffi::avformat_open_input(&mut ps, c_location.as_ptr(), ptr::null(), &mut raw_opts);
             drop(Dictionary::own(raw_opts));
             if r < 0 {
-                return Err(interrupt.map(
-                    &format!("opening {}", redact_url(url)),
-                    ffmpeg_next::Error::from(r),
-                ));
+                return Err(interrupt.map(&format!("opening {}", redact_url(url)), ffmpeg_next::Error::from(r)));
             }
             let r = ffi::avformat_find_stream_info(ps, ptr::null_mut());
             if r < 0 {
                 ffi::avformat_close_input(&mut ps);
-                return Err(interrupt.map(
-                    &format!("probing {}", redact_url(url)),
-                    ffmpeg_next::Error::from(r),
-                ));
+                return Err(interrupt.map(&format!("probing {}", redact_url(url)), ffmpeg_next::Error::from(r)));
             }
             Input::wrap(ps)
         };
@@ -150,9 +140,7 @@ impl AvSource {
             )
         })?;
         let params = stream.parameters().clone();
-        if params.id() == ffmpeg_next::codec::Id::None
-            || ffmpeg_next::decoder::find(params.id()).is_none()
-        {
+        if params.id() == ffmpeg_next::codec::Id::None || ffmpeg_next::decoder::find(params.id()).is_none() {
             return Err(MediaError::new(
                 ErrorKind::UnsupportedCodec,
                 format!("{}: no decoder for {:?}", redact_url(url), params.id()),
@@ -204,10 +192,7 @@ impl Source for AvSource {
                 Err(ffmpeg_next::Error::Eof) => {
                     self.eof = true;
                     // A container that declares more packets than it holds was cut short.
-                    if !self.info.live
-                        && self.declared_frames > 0
-                        && self.packets_read < self.declared_frames
-                    {
+                    if !self.info.live && self.declared_frames > 0 && self.packets_read < self.declared_frames {
                         return Err(MediaError::new(
                             ErrorKind::CorruptData,
                             format!(

@@ -32,8 +32,8 @@ pub fn locate(bucket: &str, path: &str, config: &MediaConfig) -> Result<String> 
     if !valid_bucket {
         return Err(invalid(format!("bad bucket name {bucket:?}")));
     }
-    let key = ObjPath::parse(path.trim_start_matches('/'))
-        .map_err(|e| invalid(format!("bad object path {path:?}: {e}")))?;
+    let key =
+        ObjPath::parse(path.trim_start_matches('/')).map_err(|e| invalid(format!("bad object path {path:?}: {e}")))?;
     if key.as_ref().is_empty() {
         return Err(invalid("empty object path"));
     }
@@ -46,11 +46,8 @@ pub fn locate(bucket: &str, path: &str, config: &MediaConfig) -> Result<String> 
                     format!("obs bucket {bucket} under {}: {e}", root.display()),
                 )
             })?;
-            rt.block_on(store.head(&key))
-                .map_err(|e| map_obs(bucket, path, e))?;
-            let file = store
-                .path_to_filesystem(&key)
-                .map_err(|e| map_obs(bucket, path, e))?;
+            rt.block_on(store.head(&key)).map_err(|e| map_obs(bucket, path, e))?;
+            let file = store.path_to_filesystem(&key).map_err(|e| map_obs(bucket, path, e))?;
             Ok(file.to_string_lossy().into_owned())
         }
         ObsBackend::S3 {
@@ -73,12 +70,7 @@ pub fn locate(bucket: &str, path: &str, config: &MediaConfig) -> Result<String> 
                 let limit = config.open_timeout;
                 tokio::time::timeout(limit, store.head(&key))
                     .await
-                    .map_err(|_| {
-                        MediaError::new(
-                            ErrorKind::Unreachable,
-                            format!("obs endpoint {endpoint}: timeout"),
-                        )
-                    })?
+                    .map_err(|_| MediaError::new(ErrorKind::Unreachable, format!("obs endpoint {endpoint}: timeout")))?
                     .map_err(|e| map_obs(bucket, path, e))?;
                 store
                     .signed_url(reqwest::Method::GET, &key, PRESIGN_VALIDITY)
@@ -93,8 +85,9 @@ pub fn locate(bucket: &str, path: &str, config: &MediaConfig) -> Result<String> 
 fn map_obs(bucket: &str, path: &str, e: object_store::Error) -> MediaError {
     let kind = match &e {
         object_store::Error::NotFound { .. } => ErrorKind::NotFound,
-        object_store::Error::PermissionDenied { .. }
-        | object_store::Error::Unauthenticated { .. } => ErrorKind::AuthFailed,
+        object_store::Error::PermissionDenied { .. } | object_store::Error::Unauthenticated { .. } => {
+            ErrorKind::AuthFailed
+        }
         object_store::Error::InvalidPath { .. } => ErrorKind::InvalidSource,
         _ => ErrorKind::Unreachable,
     };

@@ -26,17 +26,12 @@ pub fn resolve(
 ) -> Result<String> {
     let parsed = parse_url(url)?;
     if !matches!(parsed.scheme(), "http" | "https") {
-        return Err(invalid(format!(
-            "RESTful source {} must be http(s)",
-            redact_url(url)
-        )));
+        return Err(invalid(format!("RESTful source {} must be http(s)", redact_url(url))));
     }
     let mut map = HeaderMap::new();
     for (k, v) in headers {
-        let name = HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| invalid(format!("bad header name {k:?}")))?;
-        let value =
-            HeaderValue::from_str(v).map_err(|_| invalid(format!("bad value for header {k}")))?;
+        let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| invalid(format!("bad header name {k:?}")))?;
+        let value = HeaderValue::from_str(v).map_err(|_| invalid(format!("bad value for header {k}")))?;
         map.insert(name, value);
     }
     let client = reqwest::Client::builder()
@@ -81,12 +76,11 @@ pub fn resolve(
         }
         let mut body = Vec::new();
         let mut resp = resp;
-        while let Some(chunk) = resp.chunk().await.map_err(|e| {
-            MediaError::new(
-                ErrorKind::Unreachable,
-                format!("RESTful source {display}: {e}"),
-            )
-        })? {
+        while let Some(chunk) = resp
+            .chunk()
+            .await
+            .map_err(|e| MediaError::new(ErrorKind::Unreachable, format!("RESTful source {display}: {e}")))?
+        {
             body.extend_from_slice(&chunk);
             if body.len() > MAX_BODY {
                 return Err(MediaError::new(
@@ -108,12 +102,7 @@ pub fn resolve(
             _ = cancelled => Err(MediaError::cancelled()),
         }
     })?;
-    extract(&body, path).map_err(|m| {
-        MediaError::new(
-            ErrorKind::CorruptData,
-            format!("RESTful source {display}: {m}"),
-        )
-    })
+    extract(&body, path).map_err(|m| MediaError::new(ErrorKind::CorruptData, format!("RESTful source {display}: {m}")))
 }
 
 /// Whether the request failed because the server's certificate was not trusted.
@@ -132,8 +121,7 @@ fn tls_rejected(e: &reqwest::Error) -> bool {
 /// Follows `path` (segments separated by `/`; numeric segments index arrays) in a JSON body
 /// and returns the string there.
 pub fn extract(body: &[u8], path: &str) -> std::result::Result<String, String> {
-    let json: serde_json::Value =
-        serde_json::from_slice(body).map_err(|e| format!("answer is not JSON ({e})"))?;
+    let json: serde_json::Value = serde_json::from_slice(body).map_err(|e| format!("answer is not JSON ({e})"))?;
     let mut cur = &json;
     for seg in path.split('/').filter(|s| !s.is_empty()) {
         cur = match cur {
@@ -163,10 +151,7 @@ mod tests {
     #[test]
     fn follows_paths() {
         let body = br#"{"data":{"streams":[{"url":"rtsp://a/b"}]},"x":1}"#;
-        assert_eq!(
-            extract(body, "data/streams/0/url").as_deref(),
-            Ok("rtsp://a/b")
-        );
+        assert_eq!(extract(body, "data/streams/0/url").as_deref(), Ok("rtsp://a/b"));
         assert!(extract(body, "data/missing").is_err());
         assert!(extract(body, "x").is_err());
         assert!(extract(b"\x00\xffgarbage", "a").is_err());

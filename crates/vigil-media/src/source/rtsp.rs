@@ -11,9 +11,7 @@ use std::time::{Duration, SystemTime};
 use ffmpeg_next::codec::{Id, Parameters};
 use ffmpeg_next::{ffi, Packet, Rational};
 use futures::StreamExt;
-use retina::client::{
-    Credentials, Demuxed, PlayOptions, SessionOptions, SetupOptions, TeardownPolicy, Transport,
-};
+use retina::client::{Credentials, Demuxed, PlayOptions, SessionOptions, SetupOptions, TeardownPolicy, Transport};
 use retina::codec::{CodecItem, FrameFormat, VideoFrame, VideoParameters, VideoParametersCodec};
 
 use super::{local_runtime, EncodedPacket, Source, StreamInfo};
@@ -144,12 +142,10 @@ impl RtspSource {
             Ok(v) => v,
             Err(e) => return Err(prefix(e, &display)),
         };
-        let stream = demuxed.streams().get(stream_id).ok_or_else(|| {
-            MediaError::new(
-                ErrorKind::Internal,
-                format!("{display}: stream {stream_id} vanished"),
-            )
-        })?;
+        let stream = demuxed
+            .streams()
+            .get(stream_id)
+            .ok_or_else(|| MediaError::new(ErrorKind::Internal, format!("{display}: stream {stream_id} vanished")))?;
         let params = stream
             .parameters()
             .and_then(|p| match p {
@@ -233,21 +229,16 @@ impl Source for RtspSource {
         let fut = async {
             loop {
                 match demuxed.next().await {
-                    Some(Ok(CodecItem::VideoFrame(f))) if f.stream_id() == stream_id => {
-                        return Ok(Some(f))
-                    }
+                    Some(Ok(CodecItem::VideoFrame(f))) if f.stream_id() == stream_id => return Ok(Some(f)),
                     Some(Ok(_)) => continue,
                     Some(Err(e)) => return Err(map_retina("reading", e)),
                     None => return Ok(None),
                 }
             }
         };
-        let res = self.rt.block_on(with_limits(
-            &self.cancel,
-            self.stall_timeout,
-            "reading",
-            fut,
-        ));
+        let res = self
+            .rt
+            .block_on(with_limits(&self.cancel, self.stall_timeout, "reading", fut));
         match res {
             Ok(Some(f)) => self.to_packet(f).map(Some),
             // A live stream that ends was cut by the server: report it as lost.
@@ -267,8 +258,7 @@ impl Drop for RtspSource {
         self.demuxed.take();
         if self.transport == RtspTransport::Udp {
             // Give the TEARDOWN a moment so the server stops sending UDP to us.
-            self.rt
-                .block_on(tokio::time::sleep(Duration::from_millis(200)));
+            self.rt.block_on(tokio::time::sleep(Duration::from_millis(200)));
         }
     }
 }

@@ -21,11 +21,7 @@ pub fn shared_dir() -> PathBuf {
 
 pub fn media(name: &str) -> PathBuf {
     let p = shared_dir().join("media").join(name);
-    assert!(
-        p.exists(),
-        "test video {} missing (set VIGIL_SHARED_DIR)",
-        p.display()
-    );
+    assert!(p.exists(), "test video {} missing (set VIGIL_SHARED_DIR)", p.display());
     p.canonicalize().expect("canonical media path")
 }
 
@@ -52,8 +48,7 @@ pub fn serial() -> MutexGuard<'static, ()> {
 /// A per-process temp dir for generated clips.
 pub fn tmp() -> &'static Path {
     static D: OnceLock<tempfile::TempDir> = OnceLock::new();
-    D.get_or_init(|| tempfile::tempdir().expect("tempdir"))
-        .path()
+    D.get_or_init(|| tempfile::tempdir().expect("tempdir")).path()
 }
 
 /// Runs the ffmpeg CLI to produce `out` (inside the temp dir) once per process.
@@ -80,30 +75,18 @@ pub fn ffmpeg_gen(name: &str, args: &[&str]) -> PathBuf {
 pub fn pedestrians_as(ext: &str) -> PathBuf {
     let src = pedestrians();
     let src = src.to_str().expect("utf8 path");
-    ffmpeg_gen(
-        &format!("pedestrians.{ext}"),
-        &["-i", src, "-c", "copy", "-an"],
-    )
+    ffmpeg_gen(&format!("pedestrians.{ext}"), &["-i", src, "-c", "copy", "-an"])
 }
 
 /// The pedestrian clip with its index (moov) before the media data, as web servers want it.
 pub fn pedestrians_faststart() -> PathBuf {
     let src = pedestrians();
     let src = src.to_str().expect("utf8 path");
-    ffmpeg_gen(
-        "faststart.mp4",
-        &["-i", src, "-c", "copy", "-movflags", "+faststart"],
-    )
+    ffmpeg_gen("faststart.mp4", &["-i", src, "-c", "copy", "-movflags", "+faststart"])
 }
 
 /// Checks a decoded timeline: `count` frames of `size`, frame i at `i * step` (± `tol`).
-pub fn assert_cadence(
-    frames: &[vigil_media::Frame],
-    count: usize,
-    step: Duration,
-    size: (u32, u32),
-    tol: Duration,
-) {
+pub fn assert_cadence(frames: &[vigil_media::Frame], count: usize, step: Duration, size: (u32, u32), tol: Duration) {
     assert_eq!(frames.len(), count, "frame count");
     for (i, f) in frames.iter().enumerate() {
         assert_eq!((f.width(), f.height()), size, "frame {i} size");
@@ -353,9 +336,7 @@ impl Drop for SilentServer {
 
 /// OS threads of this process.
 pub fn os_threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(|d| d.count())
-        .unwrap_or(0)
+    std::fs::read_dir("/proc/self/task").map(|d| d.count()).unwrap_or(0)
 }
 
 /// Waits until the thread count drops to `at_most` (threads exit asynchronously).

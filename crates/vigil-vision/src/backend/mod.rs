@@ -132,8 +132,7 @@ impl BackendConfig {
                 } else if cfg!(feature = "tract") {
                     Ok(BackendKind::Tract)
                 } else {
-                    ort_backend::ensure_initialized(self.ort_library.as_deref())
-                        .map(|_| BackendKind::Ort)
+                    ort_backend::ensure_initialized(self.ort_library.as_deref()).map(|_| BackendKind::Ort)
                 }
             }
         }
@@ -165,10 +164,7 @@ pub fn load_session(path: &Path, cfg: &BackendConfig) -> Result<Arc<dyn Inferenc
         BackendKind::Tract => {
             #[cfg(feature = "tract")]
             {
-                Ok(Arc::new(tract_backend::TractSession::load(
-                    path,
-                    cfg.threads,
-                )?))
+                Ok(Arc::new(tract_backend::TractSession::load(path, cfg.threads)?))
             }
             #[cfg(not(feature = "tract"))]
             {

@@ -10,8 +10,7 @@ use ort::value::Tensor as OrtTensor;
 use super::{BackendConfig, BackendKind, InferenceSession, Output, Tensor, TensorData};
 use crate::error::{Result, VisionError};
 
-static INIT: OnceLock<std::result::Result<(PathBuf, ort::environment::Environment), String>> =
-    OnceLock::new();
+static INIT: OnceLock<std::result::Result<(PathBuf, ort::environment::Environment), String>> = OnceLock::new();
 
 fn lib_in_dir(dir: &Path) -> Option<PathBuf> {
     let rd = std::fs::read_dir(dir).ok()?;
@@ -75,8 +74,7 @@ pub fn locate_library(explicit: Option<&Path>) -> std::result::Result<PathBuf, S
 pub fn ensure_initialized(explicit: Option<&Path>) -> Result<PathBuf> {
     let r = INIT.get_or_init(|| {
         let path = locate_library(explicit)?;
-        let builder =
-            ort::init_from(&path).map_err(|e| format!("loading {}: {e}", path.display()))?;
+        let builder = ort::init_from(&path).map_err(|e| format!("loading {}: {e}", path.display()))?;
         let env = builder
             .with_name("vigil")
             .build()
@@ -124,11 +122,7 @@ impl OrtSession {
             .with_inter_threads(1)
             .map_err(|e| err(path, e))?;
         let session = builder.commit_from_file(path).map_err(|e| err(path, e))?;
-        let inputs = session
-            .inputs()
-            .iter()
-            .map(|i| i.name().to_string())
-            .collect();
+        let inputs = session.inputs().iter().map(|i| i.name().to_string()).collect();
         Ok(Self {
             path: path.to_path_buf(),
             inputs,
@@ -153,19 +147,12 @@ impl InferenceSession for OrtSession {
         for (name, t) in self.inputs.iter().zip(inputs) {
             let shape: Vec<i64> = t.shape.iter().map(|&d| d as i64).collect();
             let v = match t.data {
-                TensorData::F32(d) => OrtTensor::from_array((shape, d))
-                    .map_err(|e| err(p, e))?
-                    .into_dyn(),
-                TensorData::I32(d) => OrtTensor::from_array((shape, d))
-                    .map_err(|e| err(p, e))?
-                    .into_dyn(),
+                TensorData::F32(d) => OrtTensor::from_array((shape, d)).map_err(|e| err(p, e))?.into_dyn(),
+                TensorData::I32(d) => OrtTensor::from_array((shape, d)).map_err(|e| err(p, e))?.into_dyn(),
             };
             values.push((name.clone(), v));
         }
-        let mut session = self
-            .session
-            .lock()
-            .map_err(|_| err(p, "session lock poisoned"))?;
+        let mut session = self.session.lock().map_err(|_| err(p, "session lock poisoned"))?;
         let outputs = session.run(values).map_err(|e| err(p, e))?;
         let mut res = Vec::with_capacity(outputs.len());
         for (name, value) in outputs.iter() {

@@ -33,15 +33,9 @@ fn err(path: &Path, e: impl std::fmt::Display) -> VisionError {
 impl TractSession {
     /// Loads the ONNX graph; `threads > 1` runs matrix kernels on a tract thread pool.
     pub fn load(path: &Path, threads: usize) -> Result<Self> {
-        let model = tract_onnx::onnx()
-            .model_for_path(path)
-            .map_err(|e| err(path, e))?;
-        let names = |outlets: &[OutletId]| -> Vec<String> {
-            outlets
-                .iter()
-                .map(|o| model.node(o.node).name.clone())
-                .collect()
-        };
+        let model = tract_onnx::onnx().model_for_path(path).map_err(|e| err(path, e))?;
+        let names =
+            |outlets: &[OutletId]| -> Vec<String> { outlets.iter().map(|o| model.node(o.node).name.clone()).collect() };
         let inputs = names(model.input_outlets().map_err(|e| err(path, e))?);
         let outputs = names(model.output_outlets().map_err(|e| err(path, e))?);
         Ok(Self {
@@ -79,9 +73,7 @@ impl TractSession {
             executor: (self.threads > 1).then(|| multithread::Executor::multithread(self.threads)),
             ..Default::default()
         };
-        let plan = typed
-            .into_runnable_with_options(&opts)
-            .map_err(|e| err(p, e))?;
+        let plan = typed.into_runnable_with_options(&opts).map_err(|e| err(p, e))?;
         plans.insert(key, plan.clone());
         Ok(plan)
     }

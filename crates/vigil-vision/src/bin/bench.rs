@@ -96,12 +96,7 @@ struct DetRow {
     post: f64,
 }
 
-fn bench_detector(
-    det: &YoloxDetector,
-    frames: &[ImageBgr],
-    backend: &'static str,
-    threads: usize,
-) -> DetRow {
+fn bench_detector(det: &YoloxDetector, frames: &[ImageBgr], backend: &'static str, threads: usize) -> DetRow {
     for f in frames.iter().take(3) {
         let _ = det.detect_timed(f);
     }
@@ -147,19 +142,11 @@ fn python_ort(r: &PyRef<'_>, model: &Path, size: u32, threads: usize, runs: usiz
         ])
         .arg("--raw")
         .arg(r.raw)
-        .args([
-            "--threads",
-            &threads.to_string(),
-            "--bench",
-            &runs.to_string(),
-        ])
+        .args(["--threads", &threads.to_string(), "--bench", &runs.to_string()])
         .output()
         .ok()?;
     if !out.status.success() {
-        eprintln!(
-            "python reference failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        eprintln!("python reference failed: {}", String::from_utf8_lossy(&out.stderr));
         return None;
     }
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
@@ -205,19 +192,17 @@ fn render_bench(frame: &ImageBgr, w: u32, h: u32) -> (f64, usize) {
     let big = frame.resize(w, h).unwrap_or_else(|e| die(e.to_string()));
     let sx = w as f32 / frame.width() as f32;
     let boxes: Vec<BBox> = (0..5)
-        .map(|i| {
-            BBox::new(
-                100.0 + i as f32 * 150.0,
-                200.0,
-                180.0 + i as f32 * 150.0,
-                400.0,
-            )
-            .scale(sx, sx)
-        })
+        .map(|i| BBox::new(100.0 + i as f32 * 150.0, 200.0, 180.0 + i as f32 * 150.0, 400.0).scale(sx, sx))
         .collect();
     let roi = Roi::parse(&format!(
         r#"{{"lines":[{{"data":[[10,{}],[{},{}]]}}],"polygons":[{{"data":[[20,20],[{},20],[{},{}],[20,{}]]}}]}}"#,
-        h / 2, w - 10, h / 2 + 40, w / 2, w / 2, h / 3, h / 3
+        h / 2,
+        w - 10,
+        h / 2 + 40,
+        w / 2,
+        w / 2,
+        h / 3,
+        h / 3
     ))
     .unwrap_or_else(|e| die(e.to_string()));
     let opts = RenderOptions {
@@ -229,8 +214,7 @@ fn render_bench(frame: &ImageBgr, w: u32, h: u32) -> (f64, usize) {
     let mut size = 0;
     for _ in 0..25 {
         let t0 = Instant::now();
-        let j = render_alarm_jpeg(&big, &boxes, Some(&roi), &opts)
-            .unwrap_or_else(|e| die(e.to_string()));
+        let j = render_alarm_jpeg(&big, &boxes, Some(&roi), &opts).unwrap_or_else(|e| die(e.to_string()));
         times.push(ms(t0.elapsed()));
         size = j.len();
     }
@@ -239,22 +223,14 @@ fn render_bench(frame: &ImageBgr, w: u32, h: u32) -> (f64, usize) {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let arg = |k: &str| {
-        args.iter()
-            .position(|a| a == k)
-            .and_then(|i| args.get(i + 1))
-            .cloned()
-    };
+    let arg = |k: &str| args.iter().position(|a| a == k).and_then(|i| args.get(i + 1)).cloned();
     let shared = arg("--shared")
         .map(PathBuf::from)
         .or_else(find_shared)
         .unwrap_or_else(|| die("shared/ not found; pass --shared DIR".into()));
     let nframes: usize = arg("--frames").and_then(|v| v.parse().ok()).unwrap_or(40);
     let skip_tract = args.iter().any(|a| a == "--skip-tract");
-    let rounds: usize = arg("--rounds")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(3)
-        .max(1);
+    let rounds: usize = arg("--rounds").and_then(|v| v.parse().ok()).unwrap_or(3).max(1);
     let python = arg("--python")
         .map(PathBuf::from)
         .or_else(|| std::env::var_os("VIGIL_TEST_PYTHON").map(PathBuf::from))
@@ -266,11 +242,8 @@ fn main() {
                 .map(|a| a.join("tools/vision/yolox_reference.py"))
                 .find(|p| p.is_file())
         })
-        .unwrap_or_else(|| {
-            die("tools/vision/yolox_reference.py not found (run from the repository)".into())
-        });
-    let models = ModelDir::resolve(Some(&shared.join("models")), None)
-        .unwrap_or_else(|e| die(e.to_string()));
+        .unwrap_or_else(|| die("tools/vision/yolox_reference.py not found (run from the repository)".into()));
+    let models = ModelDir::resolve(Some(&shared.join("models")), None).unwrap_or_else(|e| die(e.to_string()));
     let video = shared.join("media/pedestrians_vtest.mp4");
     let (frames, raw, w, h) = decode_frames(&video, nframes);
     let raw_path = std::env::temp_dir().join(format!("vigil-bench-{}.bgr", std::process::id()));
@@ -287,9 +260,7 @@ fn main() {
         "vigil-vision-bench: {} frames of {} ({w}x{h}), CPU: {cpu}, {} logical cores",
         frames.len(),
         video.display(),
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(0)
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
     );
     println!("median ms per frame, best of {rounds} alternating rounds; ours = letterbox+inference+decode/NMS; python = onnxruntime session.run only, same model, same letterboxed input");
     let pyref = PyRef {
@@ -336,9 +307,7 @@ fn main() {
                     if r2.total < r.total {
                         r = r2;
                     }
-                    if let (Some(a), Some(b)) =
-                        (py, python_ort(&pyref, &model_path, size, threads, 60))
-                    {
+                    if let (Some(a), Some(b)) = (py, python_ort(&pyref, &model_path, size, threads, 60)) {
                         py = Some(a.min(b));
                     }
                 }

@@ -214,9 +214,7 @@ pub fn letterbox_nchw(frame: &ImageBgr, size_w: u32, size_h: u32, pad: f32) -> (
     let xm = axis_map(w, rw);
     let ym = axis_map(h, rh);
     // Byte offsets of the two source pixels and the weight of the second, per output column.
-    let cols: Vec<(usize, usize, i32)> = (0..rwu)
-        .map(|x| (xm.i0[x] * 3, xm.i1[x] * 3, xm.w1[x]))
-        .collect();
+    let cols: Vec<(usize, usize, i32)> = (0..rwu).map(|x| (xm.i0[x] * 3, xm.i1[x] * 3, xm.w1[x])).collect();
     let (d0, rest) = data.split_at_mut(plane);
     let (d1, d2) = rest.split_at_mut(plane);
     for dst in [&mut *d0, &mut *d1, &mut *d2] {

@@ -5,9 +5,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use super::{
-    letterbox_nchw, nms_class_aware, BBox, Detection, Detector, DetectorConfig, StageTimings,
-};
+use super::{letterbox_nchw, nms_class_aware, BBox, Detection, Detector, DetectorConfig, StageTimings};
 use crate::backend::{BackendConfig, InferenceSession, SessionCache};
 use crate::error::{Result, VisionError};
 use crate::image::ImageBgr;
@@ -32,11 +30,7 @@ pub struct YoloxDetector {
 
 impl YoloxDetector {
     /// Wraps a loaded session.
-    pub fn new(
-        session: Arc<dyn InferenceSession>,
-        spec: YoloxSpec,
-        config: DetectorConfig,
-    ) -> Self {
+    pub fn new(session: Arc<dyn InferenceSession>, spec: YoloxSpec, config: DetectorConfig) -> Self {
         let mut grid = Vec::new();
         for &s in &spec.strides {
             let n = spec.input_size / s;
@@ -55,11 +49,7 @@ impl YoloxDetector {
     }
 
     /// YOLOX-Nano (COCO) from a model directory, session shared through the global cache.
-    pub fn coco(
-        models: &ModelDir,
-        backend: &BackendConfig,
-        config: DetectorConfig,
-    ) -> Result<Self> {
+    pub fn coco(models: &ModelDir, backend: &BackendConfig, config: DetectorConfig) -> Result<Self> {
         let path = models.model_path("yolox_nano")?;
         let labels = models.read_lines("coco_labels")?;
         if labels.len() != 80 {
@@ -82,11 +72,7 @@ impl YoloxDetector {
     }
 
     /// The light person-only detector (192 px): the fast path for person counting.
-    pub fn person(
-        models: &ModelDir,
-        backend: &BackendConfig,
-        config: DetectorConfig,
-    ) -> Result<Self> {
+    pub fn person(models: &ModelDir, backend: &BackendConfig, config: DetectorConfig) -> Result<Self> {
         let path = models.model_path("light_person_detector")?;
         let session = SessionCache::global().get(&path, backend)?;
         Ok(Self::new(
@@ -122,12 +108,7 @@ impl YoloxDetector {
                 self.grid.len()
             )));
         }
-        let dets = self.decode(
-            &out.data,
-            lb.ratio,
-            frame.width() as f32,
-            frame.height() as f32,
-        );
+        let dets = self.decode(&out.data, lb.ratio, frame.width() as f32, frame.height() as f32);
         let t3 = Instant::now();
         Ok((
             dets,

@@ -53,16 +53,9 @@ impl FaceDetector {
         Self { session, config }
     }
 
-    pub fn from_model_dir(
-        models: &ModelDir,
-        backend: &BackendConfig,
-        config: FaceDetectorConfig,
-    ) -> Result<Self> {
+    pub fn from_model_dir(models: &ModelDir, backend: &BackendConfig, config: FaceDetectorConfig) -> Result<Self> {
         let path = models.model_path("yunet")?;
-        Ok(Self::new(
-            SessionCache::global().get(&path, backend)?,
-            config,
-        ))
+        Ok(Self::new(SessionCache::global().get(&path, backend)?, config))
     }
 
     fn output<'a>(&self, outs: &'a [Output], name: &str) -> Result<&'a [f32]> {
@@ -132,10 +125,7 @@ impl FaceDetector {
         faces.sort_by(|a, b| b.score.total_cmp(&a.score));
         let mut keep: Vec<Face> = Vec::new();
         for f in faces {
-            if keep
-                .iter()
-                .all(|k| k.bbox.iou(&f.bbox) <= self.config.nms_iou)
-            {
+            if keep.iter().all(|k| k.bbox.iou(&f.bbox) <= self.config.nms_iou) {
                 keep.push(f);
             }
         }

@@ -57,10 +57,7 @@ pub fn video_size(video: &Path) -> (u32, u32) {
         .output()
         .expect("ffprobe runs");
     let s = String::from_utf8_lossy(&out.stdout);
-    let mut it = s
-        .trim()
-        .split(',')
-        .map(|v| v.parse::<u32>().expect("ffprobe size"));
+    let mut it = s.trim().split(',').map(|v| v.parse::<u32>().expect("ffprobe size"));
     (it.next().expect("width"), it.next().expect("height"))
 }
 
@@ -92,11 +89,7 @@ pub fn frames(video: &Path, indices: Option<&[usize]>) -> Vec<ImageBgr> {
         .map(|c| ImageBgr::from_packed(w, h, c.to_vec()).expect("frame"))
         .collect();
     if let Some(idx) = indices {
-        assert_eq!(
-            v.len(),
-            idx.len(),
-            "ffmpeg returned a different number of frames"
-        );
+        assert_eq!(v.len(), idx.len(), "ffmpeg returned a different number of frames");
     }
     v
 }
@@ -122,11 +115,8 @@ pub struct GtFrame {
 }
 
 pub fn load_gt(file: &str, default_class: u32) -> Vec<GtFrame> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data")
-        .join(file);
-    let v: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(&p).expect("gt file")).expect("gt json");
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(file);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&p).expect("gt file")).expect("gt json");
     let mut out = Vec::new();
     for (k, f) in v["frames"].as_object().expect("frames") {
         let bx = |a: &serde_json::Value| {
@@ -143,12 +133,7 @@ pub fn load_gt(file: &str, default_class: u32) -> Vec<GtFrame> {
         };
         out.push(GtFrame {
             index: k.parse().expect("frame index"),
-            boxes: f["boxes"]
-                .as_array()
-                .expect("boxes")
-                .iter()
-                .map(bx)
-                .collect(),
+            boxes: f["boxes"].as_array().expect("boxes").iter().map(bx).collect(),
             ignore: f["ignore"]
                 .as_array()
                 .expect("ignore")
@@ -187,12 +172,7 @@ impl Score {
 pub fn score_frame(dets: &[Detection], gt: &GtFrame, class: u32) -> Score {
     let mut dets: Vec<&Detection> = dets.iter().filter(|d| d.class_id == class).collect();
     dets.sort_by(|a, b| b.score.total_cmp(&a.score));
-    let gts: Vec<&BBox> = gt
-        .boxes
-        .iter()
-        .filter(|b| b.1 == class)
-        .map(|b| &b.0)
-        .collect();
+    let gts: Vec<&BBox> = gt.boxes.iter().filter(|b| b.1 == class).map(|b| &b.0).collect();
     let mut used = vec![false; gts.len()];
     let mut s = Score::default();
     for d in dets {
