@@ -176,7 +176,6 @@ impl TaskPipelines {
         let frames = reader.subscribe(SubscriberConfig {
             capacity: 4,
             fps: Some(self.analysis.fps),
-            ..Default::default()
         });
         let mut converter = vigil_media::RgbConverter::default();
         let mut last_online = None;

@@ -77,7 +77,6 @@ pub fn run(storage: &Storage, args: AnalyzeArgs) -> anyhow::Result<()> {
     let frames = reader.subscribe(SubscriberConfig {
         capacity: 8,
         fps: Some(args.fps),
-        ..Default::default()
     });
     let bar = ProgressBar::new_spinner();
     bar.set_style(

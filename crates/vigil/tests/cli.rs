@@ -1,131 +1,14 @@
 //! The `vigil` binary end to end: first start, `iam` commands, AK/SK requests signed by the
 //! official Huawei Python SDK core, OpenAPI validation, JSON logs and graceful shutdown.
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::{free_port, python, run_ok, vigil, Server};
 use serde_json::Value;
-
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
-
-/// The Python with huaweicloudsdkcore and openapi-spec-validator (`scripts/setup.sh` makes it).
-fn python() -> PathBuf {
-    if let Ok(p) = std::env::var("VIGIL_TEST_PYTHON") {
-        return p.into();
-    }
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.vigil/venv/bin/python");
-    assert!(
-        p.exists(),
-        "no test Python: run scripts/setup.sh or set VIGIL_TEST_PYTHON"
-    );
-    p
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-fn run_ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{cmd:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-struct Server {
-    child: Child,
-    port: u16,
-    stderr_lines: std::sync::mpsc::Receiver<String>,
-}
-
-impl Server {
-    fn start(data: &Path, extra_env: &[(&str, &str)]) -> Self {
-        let port = free_port();
-        let mut cmd = vigil();
-        cmd.args([
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--log-json",
-            "true",
-            "serve",
-            "--listen",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .env_remove("VIGIL_ADMIN_PASSWORD")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped());
-        for (k, v) in extra_env {
-            cmd.env(k, v);
-        }
-        let mut child = cmd.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
-        let s = Self {
-            child,
-            port,
-            stderr_lines: rx,
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while Instant::now() < deadline {
-            if reqwest::blocking::get(s.url("/health"))
-                .map(|r| r.status() == 200)
-                .unwrap_or(false)
-            {
-                return s;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("vigil serve did not answer /health within 30 s");
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    fn drain_logs(&self) -> Vec<String> {
-        self.stderr_lines.try_iter().collect()
-    }
-
-    /// SIGTERM, then wait for a clean exit.
-    fn stop(mut self) -> std::process::ExitStatus {
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(st) = self.child.try_wait().unwrap() {
-                return st;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "vigil serve did not stop within 15 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
-}
 
 #[test]
 fn first_start_iam_sdk_signing_openapi_and_shutdown() {
