@@ -399,6 +399,12 @@ async fn create_errors(b: Backend) {
         ),
         (
             path(INTRUSION),
+            with(&|b| b["config"]["common"]["target_roi"] = json!(r#"{"lines":[{"data":[[1,1]]}]}"#)),
+            "VIAS.00010001",
+            "config.common.target_roi.lines[0].data",
+        ),
+        (
+            path(INTRUSION),
             with(&|b| b["config"] = json!("common")),
             "VIAS.00010001",
             "config",

@@ -110,3 +110,11 @@ pub fn redact(url: &str) -> String {
         _ => url.to_string(),
     }
 }
+
+impl Store {
+    /// Runs one SQL statement without results (administration in tests and tools).
+    pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
+        self.pool.execute(sql).await?;
+        Ok(())
+    }
+}
