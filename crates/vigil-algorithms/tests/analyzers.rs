@@ -142,7 +142,7 @@ fn flow_line_counts_roll_over_per_interval() {
 
 #[test]
 fn flow_region_counts_and_heatmap() {
-    let roi = r#"{"polygons":[{"data":[[0,0],[960,0],[960,1080],[0,1080]],"properties":{"name":"west"}}]}"#;
+    let roi = r#"{"polygons":[{"data":[[0,0],[960,0],[960,1080],[0,1080]],"name":"west"}]}"#;
     let mut a = analyzer(
         "c-flowcount-edge",
         json!({"target_roi": roi, "region_count_interval": 1, "heatmap_detection_sw": 1,
@@ -207,8 +207,7 @@ fn flow_region_without_polygon_is_whole_frame() {
     assert!(r[0].with_image, "output_image_sw 1");
 }
 
-const AREA: &str =
-    r#"{"polygons":[{"data":[[1000,0],[1920,0],[1920,1080],[1000,1080]],"properties":{"name":"zone"}}]}"#;
+const AREA: &str = r#"{"polygons":[{"data":[[1000,0],[1920,0],[1920,1080],[1000,1080]],"name":"zone"}]}"#;
 
 #[test]
 fn intrusion_alarms_once_per_entry_with_spec_payload() {

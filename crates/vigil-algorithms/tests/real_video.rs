@@ -27,8 +27,7 @@ pub const CROSSINGS_TO_EAST: i64 = 4;
 
 /// Intrusion area: the left end of the road, west of the counting line and above y = 280 (the
 /// grass edge; keeps out the woman who walks on the grass at the bottom left around 70 s).
-pub const INTRUSION_ROI: &str =
-    r#"{"polygons":[{"data":[[0,150],[150,150],[150,280],[0,280]],"properties":{"name":"road_west"}}]}"#;
+pub const INTRUSION_ROI: &str = r#"{"polygons":[{"data":[[0,150],[150,150],[150,280],[0,280]],"name":"road_west"}]}"#;
 /// Entries into the area, counted by looking: the 6 westward crossings plus the woman in red
 /// walking back in from the left border at about 60.5 s (one person entering twice).
 pub const INTRUSION_ENTRIES: usize = 7;
