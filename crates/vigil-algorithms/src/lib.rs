@@ -20,9 +20,11 @@
 
 pub mod analyzer;
 pub mod catalog;
-mod registry;
-pub use registry::build_analyzer;
+mod common;
 pub mod event_type;
+pub mod flow_count;
+pub mod intrusion;
+pub mod registry;
 pub mod schema;
 #[rustfmt::skip]
 mod table;
@@ -31,5 +33,8 @@ pub mod validate;
 pub use analyzer::{Analyzer, DetectorNeeds, Event, FrameInput};
 pub use catalog::{AlgorithmSpec, Catalog, Constraint, Placement};
 pub use event_type::{EventSpec, Provenance};
+pub use flow_count::{FlowConfig, FlowCountAnalyzer};
+pub use intrusion::{IntrusionAnalyzer, IntrusionConfig};
+pub use registry::{build_analyzer, build_analyzer_seeded, parse_roi, validate_roi};
 pub use schema::{DefaultValue, ParamKind, ParamSpec};
 pub use validate::{validate_common, validate_common_at, ConfigError, ConfigErrorKind, ValidatedCommon};

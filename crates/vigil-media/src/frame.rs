@@ -115,17 +115,38 @@ impl Frame {
     pub fn to_rgb24(&self) -> Result<Vec<u8>> {
         RgbConverter::default().convert(self, self.width(), self.height())
     }
+
+    /// Converts to packed BGR24 (`width * height * 3` bytes, B first), the layout of
+    /// `vigil_vision::ImageBgr`. Use [`RgbConverter::bgr`] to convert many frames.
+    pub fn to_bgr24(&self) -> Result<Vec<u8>> {
+        RgbConverter::bgr().convert(self, self.width(), self.height())
+    }
 }
 
-/// Converts frames to packed RGB24, optionally resized, reusing one swscale context while the
-/// input and output sizes stay the same.
+/// Converts frames to packed RGB24 (or BGR24 with [`RgbConverter::bgr`]), optionally resized,
+/// reusing one swscale context while the input and output sizes stay the same.
 #[derive(Default)]
 pub struct RgbConverter {
     ctx: Option<(Pixel, u32, u32, u32, u32, scaling::Context)>,
+    bgr: bool,
 }
 
 impl RgbConverter {
-    /// `out_w * out_h * 3` bytes, rows without padding (bilinear resize if the size differs).
+    /// A converter to packed RGB24 (the default).
+    pub fn rgb() -> Self {
+        Self::default()
+    }
+
+    /// A converter to packed BGR24 (byte order B, G, R), what `vigil_vision::ImageBgr` holds.
+    pub fn bgr() -> Self {
+        Self {
+            ctx: None,
+            bgr: true,
+        }
+    }
+
+    /// `out_w * out_h * 3` bytes, rows without padding (bilinear resize if the size differs),
+    /// in RGB order, or BGR for a converter made with [`RgbConverter::bgr`].
     pub fn convert(&mut self, frame: &Frame, out_w: u32, out_h: u32) -> Result<Vec<u8>> {
         let (w, h, fmt) = (frame.width(), frame.height(), frame.0.picture.format());
         if w == 0 || h == 0 || out_w == 0 || out_h == 0 {
@@ -133,8 +154,16 @@ impl RgbConverter {
         }
         let reuse = matches!(&self.ctx, Some((f, a, b, c, d, _)) if (*f, *a, *b, *c, *d) == (fmt, w, h, out_w, out_h));
         if !reuse {
-            let ctx = scaling::Context::get(fmt, w, h, Pixel::RGB24, out_w, out_h, scaling::Flags::BILINEAR)
-                .map_err(|e| MediaError::new(ErrorKind::Internal, format!("swscale: {e}")))?;
+            let ctx = scaling::Context::get(
+                fmt,
+                w,
+                h,
+                if self.bgr { Pixel::BGR24 } else { Pixel::RGB24 },
+                out_w,
+                out_h,
+                scaling::Flags::BILINEAR,
+            )
+            .map_err(|e| MediaError::new(ErrorKind::Internal, format!("swscale: {e}")))?;
             self.ctx = Some((fmt, w, h, out_w, out_h, ctx));
         }
         let mut out = AvFrame::empty();

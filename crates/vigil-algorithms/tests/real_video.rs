@@ -1,0 +1,252 @@
+//! Analyzers on the real pedestrian clip (`shared/media/pedestrians_vtest.mp4`, 768x576, 10 fps,
+//! 795 frames) with the real detector (YOLOX-Nano COCO), sampled at 5 fps like a task would.
+//! The clip is decoded and detected once; every test replays the same detections.
+//!
+//! The expected numbers were established by looking at the clip, not from the analyzers: see
+//! `tests/data/flow_ground_truth.md` (frames dumped at 2 fps with the line drawn on them, each
+//! person followed from frame to frame).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+use serde_json::{json, Value};
+use vigil_algorithms::event_type::{FLOW_LINE_COUNT, FLOW_REGION_COUNT, INTRUSION, LOITERING};
+use vigil_algorithms::{build_analyzer_seeded, validate_common, Analyzer, Catalog, Event, FrameInput};
+use vigil_vision::detect::coco;
+use vigil_vision::{BackendConfig, Detection, Detector, DetectorConfig, ImageBgr, ModelDir, Point, Roi, YoloxDetector};
+
+/// Counting line across the left part of the campus road, x = 150 from y = 150 (below the far
+/// path) to y = 330 (on the grass below the road). Vertical: side1 = west (left), side2 = east.
+pub const FLOW_ROI: &str =
+    r#"{"lines":[{"data":[[150,150],[150,330]],"properties":{"side1_name":"west","side2_name":"east"}}]}"#;
+/// People who crossed the line westwards (into side1), counted by looking (ground-truth file).
+pub const CROSSINGS_TO_WEST: i64 = 6;
+/// People who crossed the line eastwards (into side2), counted by looking.
+pub const CROSSINGS_TO_EAST: i64 = 4;
+
+/// Intrusion area: the left end of the road, west of the counting line and above y = 280 (the
+/// grass edge; keeps out the woman who walks on the grass at the bottom left around 70 s).
+pub const INTRUSION_ROI: &str = r#"{"polygons":[{"data":[[0,150],[150,150],[150,280],[0,280]],"name":"road_west"}]}"#;
+/// Entries into the area, counted by looking: the 6 westward crossings plus the woman in red
+/// walking back in from the left border at about 60.5 s (one person entering twice).
+pub const INTRUSION_ENTRIES: usize = 7;
+/// Tolerance on the number of intrusion alarms: a track broken by occlusion in the area gives a
+/// second id (one more alarm), a person brushing the area's edge may or may not count; +-2.
+pub const INTRUSION_TOLERANCE: usize = 2;
+/// With `loitering_time_threshold` 5: only the man in the navy jacket stays longer than 5 s
+/// (from about 21 s until he walks out at the left border at about 28 s); everyone else passes
+/// in 2-3.5 s.
+pub const LOITERERS_5S: usize = 1;
+
+struct Clip {
+    size: (u32, u32),
+    /// (time s, detections) per sampled frame.
+    frames: Vec<(f64, Vec<Detection>)>,
+}
+
+fn shared_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("VIGIL_SHARED_DIR").filter(|v| !v.is_empty()) {
+        return PathBuf::from(d);
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+fn clip() -> &'static Clip {
+    static CLIP: OnceLock<Clip> = OnceLock::new();
+    CLIP.get_or_init(|| {
+        let video = shared_dir().join("media/pedestrians_vtest.mp4");
+        let models = ModelDir::at(shared_dir().join("models"))
+            .or_else(|_| ModelDir::resolve(None, None))
+            .expect("model dir");
+        let det = YoloxDetector::coco(
+            &models,
+            &BackendConfig {
+                threads: 2,
+                ..BackendConfig::default()
+            },
+            DetectorConfig {
+                conf_threshold: 0.1,
+                classes: Some(vec![coco::PERSON]),
+                ..DetectorConfig::default()
+            },
+        )
+        .expect("detector");
+        let (w, h) = (768u32, 576u32);
+        // Every 2nd frame (5 fps), decoded by the ffmpeg CLI to BGR24.
+        let mut child = Command::new("ffmpeg")
+            .args(["-loglevel", "error", "-i"])
+            .arg(&video)
+            .args([
+                "-vf",
+                "select=not(mod(n\\,2))",
+                "-vsync",
+                "0",
+                "-f",
+                "rawvideo",
+                "-pix_fmt",
+                "bgr24",
+                "-",
+            ])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("ffmpeg runs");
+        let mut out = child.stdout.take().expect("stdout");
+        let mut frames = Vec::new();
+        let fsz = (w * h * 3) as usize;
+        loop {
+            let mut buf = vec![0u8; fsz];
+            if std::io::Read::read_exact(&mut out, &mut buf).is_err() {
+                break;
+            }
+            let img = ImageBgr::from_packed(w, h, buf).expect("frame");
+            let dets = det.detect(&img).expect("detect");
+            let time = frames.len() as f64 * 0.2;
+            frames.push((time, dets));
+        }
+        assert!(child.wait().expect("ffmpeg exits").success());
+        assert_eq!(frames.len(), 398, "795 frames at 10 fps sampled every 2nd");
+        Clip { size: (w, h), frames }
+    })
+}
+
+fn replay(service: &str, cfg: Value) -> Vec<Event> {
+    let (spec, _) = Catalog::by_service_name(service).expect("service");
+    let common = validate_common(spec, &cfg).expect("config");
+    let mut a: Box<dyn Analyzer> = build_analyzer_seeded(service, &common, 1).expect("analyzer");
+    let c = clip();
+    let img = ImageBgr::filled(c.size.0, c.size.1, [0, 0, 0]).expect("image");
+    let mut events = Vec::new();
+    for (time, dets) in &c.frames {
+        let f = FrameInput {
+            image: &img,
+            time: *time,
+            epoch: 1_700_000_000 + *time as i64,
+        };
+        let out = a.process(&f, dets);
+        for t in [INTRUSION, LOITERING, FLOW_LINE_COUNT, FLOW_REGION_COUNT] {
+            for at in [None, Some(0), Some(1)] {
+                assert!(out.iter().filter(|e| e.event_type == t && e.alarm_type == at).count() <= 1);
+            }
+        }
+        events.extend(out);
+    }
+    events
+}
+
+fn items(events: &[Event], t: u64, alarm_type: Option<i64>) -> Vec<&Value> {
+    events
+        .iter()
+        .filter(|e| e.event_type == t && e.alarm_type == alarm_type)
+        .flat_map(|e| e.data["event_set"].as_array().into_iter().flatten())
+        .collect()
+}
+
+#[test]
+fn flow_count_line_totals_match_hand_count() {
+    let events = replay(
+        "c-flowcount-edge",
+        json!({"target_roi": FLOW_ROI, "line_count_interval": 2}),
+    );
+    let lines: Vec<&Event> = events.iter().filter(|e| e.event_type == FLOW_LINE_COUNT).collect();
+    // 79.4 s of frames: a message every 2 s (the last, partial period is not reported).
+    assert_eq!(lines.len(), 39);
+    let (mut west, mut east) = (0, 0);
+    for e in &lines {
+        assert_eq!(e.data["interval"], 2);
+        let it = &e.data["event_set"][0];
+        assert_eq!(it["line"], json!([[150, 150], [150, 330]]));
+        assert_eq!(it["line_id"], 0);
+        west += it["side1_count"].as_i64().expect("side1_count");
+        east += it["side2_count"].as_i64().expect("side2_count");
+        assert!(!e.with_image);
+    }
+    eprintln!(
+        "line crossings: west {west} (hand count {CROSSINGS_TO_WEST}), east {east} (hand count {CROSSINGS_TO_EAST})"
+    );
+    assert!(
+        (west - CROSSINGS_TO_WEST).abs() <= 1,
+        "west {west} vs {CROSSINGS_TO_WEST}"
+    );
+    assert!(
+        (east - CROSSINGS_TO_EAST).abs() <= 1,
+        "east {east} vs {CROSSINGS_TO_EAST}"
+    );
+    // Region counts over the whole frame: people are always in view, never more than ~15.
+    let regions: Vec<i64> = events
+        .iter()
+        .filter(|e| e.event_type == FLOW_REGION_COUNT)
+        .filter_map(|e| e.data["event_set"][0]["count"].as_i64())
+        .collect();
+    assert_eq!(regions.len(), 39);
+    assert!(regions.iter().all(|&n| (1..=15).contains(&n)), "{regions:?}");
+}
+
+#[test]
+fn intrusion_alarms_match_hand_count() {
+    let roi = Roi::parse(INTRUSION_ROI).expect("roi");
+    let events = replay(
+        "c-intrusiondetection-edge",
+        json!({"target_roi": INTRUSION_ROI, "event_disappear_alert_sw": 1, "loitering_detection_sw": 1,
+               "loitering_time_threshold": 5, "line_detection_sw": 0}),
+    );
+    let alarms = items(&events, INTRUSION, Some(0));
+    eprintln!(
+        "intrusion alarms: {} (hand count of entries {INTRUSION_ENTRIES})",
+        alarms.len()
+    );
+    assert!(
+        alarms.len().abs_diff(INTRUSION_ENTRIES) <= INTRUSION_TOLERANCE,
+        "{} alarms for {INTRUSION_ENTRIES} entries",
+        alarms.len()
+    );
+    let mut ids = std::collections::BTreeSet::new();
+    for it in &alarms {
+        let b = &it["bounding_box"];
+        let (x, y, w, h) = (
+            b["x"].as_i64().unwrap_or(-1),
+            b["y"].as_i64().unwrap_or(-1),
+            b["w"].as_i64().unwrap_or(-1),
+            b["h"].as_i64().unwrap_or(-1),
+        );
+        assert!(
+            x >= 0 && y >= 0 && w > 0 && h > 0 && x + w <= 768 && y + h <= 576,
+            "{b}"
+        );
+        // Anchor (bottom-centre) inside the area, give or take the 1 px of integer rounding.
+        let anchor = Point::new(x as f32 + w as f32 / 2.0, (y + h) as f32);
+        let near = [(0.0, 0.0), (-1.0, 0.0), (0.0, -1.0), (-1.0, -1.0), (1.0, 1.0)]
+            .iter()
+            .any(|(dx, dy)| roi.polygons[0].contains(Point::new(anchor.x + dx, anchor.y + dy)));
+        assert!(near, "anchor {anchor:?} outside the area");
+        assert_eq!(it["category"], 0);
+        assert_eq!(it["polygon_name"], "road_west");
+        assert_eq!(it["end_position"], "in");
+        assert!(matches!(it["start_position"].as_str(), Some("in" | "out")));
+        let id = it["detection_id"].as_str().expect("detection_id");
+        assert_eq!(id.len(), 36);
+        assert_eq!(id, id.to_uppercase());
+        ids.insert(id.to_string());
+    }
+    assert_eq!(
+        ids.len(),
+        alarms.len(),
+        "one alarm per track entry here (nobody re-enters on the same track)"
+    );
+    // Every alarmed target left the area or was lost before the end of the clip.
+    let gone = items(&events, INTRUSION, Some(1));
+    assert!(
+        gone.len() <= alarms.len() && gone.len() + 1 >= alarms.len(),
+        "{} disappear for {} alarms",
+        gone.len(),
+        alarms.len()
+    );
+    // Loitering, 5 s.
+    let loiter = items(&events, LOITERING, Some(0));
+    eprintln!("loitering alarms: {} (hand count {LOITERERS_5S})", loiter.len());
+    assert!(
+        loiter.len() >= LOITERERS_5S && loiter.len() <= LOITERERS_5S + 1,
+        "{}",
+        loiter.len()
+    );
+}
