@@ -139,10 +139,7 @@ impl RgbConverter {
 
     /// A converter to packed BGR24 (byte order B, G, R), what `vigil_vision::ImageBgr` holds.
     pub fn bgr() -> Self {
-        Self {
-            ctx: None,
-            bgr: true,
-        }
+        Self { ctx: None, bgr: true }
     }
 
     /// `out_w * out_h * 3` bytes, rows without padding (bilinear resize if the size differs),

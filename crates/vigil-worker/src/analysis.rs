@@ -77,14 +77,11 @@ impl Analysis {
         })
     }
 
-    /// Analyses one decoded frame. `converter` lives on the analysing thread (swscale contexts
-    /// cannot move between threads).
+    /// Analyses one decoded frame. `converter` (`RgbConverter::bgr()`) lives on the analysing
+    /// thread (swscale contexts cannot move between threads).
     pub fn on_frame(&mut self, converter: &mut RgbConverter, frame: &Frame) -> Result<Vec<Produced>, String> {
         let (w, h) = (frame.width(), frame.height());
-        let mut bgr = converter.convert(frame, w, h).map_err(|e| e.to_string())?;
-        for px in bgr.chunks_exact_mut(3) {
-            px.swap(0, 2);
-        }
+        let bgr = converter.convert(frame, w, h).map_err(|e| e.to_string())?;
         let image = ImageBgr::from_packed(w, h, bgr).map_err(|e| e.to_string())?;
         let (time, epoch) = match frame.wall_time() {
             Some(wall) => {

@@ -177,7 +177,7 @@ impl TaskPipelines {
             capacity: 4,
             fps: Some(self.analysis.fps),
         });
-        let mut converter = vigil_media::RgbConverter::default();
+        let mut converter = vigil_media::RgbConverter::bgr();
         let mut last_online = None;
         let video_source_id = task.video_source_id.clone();
         while !stop.load(Ordering::SeqCst) {

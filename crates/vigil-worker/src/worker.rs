@@ -25,6 +25,8 @@ pub struct WorkerConfig {
     pub tick: Duration,
     /// Most pipelines this worker runs at once.
     pub max_tasks: usize,
+    /// New tasks claimed per tick at most.
+    pub claims_per_tick: usize,
 }
 
 impl Default for WorkerConfig {
@@ -34,6 +36,7 @@ impl Default for WorkerConfig {
             lease_ttl: Duration::from_secs(15),
             tick: Duration::from_secs(2),
             max_tasks: 64,
+            claims_per_tick: 1,
         }
     }
 }
@@ -156,10 +159,15 @@ impl Worker {
                 self.running.remove(&id);
             }
         }
-        // 3. Claim free runnable tasks within capacity and schedule.
+        // 3. Claim free runnable tasks within capacity and schedule, a few per tick so that
+        //    workers starting together share the work instead of the first taking everything.
+        let mut claimed = 0;
         for t in self.store.claimable_tasks(&me).await? {
             if self.running.len() >= self.config.max_tasks || self.running.contains_key(&t.id) {
                 continue;
+            }
+            if claimed >= self.config.claims_per_tick {
+                break;
             }
             if !in_schedule(&t) {
                 if t.schedule_status != "INACTIVATED" {
@@ -173,6 +181,7 @@ impl Worker {
             if t.schedule.is_some() && t.schedule_status != "ACTIVATED" {
                 self.store.set_schedule_status(&t.id, "ACTIVATED").await?;
             }
+            claimed += 1;
             tracing::info!(task_id = %t.id, service = %t.service_name, worker = %me, "claimed task");
             let mut sup = Supervised::new(&t);
             sup.retry_at = Some(Instant::now());

@@ -85,7 +85,7 @@ pub fn run(storage: &Storage, args: AnalyzeArgs) -> anyhow::Result<()> {
     bar.enable_steady_tick(Duration::from_millis(120));
     let stream_id = args.input.rsplit('/').next().unwrap_or(&args.input).to_string();
     let (mut analysed, mut alarms) = (0u64, 0u64);
-    let mut converter = vigil_media::RgbConverter::default();
+    let mut converter = vigil_media::RgbConverter::bgr();
     loop {
         let frame = match frames.recv_timeout(Duration::from_millis(500)) {
             Recv::Frame(f) => f,

@@ -125,6 +125,7 @@ pub fn worker(
         lease_ttl: Duration::from_secs(pick!(a, f, lease_ttl, 15).max(3)),
         tick: Duration::from_secs(2),
         max_tasks: pick!(a, f, max_tasks, 64).max(1),
+        claims_per_tick: 1,
     };
     let worker = Worker::new(store.clone(), Arc::new(pipelines), config);
     jobs.push(tokio::spawn(worker.run(stop)));

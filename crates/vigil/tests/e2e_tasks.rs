@@ -18,10 +18,11 @@ use std::time::{Duration, Instant};
 use common::{free_port, Server};
 use serde_json::{json, Value};
 
-const FLOW_ROI: &str = r#"{"lines":[{"data":[[150,150],[150,330]],"properties":{"side1_name":"west","side2_name":"east"}}]}"#;
+const FLOW_ROI: &str =
+    r#"{"lines":[{"data":[[150,150],[150,330]],"properties":{"side1_name":"west","side2_name":"east"}}]}"#;
 const CROSSINGS_TO_WEST: i64 = 6;
 const CROSSINGS_TO_EAST: i64 = 4;
-const INTRUSION_ROI: &str = r#"{"polygons":[{"data":[[0,150],[150,150],[150,280],[0,280]],"properties":{"name":"road_west"}}]}"#;
+const INTRUSION_ROI: &str = r#"{"polygons":[{"data":[[0,150],[150,150],[150,280],[0,280]],"name":"road_west"}]}"#;
 const INTRUSION_ENTRIES: i64 = 7;
 const INTRUSION_TOLERANCE: i64 = 2;
 const CLIP_SECONDS: u64 = 80;
@@ -70,7 +71,11 @@ struct Receiver {
 
 impl Receiver {
     fn start() -> Self {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .unwrap();
         let bodies = Arc::new(Mutex::new(Vec::new()));
         let accept = Arc::new(AtomicBool::new(false));
         let (b, a) = (bodies.clone(), accept.clone());
@@ -92,7 +97,12 @@ impl Receiver {
         rt.spawn(async move {
             let _ = axum::serve(listener, app.layer(axum::extract::DefaultBodyLimit::max(32 << 20))).await;
         });
-        Self { port, bodies, accept, _rt: rt }
+        Self {
+            port,
+            bodies,
+            accept,
+            _rt: rt,
+        }
     }
 }
 
@@ -105,18 +115,29 @@ struct Api {
 
 impl Api {
     fn login(server: &Server) -> Self {
-        let http = reqwest::blocking::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        let http = reqwest::blocking::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
         let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "password": "pw"}}},
                                     "scope": {"project": {"name": "default"}}}});
         let r = http.post(server.url("/v3/auth/tokens")).json(&body).send().unwrap();
         assert_eq!(r.status(), 201);
         let token = r.headers()["x-subject-token"].to_str().unwrap().to_string();
         let v: Value = r.json().unwrap();
-        Self { base: server.url(""), token, project: v["token"]["project"]["id"].as_str().unwrap().into(), http }
+        Self {
+            base: server.url(""),
+            token,
+            project: v["token"]["project"]["id"].as_str().unwrap().into(),
+            http,
+        }
     }
 
     fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self.http.request(method, format!("{}/v2/{}{path}", self.base, self.project)).header("X-Auth-Token", &self.token);
+        let mut req = self
+            .http
+            .request(method, format!("{}/v2/{}{path}", self.base, self.project))
+            .header("X-Auth-Token", &self.token);
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -144,7 +165,10 @@ impl Api {
     }
 
     fn state(&self, task: &str) -> String {
-        self.get(&format!("/tasks/{task}"))["state"].as_str().unwrap_or("").to_string()
+        self.get(&format!("/tasks/{task}"))["state"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
     }
 }
 
@@ -206,10 +230,14 @@ fn rtsp_intrusion_to_webhook_and_flow_counts_on_file() {
         json!({"target_roi": FLOW_ROI, "line_count_interval": 1, "region_detection_sw": 0}),
     );
     let started = Instant::now();
-    api.wait_for("the intrusion task to run", Duration::from_secs(60), |a| a.state(&intrusion) == "RUNNING");
+    api.wait_for("the intrusion task to run", Duration::from_secs(60), |a| {
+        a.state(&intrusion) == "RUNNING"
+    });
     let running_at = Instant::now();
 
-    api.wait_for("the flow task to succeed", Duration::from_secs(240), |a| a.state(&flow) == "SUCCEEDED");
+    api.wait_for("the flow task to succeed", Duration::from_secs(240), |a| {
+        a.state(&flow) == "SUCCEEDED"
+    });
     let flow_alarms = api.get(&format!("/vigil/alarms?task_id={flow}&limit=1000"));
     let (mut west, mut east) = (0, 0);
     for a in flow_alarms["alarms"].as_array().unwrap() {
@@ -219,21 +247,31 @@ fn rtsp_intrusion_to_webhook_and_flow_counts_on_file() {
             east += e["side2_count"].as_i64().unwrap();
         }
     }
-    assert!((west - CROSSINGS_TO_WEST).abs() <= 1, "westward crossings {west}, by eye {CROSSINGS_TO_WEST}");
-    assert!((east - CROSSINGS_TO_EAST).abs() <= 1, "eastward crossings {east}, by eye {CROSSINGS_TO_EAST}");
+    assert!(
+        (west - CROSSINGS_TO_WEST).abs() <= 1,
+        "westward crossings {west}, by eye {CROSSINGS_TO_WEST}"
+    );
+    assert!(
+        (east - CROSSINGS_TO_EAST).abs() <= 1,
+        "eastward crossings {east}, by eye {CROSSINGS_TO_EAST}"
+    );
 
     // The receiver comes back 30 s after the start; the clip plays for 80 s.
     std::thread::sleep(Duration::from_secs(30).saturating_sub(started.elapsed()));
     receiver.accept.store(true, Ordering::SeqCst);
     std::thread::sleep(Duration::from_secs(CLIP_SECONDS).saturating_sub(running_at.elapsed()));
     api.call(reqwest::Method::PUT, &format!("/tasks/{intrusion}/action/stop"), None);
-    api.wait_for("the intrusion task to stop", Duration::from_secs(30), |a| a.state(&intrusion) == "STOPPED");
+    api.wait_for("the intrusion task to stop", Duration::from_secs(30), |a| {
+        a.state(&intrusion) == "STOPPED"
+    });
 
     let stored = api.get(&format!("/vigil/alarms?task_id={intrusion}&limit=1000"));
     let total = stored["total"].as_i64().unwrap();
-    api.wait_for("every stored alarm to reach the receiver", Duration::from_secs(120), |_| {
-        receiver.bodies.lock().unwrap().len() as i64 >= total
-    });
+    api.wait_for(
+        "every stored alarm to reach the receiver",
+        Duration::from_secs(120),
+        |_| receiver.bodies.lock().unwrap().len() as i64 >= total,
+    );
     let bodies = receiver.bodies.lock().unwrap().clone();
     let ids: HashSet<&str> = bodies.iter().map(|b| b["message_id"].as_str().unwrap()).collect();
     assert_eq!(ids.len(), bodies.len(), "no alarm delivered twice");
@@ -250,7 +288,10 @@ fn rtsp_intrusion_to_webhook_and_flow_counts_on_file() {
         "{new_targets} intrusion targets, {INTRUSION_ENTRIES} people entering by eye"
     );
     // The envelope and the picture: red boxes drawn where the payload says.
-    let first = bodies.iter().find(|b| b["event_type"] == 196609).expect("an intrusion alarm");
+    let first = bodies
+        .iter()
+        .find(|b| b["event_type"] == 196609)
+        .expect("an intrusion alarm");
     assert_eq!(first["task_id"], intrusion.as_str());
     assert_eq!(first["stream_id"], src.as_str());
     let msg = first["message_id"].as_str().unwrap();
@@ -263,23 +304,35 @@ fn rtsp_intrusion_to_webhook_and_flow_counts_on_file() {
     let info = dec.info().unwrap();
     assert_eq!((info.width, info.height), (768, 576));
     let bx = &first["data"]["event_set"][0]["bounding_box"];
-    let (x, y, w) = (bx["x"].as_i64().unwrap(), bx["y"].as_i64().unwrap(), bx["w"].as_i64().unwrap());
+    let (x, y, w) = (
+        bx["x"].as_i64().unwrap(),
+        bx["y"].as_i64().unwrap(),
+        bx["w"].as_i64().unwrap(),
+    );
     assert!(x >= 0 && y >= 0 && x + w <= 768, "{bx}");
     let px = |px: i64, py: i64| {
         let i = ((py.clamp(0, 575) * 768 + px.clamp(0, 767)) * 3) as usize;
         (pixels[i], pixels[i + 1], pixels[i + 2])
     };
     let (r, g, b) = px(x + w / 2, y);
-    assert!(r > 150 && g < 110 && b < 110, "red box edge at the box's top: rgb({r},{g},{b})");
+    assert!(
+        r > 150 && g < 110 && b < 110,
+        "red box edge at the box's top: rgb({r},{g},{b})"
+    );
     assert!(server.stop().success());
 }
 
 fn uuid_upper(s: &str) -> bool {
-    s.len() == 36 && s.chars().all(|c| c == '-' || c.is_ascii_digit() || c.is_ascii_uppercase())
+    s.len() == 36
+        && s.chars()
+            .all(|c| c == '-' || c.is_ascii_digit() || c.is_ascii_uppercase())
 }
 
 fn chrono_now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
 }
 
 fn base64_decode(s: &str) -> Vec<u8> {
