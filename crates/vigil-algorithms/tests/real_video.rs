@@ -24,6 +24,9 @@ pub const FLOW_ROI: &str =
 pub const CROSSINGS_TO_WEST: i64 = 6;
 /// People who crossed the line eastwards (into side2), counted by looking.
 pub const CROSSINGS_TO_EAST: i64 = 4;
+/// When each hand-counted crossing happened (clip seconds, from the ground-truth table).
+pub const WEST_TIMES: [f64; 6] = [18.8, 21.3, 26.8, 54.5, 61.3, 71.8];
+pub const EAST_TIMES: [f64; 4] = [28.8, 63.3, 64.8, 74.0];
 
 /// Intrusion area: the left end of the road, west of the counting line and above y = 280 (the
 /// grass edge; keeps out the woman who walks on the grass at the bottom left around 70 s).
@@ -152,15 +155,24 @@ fn flow_count_line_totals_match_hand_count() {
     // 79.4 s of frames: a message every 2 s (the last, partial period is not reported).
     assert_eq!(lines.len(), 39);
     let (mut west, mut east) = (0, 0);
-    for e in &lines {
+    let mut when = Vec::new();
+    for (k, e) in lines.iter().enumerate() {
         assert_eq!(e.data["interval"], 2);
         let it = &e.data["event_set"][0];
         assert_eq!(it["line"], json!([[150, 150], [150, 330]]));
         assert_eq!(it["line_id"], 0);
-        west += it["side1_count"].as_i64().expect("side1_count");
-        east += it["side2_count"].as_i64().expect("side2_count");
+        let (w, e2) = (
+            it["side1_count"].as_i64().expect("side1_count"),
+            it["side2_count"].as_i64().expect("side2_count"),
+        );
+        west += w;
+        east += e2;
+        // Period k covers [2k, 2k + 2) s.
+        when.extend(std::iter::repeat_n(("west", 2 * k), w as usize));
+        when.extend(std::iter::repeat_n(("east", 2 * k), e2 as usize));
         assert!(!e.with_image);
     }
+    eprintln!("crossings (direction, period start s): {when:?}");
     eprintln!(
         "line crossings: west {west} (hand count {CROSSINGS_TO_WEST}), east {east} (hand count {CROSSINGS_TO_EAST})"
     );
