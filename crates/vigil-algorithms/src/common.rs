@@ -3,7 +3,9 @@
 
 use serde_json::{json, Value};
 use vigil_vision::roi::RoiPolygon;
-use vigil_vision::{BBox, ByteTracker, Detection, Point, Track, TrackerConfig};
+use vigil_vision::{
+    BBox, ByteTracker, CrossingConfig, Detection, LineCrossingCounter, Point, Roi, Track, TrackerConfig,
+};
 
 /// Frame rate assumed until two frames have been seen.
 const DEFAULT_FPS: f32 = 10.0;
@@ -178,4 +180,14 @@ impl Area {
             Area::WholeFrame => json!([[0, 0], [size.0, 0], [size.0, size.1], [0, size.1]]),
         }
     }
+}
+
+/// One crossing counter per ROI line, with the default hysteresis (6 px band, 2 frames, once
+/// per direction per track).
+pub(crate) fn line_counters(roi: &Roi) -> Vec<LineCrossingCounter> {
+    roi.lines
+        .iter()
+        .cloned()
+        .map(|l| LineCrossingCounter::new(l, CrossingConfig::default()))
+        .collect()
 }

@@ -22,10 +22,10 @@
 
 use serde_json::{json, Map, Value};
 use vigil_vision::detect::coco;
-use vigil_vision::{BBox, CrossingConfig, Detection, LineCrossingCounter, Roi, Side};
+use vigil_vision::{BBox, Detection, LineCrossingCounter, Roi, Side};
 
 use crate::analyzer::{Analyzer, DetectorNeeds, Event, FrameInput};
-use crate::common::{anchor, clip, point_json, sane, Area, LazyTracker};
+use crate::common::{anchor, clip, line_counters, point_json, sane, Area, LazyTracker};
 use crate::event_type::{FLOW_HEATMAP, FLOW_LINE_COUNT, FLOW_REGION_COUNT};
 
 /// Heat-map grid: the longer image side is divided into this many cells.
@@ -154,12 +154,7 @@ impl FlowCountAnalyzer {
         } else {
             roi.polygons.iter().cloned().map(Area::Polygon).collect()
         };
-        let lines: Vec<LineCrossingCounter> = roi
-            .lines
-            .iter()
-            .cloned()
-            .map(|l| LineCrossingCounter::new(l, CrossingConfig::default()))
-            .collect();
+        let lines = line_counters(&roi);
         Self {
             line_counts: vec![[0, 0]; lines.len()],
             line_period: Period::new(cfg.line_interval),

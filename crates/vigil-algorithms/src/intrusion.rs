@@ -28,10 +28,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 use vigil_vision::detect::coco;
-use vigil_vision::{BBox, CrossingConfig, Detection, LineCrossingCounter, Roi, Side};
+use vigil_vision::{BBox, Detection, LineCrossingCounter, Roi, Side};
 
 use crate::analyzer::{Analyzer, DetectorNeeds, Event, FrameInput};
-use crate::common::{anchor, bbox_json, clip, detection_id, sane, Area, LazyTracker, SizeFilter};
+use crate::common::{anchor, bbox_json, clip, detection_id, line_counters, sane, Area, LazyTracker, SizeFilter};
 use crate::event_type::{INTRUSION, LOITERING};
 
 /// Seconds a target must be outside an area before it counts as having left it.
@@ -143,12 +143,7 @@ impl IntrusionAnalyzer {
         } else {
             Vec::new()
         };
-        let lines = roi
-            .lines
-            .iter()
-            .cloned()
-            .map(|l| LineCrossingCounter::new(l, CrossingConfig::default()))
-            .collect();
+        let lines = line_counters(&roi);
         Self {
             cfg,
             roi,

@@ -24,6 +24,9 @@ pub const FLOW_ROI: &str =
 pub const CROSSINGS_TO_WEST: i64 = 6;
 /// People who crossed the line eastwards (into side2), counted by looking.
 pub const CROSSINGS_TO_EAST: i64 = 4;
+/// When each hand-counted crossing happened (clip seconds, from the ground-truth table).
+pub const WEST_TIMES: [f64; 6] = [18.8, 21.3, 26.8, 54.5, 61.3, 71.8];
+pub const EAST_TIMES: [f64; 4] = [28.8, 63.3, 64.8, 74.0];
 
 /// Intrusion area: the left end of the road, west of the counting line and above y = 280 (the
 /// grass edge; keeps out the woman who walks on the grass at the bottom left around 70 s).
@@ -31,6 +34,8 @@ pub const INTRUSION_ROI: &str = r#"{"polygons":[{"data":[[0,150],[150,150],[150,
 /// Entries into the area, counted by looking: the 6 westward crossings plus the woman in red
 /// walking back in from the left border at about 60.5 s (one person entering twice).
 pub const INTRUSION_ENTRIES: usize = 7;
+/// When the entries happened (clip seconds, from the ground-truth table).
+pub const ENTRY_TIMES: [f64; 7] = [18.8, 21.3, 26.8, 54.5, 60.5, 61.3, 71.8];
 /// Tolerance on the number of intrusion alarms: a track broken by occlusion in the area gives a
 /// second id (one more alarm), a person brushing the area's edge may or may not count; +-2.
 pub const INTRUSION_TOLERANCE: usize = 2;
@@ -110,7 +115,7 @@ fn clip() -> &'static Clip {
     })
 }
 
-fn replay(service: &str, cfg: Value) -> Vec<Event> {
+fn replay(service: &str, cfg: Value) -> Vec<(f64, Event)> {
     let (spec, _) = Catalog::by_service_name(service).expect("service");
     let common = validate_common(spec, &cfg).expect("config");
     let mut a: Box<dyn Analyzer> = build_analyzer_seeded(service, &common, 1).expect("analyzer");
@@ -129,16 +134,22 @@ fn replay(service: &str, cfg: Value) -> Vec<Event> {
                 assert!(out.iter().filter(|e| e.event_type == t && e.alarm_type == at).count() <= 1);
             }
         }
-        events.extend(out);
+        events.extend(out.into_iter().map(|e| (*time, e)));
     }
     events
 }
 
-fn items(events: &[Event], t: u64, alarm_type: Option<i64>) -> Vec<&Value> {
+fn items(events: &[(f64, Event)], t: u64, alarm_type: Option<i64>) -> Vec<(f64, &Value)> {
     events
         .iter()
-        .filter(|e| e.event_type == t && e.alarm_type == alarm_type)
-        .flat_map(|e| e.data["event_set"].as_array().into_iter().flatten())
+        .filter(|(_, e)| e.event_type == t && e.alarm_type == alarm_type)
+        .flat_map(|(time, e)| {
+            e.data["event_set"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(move |v| (*time, v))
+        })
         .collect()
 }
 
@@ -148,19 +159,32 @@ fn flow_count_line_totals_match_hand_count() {
         "c-flowcount-edge",
         json!({"target_roi": FLOW_ROI, "line_count_interval": 2}),
     );
-    let lines: Vec<&Event> = events.iter().filter(|e| e.event_type == FLOW_LINE_COUNT).collect();
+    let lines: Vec<&Event> = events
+        .iter()
+        .map(|(_, e)| e)
+        .filter(|e| e.event_type == FLOW_LINE_COUNT)
+        .collect();
     // 79.4 s of frames: a message every 2 s (the last, partial period is not reported).
     assert_eq!(lines.len(), 39);
     let (mut west, mut east) = (0, 0);
-    for e in &lines {
+    let mut when = Vec::new();
+    for (k, e) in lines.iter().enumerate() {
         assert_eq!(e.data["interval"], 2);
         let it = &e.data["event_set"][0];
         assert_eq!(it["line"], json!([[150, 150], [150, 330]]));
         assert_eq!(it["line_id"], 0);
-        west += it["side1_count"].as_i64().expect("side1_count");
-        east += it["side2_count"].as_i64().expect("side2_count");
+        let (w, e2) = (
+            it["side1_count"].as_i64().expect("side1_count"),
+            it["side2_count"].as_i64().expect("side2_count"),
+        );
+        west += w;
+        east += e2;
+        // Period k covers [2k, 2k + 2) s.
+        when.extend(std::iter::repeat_n(("west", 2 * k), w as usize));
+        when.extend(std::iter::repeat_n(("east", 2 * k), e2 as usize));
         assert!(!e.with_image);
     }
+    eprintln!("crossings (direction, period start s): {when:?}");
     eprintln!(
         "line crossings: west {west} (hand count {CROSSINGS_TO_WEST}), east {east} (hand count {CROSSINGS_TO_EAST})"
     );
@@ -175,6 +199,7 @@ fn flow_count_line_totals_match_hand_count() {
     // Region counts over the whole frame: people are always in view, never more than ~15.
     let regions: Vec<i64> = events
         .iter()
+        .map(|(_, e)| e)
         .filter(|e| e.event_type == FLOW_REGION_COUNT)
         .filter_map(|e| e.data["event_set"][0]["count"].as_i64())
         .collect();
@@ -201,7 +226,23 @@ fn intrusion_alarms_match_hand_count() {
         alarms.len()
     );
     let mut ids = std::collections::BTreeSet::new();
-    for it in &alarms {
+    // Each hand-counted entry has an alarm within 2 s after it.
+    let times: Vec<f64> = alarms.iter().map(|(t, _)| *t).collect();
+    eprintln!("intrusion alarm times (s): {times:?}");
+    let mut left = times.clone();
+    let mut matched = 0;
+    for t in ENTRY_TIMES {
+        if let Some(i) = left.iter().position(|&a| a >= t - 1.0 && a <= t + 2.0) {
+            left.remove(i);
+            matched += 1;
+        }
+    }
+    assert!(
+        matched + 1 >= ENTRY_TIMES.len(),
+        "only {matched} of {} entries alarmed at the right time",
+        ENTRY_TIMES.len()
+    );
+    for (_, it) in &alarms {
         let b = &it["bounding_box"];
         let (x, y, w, h) = (
             b["x"].as_i64().unwrap_or(-1),
@@ -243,6 +284,12 @@ fn intrusion_alarms_match_hand_count() {
     );
     // Loitering, 5 s.
     let loiter = items(&events, LOITERING, Some(0));
+    // The navy-jacket man entered at 21.3 s: his alarm comes 5 s later.
+    assert!(
+        loiter.iter().any(|(t, _)| (25.8..=27.5).contains(t)),
+        "loitering alarm times {:?}",
+        loiter.iter().map(|(t, _)| *t).collect::<Vec<_>>()
+    );
     eprintln!("loitering alarms: {} (hand count {LOITERERS_5S})", loiter.len());
     assert!(
         loiter.len() >= LOITERERS_5S && loiter.len() <= LOITERERS_5S + 1,
