@@ -14,7 +14,6 @@ pub mod openapi;
 mod query;
 mod rate_limit;
 mod request_id;
-mod roi;
 mod router;
 mod task_center;
 mod tasks;

@@ -289,7 +289,8 @@ pub fn effective_config(spec: &AlgorithmSpec, body: &TaskBody) -> ApiResult<Valu
     };
     let validated = validate_common_at(spec, &common, &format!("{field}.common"))
         .map_err(|e| ApiError::invalid(e.param.clone(), e.message.clone()))?;
-    crate::roi::check(&validated, &format!("{field}.common.target_roi"))?;
+    vigil_algorithms::validate_roi(&validated, &format!("{field}.common.target_roi"))
+        .map_err(|e| ApiError::invalid(e.param, e.message))?;
     Ok(json!({"common": validated.into_value()}))
 }
 
