@@ -49,14 +49,7 @@ fn batch(r: &AnyRow) -> Result<BatchRecord, StoreError> {
 impl Store {
     /// Inserts or replaces a batch row and its group links (`b.id` empty: a new batch).
     pub async fn save_batch(&self, mut b: BatchRecord) -> Result<String, StoreError> {
-        let taken: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM batch_tasks WHERE project_id = $1 AND name = $2 AND id <> $3")
-                .bind(&b.project_id)
-                .bind(&b.name)
-                .bind(&b.id)
-                .fetch_one(&self.pool)
-                .await?;
-        if taken > 0 {
+        if self.name_taken("batch_tasks", &b.project_id, &b.name, &b.id).await? {
             return Err(StoreError::DuplicateName("batch task"));
         }
         let now = now_ms();

@@ -112,6 +112,25 @@ pub fn redact(url: &str) -> String {
 }
 
 impl Store {
+    /// Whether another row of `table` (a fixed table name) in the project has this name.
+    pub(crate) async fn name_taken(
+        &self,
+        table: &str,
+        project_id: &str,
+        name: &str,
+        except_id: &str,
+    ) -> Result<bool, StoreError> {
+        let n: i64 = sqlx::query_scalar(&format!(
+            "SELECT COUNT(*) FROM {table} WHERE project_id = $1 AND name = $2 AND id <> $3"
+        ))
+        .bind(project_id)
+        .bind(name)
+        .bind(except_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n > 0)
+    }
+
     /// Runs one SQL statement without results (administration in tests and tools).
     pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
         self.pool.execute(sql).await?;

@@ -126,17 +126,6 @@ impl Store {
             .try_get(0)?)
     }
 
-    async fn task_name_taken(&self, project_id: &str, name: &str, except_id: &str) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM tasks WHERE project_id = $1 AND name = $2 AND id <> $3")
-            .bind(project_id)
-            .bind(name)
-            .bind(except_id)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
-        Ok(n > 0)
-    }
-
     /// Inserts tasks (all or none) in state PENDING, and saves templates, in one transaction.
     pub async fn create_tasks(
         &self,
@@ -152,7 +141,7 @@ impl Store {
             });
         }
         for t in &tasks {
-            if self.task_name_taken(project_id, &t.name, "").await? {
+            if self.name_taken("tasks", project_id, &t.name, "").await? {
                 return Err(StoreError::DuplicateName("task"));
             }
         }
@@ -228,7 +217,7 @@ impl Store {
     /// Replaces what a task does (name, description, input, output, config, schedule) and bumps
     /// its revision; saves templates in the same transaction.
     pub async fn update_task(&self, t: &TaskRecord, templates: Vec<TemplateWrite>) -> Result<(), StoreError> {
-        if self.task_name_taken(&t.project_id, &t.name, &t.id).await? {
+        if self.name_taken("tasks", &t.project_id, &t.name, &t.id).await? {
             return Err(StoreError::DuplicateName("task"));
         }
         let mut tx = self.pool.begin().await?;

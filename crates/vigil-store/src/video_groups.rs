@@ -52,17 +52,6 @@ fn dup_name(e: sqlx::Error) -> StoreError {
 }
 
 impl Store {
-    async fn group_name_taken(&self, project_id: &str, name: &str, except_id: &str) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM video_groups WHERE project_id = $1 AND name = $2 AND id <> $3")
-            .bind(project_id)
-            .bind(name)
-            .bind(except_id)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
-        Ok(n > 0)
-    }
-
     /// Every id must be a source of the project with the group's access type.
     async fn check_members(&self, project_id: &str, access_type: &str, ids: &[String]) -> Result<(), StoreError> {
         for (n, id) in ids.iter().enumerate() {
@@ -101,7 +90,7 @@ impl Store {
                 limit: quota,
             });
         }
-        if self.group_name_taken(&new.project_id, &new.name, "").await? {
+        if self.name_taken("video_groups", &new.project_id, &new.name, "").await? {
             return Err(StoreError::DuplicateName("video group"));
         }
         self.check_members(&new.project_id, &new.access_type, &new.source_ids)
@@ -139,7 +128,7 @@ impl Store {
     pub async fn update_group(&self, project_id: &str, id: &str, up: GroupUpdate) -> Result<(), StoreError> {
         let cur = self.get_group(project_id, id).await?;
         if let Some(name) = &up.name {
-            if self.group_name_taken(project_id, name, id).await? {
+            if self.name_taken("video_groups", project_id, name, id).await? {
                 return Err(StoreError::DuplicateName("video group"));
             }
         }

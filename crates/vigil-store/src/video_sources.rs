@@ -123,17 +123,6 @@ fn dup_name(e: sqlx::Error) -> StoreError {
 }
 
 impl Store {
-    async fn source_name_taken(&self, project_id: &str, name: &str, except_id: &str) -> Result<bool, StoreError> {
-        let n: i64 = sqlx::query("SELECT COUNT(*) FROM video_sources WHERE project_id = $1 AND name = $2 AND id <> $3")
-            .bind(project_id)
-            .bind(name)
-            .bind(except_id)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
-        Ok(n > 0)
-    }
-
     pub async fn count_sources(&self, project_id: &str) -> Result<i64, StoreError> {
         Ok(sqlx::query("SELECT COUNT(*) FROM video_sources WHERE project_id = $1")
             .bind(project_id)
@@ -173,7 +162,7 @@ impl Store {
                 limit: quota,
             });
         }
-        if self.source_name_taken(&new.project_id, &new.name, "").await? {
+        if self.name_taken("video_sources", &new.project_id, &new.name, "").await? {
             return Err(StoreError::DuplicateName("video source"));
         }
         self.check_groups(&new.project_id, &new.access_type, &new.group_ids)
@@ -330,7 +319,7 @@ impl Store {
 
     pub async fn update_source(&self, project_id: &str, id: &str, up: SourceUpdate) -> Result<(), StoreError> {
         let cur = self.get_source(project_id, id).await?.source;
-        if self.source_name_taken(project_id, &up.name, id).await? {
+        if self.name_taken("video_sources", project_id, &up.name, id).await? {
             return Err(StoreError::DuplicateName("video source"));
         }
         let (type_config, password, stream_path) = match up.type_config {

@@ -179,6 +179,8 @@ impl TaskPipelines {
         });
         let mut converter = vigil_media::RgbConverter::bgr();
         let mut last_online = None;
+        // Analysis throughput and drops, logged every 10 s (scripts/bench_streams.sh reads them).
+        let (mut analysed, mut window) = (0u64, std::time::Instant::now());
         let video_source_id = task.video_source_id.clone();
         while !stop.load(Ordering::SeqCst) {
             // Report the stream's health when it changes.
@@ -203,6 +205,14 @@ impl TaskPipelines {
                 Recv::Timeout => continue,
                 Recv::Closed => break,
             };
+            analysed += 1;
+            if window.elapsed() >= Duration::from_secs(10) {
+                tracing::info!(
+                    task_id = %task.id, analysed, delivered = frames.delivered(), dropped = frames.dropped(),
+                    "pipeline stats"
+                );
+                window = std::time::Instant::now();
+            }
             let produced = match analysis.on_frame(&mut converter, &frame) {
                 Ok(p) => p,
                 Err(e) => {

@@ -338,3 +338,92 @@ fn chrono_now() -> i64 {
 fn base64_decode(s: &str) -> Vec<u8> {
     vigil_core::alarm::decode_image(s).expect("base64 JPEG")
 }
+
+/// The RTSP server stops: the task turns ABNORMAL with a reason, then RUNNING again by itself
+/// once the server is back. Then the Vigil server is killed with SIGKILL and restarted: the task
+/// resumes and every alarm stored before the kill is still there.
+#[test]
+fn camera_outage_and_server_kill_are_survived() {
+    let clip = shared().join("media/pedestrians_vtest.mp4");
+    let rtsp_port = free_port();
+    let mut rtsp = Some(Rtsp::start(rtsp_port, "ped", &clip));
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let args = [
+        "--probe-interval",
+        "0",
+        "--analysis-fps",
+        "5",
+        "--rate-limit",
+        "0",
+        "--lease-ttl",
+        "5",
+    ];
+    let mut server = Server::start_with(&data, &[("VIGIL_ADMIN_PASSWORD", "pw")], &args);
+    let api = Api::login(&server);
+    let url = format!("rtsp://127.0.0.1:{rtsp_port}/ped");
+    let src = api.post(
+        "/source",
+        json!({"video_source_name": "cam", "access_type": "cloud", "type": "url",
+               "type_config": format!("<type_config><url_address>{url}</url_address></type_config>")}),
+    )["video_source_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let task = create_task(
+        &api,
+        "c-intrusiondetection-cloud",
+        "watch",
+        json!({"type": "video_source", "data": [{"video_source_id": src}]}),
+        json!({"event_center": true}),
+        json!({"target_roi": INTRUSION_ROI}),
+    );
+    api.wait_for("the task to run", Duration::from_secs(60), |a| {
+        a.state(&task) == "RUNNING"
+    });
+
+    // Camera gone: ABNORMAL with error.code and error.message.
+    rtsp.take();
+    api.wait_for("the task to turn ABNORMAL", Duration::from_secs(60), |a| {
+        a.state(&task) == "ABNORMAL"
+    });
+    let d = api.get(&format!("/tasks/{task}"));
+    assert!(
+        !d["error"]["code"].as_str().unwrap().is_empty() && !d["error"]["message"].as_str().unwrap().is_empty(),
+        "{d}"
+    );
+    // Camera back: RUNNING again without any call.
+    let _rtsp = Rtsp::start(rtsp_port, "ped", &clip);
+    api.wait_for("the task to run again", Duration::from_secs(90), |a| {
+        a.state(&task) == "RUNNING"
+    });
+    api.wait_for("an alarm", Duration::from_secs(90), |a| {
+        a.get(&format!("/vigil/alarms?task_id={task}"))["total"]
+            .as_i64()
+            .unwrap_or(0)
+            > 0
+    });
+    let before: HashSet<String> = api.get(&format!("/vigil/alarms?task_id={task}&limit=1000"))["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["message_id"].as_str().unwrap().to_string())
+        .collect();
+
+    // SIGKILL, restart on the same data: the task resumes and no stored alarm is lost.
+    server.child.kill().unwrap();
+    let _ = server.child.wait();
+    server = Server::start_with(&data, &[], &args);
+    let api = Api::login(&server);
+    api.wait_for("the task to resume", Duration::from_secs(60), |a| {
+        a.state(&task) == "RUNNING"
+    });
+    let after: HashSet<String> = api.get(&format!("/vigil/alarms?task_id={task}&limit=1000"))["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["message_id"].as_str().unwrap().to_string())
+        .collect();
+    assert!(before.is_subset(&after), "alarms lost across the kill");
+    assert!(server.stop().success());
+}
