@@ -13,7 +13,7 @@ log() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 # --- Debian packages -------------------------------------------------------------------------
 APT_PACKAGES=(
-  pkg-config clang libclang-dev libssl-dev libsqlite3-dev
+  pkg-config clang libclang-dev libssl-dev libsqlite3-dev curl
   # decoding (vigil-media): libav* through ffmpeg-next; the ffmpeg CLI is the benchmark reference
   libavcodec-dev libavformat-dev libavutil-dev libswscale-dev libswresample-dev
   libavfilter-dev libavdevice-dev ffmpeg
