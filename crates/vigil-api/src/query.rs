@@ -116,6 +116,17 @@ impl PagedSwitch {
         }
     }
 
+    /// Sorts by `key` (ties by id, so the order is stable), applies `order_by`, and returns the
+    /// number of items and this page of them.
+    pub fn sort_and_page<T, K: Ord>(&self, mut items: Vec<T>, key: impl Fn(&T) -> (K, &str)) -> (i64, Vec<T>) {
+        items.sort_by(|a, b| key(a).cmp(&key(b)));
+        if !self.ascending {
+            items.reverse();
+        }
+        let matched = items.len() as i64;
+        (matched, self.apply(items))
+    }
+
     /// The page's slice of an already sorted list (the whole list when not paged).
     pub fn apply<T>(&self, items: Vec<T>) -> Vec<T> {
         if !self.is_paged {

@@ -315,20 +315,15 @@ pub async fn list(
     );
     let all = state.store.list_groups(&caller.project_id).await?;
     let total = all.len() as i64;
-    let mut hits: Vec<GroupRecord> = all.into_iter().filter(|g| params.matches(g)).collect();
+    let hits: Vec<GroupRecord> = all.into_iter().filter(|g| params.matches(g)).collect();
     let key = |g: &GroupRecord| match params.sort_name.as_deref() {
         Some("modify_at") => g.modify_at,
         Some("num_video_source") => g.num_video_source,
         Some("num_task") => g.num_batch_task,
         _ => g.create_at,
     };
-    hits.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.id.cmp(&b.id)));
-    if !paging.ascending {
-        hits.reverse();
-    }
-    let matched = hits.len() as i64;
-    let video_group_list = paging
-        .apply(hits)
+    let (matched, page) = paging.sort_and_page(hits, |g| (key(g), g.id.as_str()));
+    let video_group_list = page
         .iter()
         .map(|g| {
             let info = VideoGroupInfoDto::from(g);

@@ -450,19 +450,14 @@ pub async fn list(
     );
     let all = state.store.list_sources(&caller.project_id).await?;
     let total = all.len() as i64;
-    let mut hits: Vec<SourceDetail> = all.into_iter().filter(|d| params.matches(d)).collect();
+    let hits: Vec<SourceDetail> = all.into_iter().filter(|d| params.matches(d)).collect();
     let key = |d: &SourceDetail| match params.sort_name.as_deref() {
         Some("num_task") => d.num_tasks,
         Some("num_template") => d.templates.len() as i64,
         _ => d.source.create_at,
     };
-    hits.sort_by(|a, b| key(a).cmp(&key(b)).then_with(|| a.source.id.cmp(&b.source.id)));
-    if !paging.ascending {
-        hits.reverse();
-    }
-    let matched = hits.len() as i64;
-    let video_source_list = paging
-        .apply(hits)
+    let (matched, page) = paging.sort_and_page(hits, |d| (key(d), d.source.id.as_str()));
+    let video_source_list = page
         .into_iter()
         .map(|d| {
             let s = d.source;
