@@ -12,6 +12,10 @@ export VIGIL_TEST_PYTHON="$ROOT/.vigil/venv/bin/python"
 export VIGIL_ORT_LIB="$(ls "$ROOT"/.vigil/onnxruntime/libonnxruntime.so* | head -n1)"
 export ORT_DYLIB_PATH="$VIGIL_ORT_LIB"
 
+# A one-shot run gains nothing from incremental caches, and they cost disk space.
+export CARGO_INCREMENTAL=0
+
 echo "== cargo fmt --check"; cargo fmt --all --check
 echo "== cargo clippy"; cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"; cargo test --workspace -- --test-threads=2
+echo "== done; target directory: $(du -sh target 2>/dev/null | cut -f1)"
