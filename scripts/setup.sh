@@ -21,6 +21,8 @@ APT_PACKAGES=(
   python3 python3-venv python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-rtsp gstreamer1.0-libav
   gstreamer1.0-tools
+  # RTSPS (RTSP over TLS) tests: GIO's TLS backend for the server, openssl for its certificate
+  glib-networking openssl
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -48,8 +50,9 @@ if [ ! -x "$VENV/bin/python" ]; then
   log "creating Python virtualenv in $VENV"
   python3 -m venv "$VENV" 2>/dev/null || /usr/bin/python3 -m venv "$VENV"
 fi
-PY_PACKAGES=(onnxruntime numpy huaweicloudsdkcore huaweicloudsdkvas openapi-spec-validator)
-if ! "$VENV/bin/python" -c "import onnxruntime, numpy, huaweicloudsdkcore, huaweicloudsdkvas, openapi_spec_validator" 2>/dev/null; then
+# moto[server] is the S3-compatible server of the object-storage tests.
+PY_PACKAGES=(onnxruntime numpy huaweicloudsdkcore huaweicloudsdkvas openapi-spec-validator "moto[server]")
+if ! "$VENV/bin/python" -c "import onnxruntime, numpy, huaweicloudsdkcore, huaweicloudsdkvas, openapi_spec_validator, moto.server" 2>/dev/null; then
   log "installing Python packages: ${PY_PACKAGES[*]}"
   "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
 fi

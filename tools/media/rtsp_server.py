@@ -9,6 +9,7 @@ rtsp://127.0.0.1:PORT/NAME.
   --auth U:P       require credentials (Basic auth)
   --digest-only    with --auth: Digest auth instead of Basic
   --stall-after S  stop sending media S seconds after PLAY but keep the connection open
+  --tls PEM        RTSP over TLS (rtsps://) with the certificate and private key in PEM
 Prints "READY" on stdout once listening.
 """
 import sys
@@ -17,7 +18,7 @@ import gi
 gi.require_version('Gst', '1.0')
 gi.require_version('GstRtsp', '1.0')
 gi.require_version('GstRtspServer', '1.0')
-from gi.repository import Gst, GstRtsp, GstRtspServer, GLib  # noqa: E402
+from gi.repository import Gio, Gst, GstRtsp, GstRtspServer, GLib  # noqa: E402
 
 Gst.init(None)
 args = sys.argv[1:]
@@ -26,6 +27,7 @@ rate = 1.0
 auth = None
 digest_only = False
 stall_after = None
+tls_pem = None
 mounts_spec = []
 while args:
     a = args.pop(0)
@@ -37,6 +39,8 @@ while args:
         digest_only = True
     elif a == '--stall-after':
         stall_after = float(args.pop(0))
+    elif a == '--tls':
+        tls_pem = args.pop(0)
     else:
         mounts_spec.append(a)
 
@@ -52,17 +56,26 @@ if rate != 1.0:
     internal = clock.get_internal_time()
     clock.set_calibration(internal, internal, int(rate * 1000), 1000)
 
-if auth:
-    user, password = auth.split(':', 1)
-    a = GstRtspServer.RTSPAuth()
+# Media factories grant access to the role 'user'; anonymous clients get it by default unless
+# --auth asks for credentials.
+rtsp_auth = None
+if auth or tls_pem:
+    rtsp_auth = GstRtspServer.RTSPAuth()
     token = GstRtspServer.RTSPToken()
     token.set_string(GstRtspServer.RTSP_TOKEN_MEDIA_FACTORY_ROLE, 'user')
-    if digest_only:
-        a.add_digest(user, password, token)
-        a.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+    if auth:
+        user, password = auth.split(':', 1)
+        if digest_only:
+            rtsp_auth.add_digest(user, password, token)
+            rtsp_auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+        else:
+            rtsp_auth.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
     else:
-        a.add_basic(GstRtspServer.RTSPAuth.make_basic(user, password), token)
-    server.set_auth(a)
+        rtsp_auth.set_default_token(token)
+    if tls_pem:
+        with open(tls_pem) as pem:
+            rtsp_auth.set_tls_certificate(Gio.TlsCertificate.new_from_pem(pem.read(), -1))
+    server.set_auth(rtsp_auth)
 
 
 def on_media_configure(_factory, media):
@@ -91,14 +104,15 @@ for spec in mounts_spec:
     f.set_shared(False)
     if clock is not None:
         f.set_clock(clock)
-    if auth:
+    if rtsp_auth:
         perms = GstRtspServer.RTSPPermissions()
         perms.add_permission_for_role('user', GstRtspServer.RTSP_PERM_MEDIA_FACTORY_ACCESS, True)
         perms.add_permission_for_role('user', GstRtspServer.RTSP_PERM_MEDIA_FACTORY_CONSTRUCT, True)
         f.set_permissions(perms)
     f.connect('media-configure', on_media_configure)
     mounts.add_factory('/' + name, f)
-    print(f'rtsp://127.0.0.1:{port}/{name} -> {path}', flush=True)
+    scheme = 'rtsps' if tls_pem else 'rtsp'
+    print(f'{scheme}://127.0.0.1:{port}/{name} -> {path}', flush=True)
 
 if server.attach(None) == 0:
     print('cannot listen on port', port, file=sys.stderr, flush=True)

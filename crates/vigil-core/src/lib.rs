@@ -4,6 +4,7 @@ pub mod alarm;
 pub mod error_code;
 pub mod field_error;
 pub mod ids;
+pub mod object_storage;
 pub mod password;
 pub mod schedule;
 pub mod secret_box;

@@ -8,6 +8,7 @@ use ffmpeg_next::frame::Video as AvFrame;
 use ffmpeg_next::software::scaling;
 use ffmpeg_next::{Discard, Rational};
 
+use crate::decode_slots::DecodeSlots;
 use crate::error::{ErrorKind, MediaError, Result};
 use crate::frame::Frame;
 use crate::source::EncodedPacket;
@@ -142,7 +143,11 @@ impl Decoder {
             return Ok(false);
         }
         self.packets_sent += 1;
-        match self.inner.send_packet(&pkt.packet) {
+        let sent = {
+            let _slot = DecodeSlots::global().acquire();
+            self.inner.send_packet(&pkt.packet)
+        };
+        match sent {
             Ok(()) => {
                 self.consecutive_errors = 0;
                 Ok(true)
@@ -171,6 +176,8 @@ impl Decoder {
 
     /// Takes the next decoded picture, if any, as a [`Frame`] with the given index/session.
     pub fn receive(&mut self, index: u64, session: u32) -> Result<Option<Frame>> {
+        // Flushing decodes here, and pixel-format conversion is CPU work too.
+        let _slot = DecodeSlots::global().acquire();
         let mut pic = AvFrame::empty();
         match self.inner.receive_frame(&mut pic) {
             Ok(()) => {}
@@ -184,7 +191,13 @@ impl Decoder {
         // Media time counts from the first picture (containers may start at an offset, and
         // AVI's decode-order timestamps put the first picture after the reorder delay).
         if self.start_pts.is_none() {
-            self.start_pts = pts;
+            self.start_pts = match pts {
+                Some(p) => Some(p),
+                // libavformat's RTP demuxer (rtsps://) leaves the very first picture untimed;
+                // its timestamps count from that first packet, so it is time zero.
+                None if self.timing.wall_base.is_some() => Some(0),
+                None => None,
+            };
         }
         let media_time = match (pts, self.start_pts) {
             (Some(p), Some(s)) => ticks_to_duration(p.saturating_sub(s), self.time_base),

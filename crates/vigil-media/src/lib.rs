@@ -12,6 +12,7 @@
 
 pub mod clock;
 pub mod decode;
+pub mod decode_slots;
 pub mod error;
 pub mod frame;
 pub mod prober;
@@ -25,6 +26,7 @@ pub mod spec;
 
 pub use clock::{Backoff, CancelToken, Clock, SimulatedClock, SystemClock};
 pub use decode::{DecodeOptions, Decoder};
+pub use decode_slots::DecodeSlots;
 pub use error::{ErrorKind, MediaError, Result};
 pub use frame::{Frame, RgbConverter};
 pub use prober::{probe, probe_async, ProbeOptions, ProbeReport, ProbeTargets, Prober, SourceStatus};

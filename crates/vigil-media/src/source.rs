@@ -13,7 +13,7 @@ use ffmpeg_next::{Packet, Rational};
 
 use crate::clock::CancelToken;
 use crate::error::Result;
-use crate::spec::{parse_url, MediaConfig, RtspTransport, SourceSpec};
+use crate::spec::{invalid, parse_url, redact_url, MediaConfig, RtspTransport, SourceSpec};
 
 /// Static facts about an opened video stream.
 pub struct StreamInfo {
@@ -83,7 +83,14 @@ impl DefaultOpener {
         cancel: &CancelToken,
     ) -> Result<Box<dyn Source>> {
         let lower = url.to_ascii_lowercase();
-        if lower.starts_with("rtsp://") || lower.starts_with("rtsps://") {
+        if lower.starts_with("rtsps://") {
+            // retina has no TLS transport: RTSP over TLS goes through libavformat, which always
+            // interleaves it over the TLS connection. Camera certificates are not verified
+            // (cameras ship self-signed ones), as with `http_check: false`.
+            let url = with_credentials(url, user, password)?;
+            return Ok(Box::new(file::AvSource::open(&url, &self.config, cancel)?));
+        }
+        if lower.starts_with("rtsp://") {
             let parsed = parse_url(url)?;
             let src = rtsp::RtspSource::open(parsed, user, password, transport, &self.config, cancel)?;
             Ok(Box::new(src))
@@ -121,6 +128,22 @@ impl Opener for DefaultOpener {
             }
         }
     }
+}
+
+/// `url` with `user`/`password` (when given) put in its authority, percent-encoded.
+fn with_credentials(url: &str, user: Option<&str>, password: Option<&str>) -> Result<String> {
+    let mut parsed = parse_url(url)?;
+    if let Some(user) = user.filter(|u| !u.is_empty()) {
+        parsed
+            .set_username(user)
+            .map_err(|_| invalid(format!("cannot put a user name into {}", redact_url(url))))?;
+    }
+    if let Some(password) = password.filter(|p| !p.is_empty()) {
+        parsed
+            .set_password(Some(password))
+            .map_err(|_| invalid(format!("cannot put a password into {}", redact_url(url))))?;
+    }
+    Ok(parsed.to_string())
 }
 
 /// A single-threaded tokio runtime for the async parts of opening (HTTP, object store) and for

@@ -105,29 +105,7 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
-/// Where `obs` objects live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ObsBackend {
-    /// A local directory; object `path` of `bucket` is the file `<root>/<bucket>/<path>`.
-    Local { root: PathBuf },
-    /// An S3-compatible endpoint (Huawei OBS, MinIO, AWS S3). Objects are read through a
-    /// presigned HTTPS (or HTTP with `allow_http`) URL, streamed by libavformat.
-    S3 {
-        endpoint: String,
-        region: String,
-        access_key_id: String,
-        secret_access_key: String,
-        allow_http: bool,
-    },
-}
-
-impl Default for ObsBackend {
-    fn default() -> Self {
-        ObsBackend::Local {
-            root: PathBuf::from("data/obs"),
-        }
-    }
-}
+pub use vigil_core::object_storage::{ObsBackend, S3Endpoint};
 
 /// Process-wide media settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -146,7 +124,9 @@ impl Default for MediaConfig {
         MediaConfig {
             open_timeout: Duration::from_secs(10),
             stall_timeout: Duration::from_secs(10),
-            obs: ObsBackend::default(),
+            obs: ObsBackend::Local {
+                root: PathBuf::from("data/obs"),
+            },
         }
     }
 }

@@ -318,31 +318,7 @@ fn bit_errors_inside_the_video_data_do_not_stop_decoding() {
 #[test]
 fn restful_over_https_with_headers_and_certificate_check() {
     let _s = serial();
-    let dir = tmp().join("tls");
-    std::fs::create_dir_all(&dir).expect("mkdir");
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let ok = std::process::Command::new("openssl")
-        .args([
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=127.0.0.1",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-            "-keyout",
-        ])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .expect("openssl");
-    assert!(ok.success());
+    let (cert, key) = self_signed_cert();
     let port = free_port();
     let stream = "rtsp://127.0.0.1:1/resolved";
     let mut server = Proc(

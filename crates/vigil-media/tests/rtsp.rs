@@ -201,6 +201,60 @@ fn credentials_basic_and_digest_and_error_kinds() {
 }
 
 #[test]
+fn rtsps_over_tls_decodes_every_frame_with_credentials() {
+    let pem = tls_pem();
+    let opts = [
+        "--rate",
+        "8",
+        "--auth",
+        "alice:s3cret",
+        "--tls",
+        pem.to_str().expect("utf8"),
+    ];
+    let server = RtspServer::start(&[("ped", &pedestrians())], &opts);
+    let url = format!("rtsps://127.0.0.1:{}/ped", server.port);
+    let with = |user: &str, pass: &str| SourceSpec::Rtsp {
+        url: url.clone(),
+        user: Some(user.into()),
+        password: Some(pass.into()),
+        transport: RtspTransport::Tcp,
+    };
+    let reader =
+        StreamReader::start_with(with("alice", "s3cret"), ReaderConfig::default(), short_stall()).expect("start");
+    let rx = reader.subscribe(SubscriberConfig {
+        capacity: 1000,
+        fps: None,
+    });
+    let frames = first_session(&rx, 795, Duration::from_secs(60));
+    check_live_timeline(&frames, 795);
+    assert_eq!(
+        reader.stream_path().as_deref(),
+        Some(url.as_str()),
+        "no credentials in the path"
+    );
+    reader.stop();
+
+    let opener = DefaultOpener::new(MediaConfig {
+        open_timeout: Duration::from_secs(5),
+        ..MediaConfig::default()
+    });
+    let cancel = CancelToken::new();
+    let kind = |spec: SourceSpec| {
+        let t = Instant::now();
+        let r = opener.open(&spec, &cancel).err().map(|e| e.kind());
+        assert!(t.elapsed() < Duration::from_secs(8), "took {:?}", t.elapsed());
+        r
+    };
+    assert_eq!(kind(with("alice", "wrong")), Some(ErrorKind::AuthFailed));
+    assert_eq!(
+        kind(SourceSpec::rtsp(format!("rtsps://127.0.0.1:{}/ped", free_port()))),
+        Some(ErrorKind::Unreachable)
+    );
+    // Plain RTSP against the TLS port fails cleanly too.
+    assert!(kind(SourceSpec::rtsp(server.url("ped"))).is_some());
+}
+
+#[test]
 fn restful_source_resolves_to_the_rtsp_stream() {
     let server = RtspServer::start(&[("ped", &pedestrians())], &["--rate", "4"]);
     let body = format!(

@@ -72,24 +72,18 @@ impl ObsSink {
                 };
                 Ok((store, Some(PathPart::from(bucket.to_string()))))
             }
-            ObsConfig::S3 {
-                endpoint,
-                region,
-                access_key_id,
-                secret_access_key,
-                allow_http,
-            } => {
+            ObsConfig::S3(s3) => {
                 if let Some(s) = stores.get(bucket) {
                     return Ok((s.clone(), None));
                 }
                 let s: Arc<dyn ObjectStore> = Arc::new(
                     AmazonS3Builder::new()
-                        .with_endpoint(endpoint)
-                        .with_region(region)
+                        .with_endpoint(&s3.endpoint)
+                        .with_region(&s3.region)
                         .with_bucket_name(bucket)
-                        .with_access_key_id(access_key_id)
-                        .with_secret_access_key(secret_access_key)
-                        .with_allow_http(*allow_http)
+                        .with_access_key_id(&s3.access_key_id)
+                        .with_secret_access_key(&s3.secret_access_key)
+                        .with_allow_http(s3.allow_http())
                         .with_virtual_hosted_style_request(false)
                         .build()
                         .map_err(|e| SinkError::Permanent(format!("obs bucket {bucket:?}: {e}")))?,

@@ -1,7 +1,6 @@
 //! The sinks this server can deliver to, built once from the server configuration.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,20 +11,8 @@ use crate::obs::ObsSink;
 use crate::webhook::WebhookSink;
 use crate::{AlarmPayload, Sink, SinkError};
 
-/// Where `output.obs` buckets live.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ObsConfig {
-    /// Buckets are directories under `root`.
-    Local { root: PathBuf },
-    /// An S3-compatible service (MinIO, Ceph, Huawei OBS's S3 API, …); buckets must exist.
-    S3 {
-        endpoint: String,
-        region: String,
-        access_key_id: String,
-        secret_access_key: String,
-        allow_http: bool,
-    },
-}
+/// Where `output.obs` buckets live (the same backend as `obs` inputs).
+pub use vigil_core::object_storage::ObsBackend as ObsConfig;
 
 /// Server-side delivery settings (the binary fills these from its configuration).
 #[derive(Debug, Clone)]

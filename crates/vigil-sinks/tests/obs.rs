@@ -1,19 +1,28 @@
-//! `obs` outputs written to a local bucket directory through the outbox and dispatcher.
+//! `obs` outputs written through the outbox and dispatcher to a local bucket directory and to a
+//! real S3-compatible server.
 
 #[path = "../../vigil-api/tests/common/mod.rs"]
 mod common;
+#[allow(dead_code)]
+#[path = "../../vigil-media/tests/common/s3_server.rs"]
+mod s3_server;
 mod support;
 
 use std::time::Duration;
 
 use common::{Backend, TestServer};
+use object_store::aws::AmazonS3Builder;
+use object_store::path::Path;
+use object_store::ObjectStore;
+use s3_server::S3Server;
 use support::*;
 use vigil_core::alarm::{Alarm, AlarmOutputs, ObsOutput};
+use vigil_sinks::{ObsConfig, Sinks, SinksConfig};
 
-async fn objects_follow_the_layout(b: Backend) {
-    let s = TestServer::start(b).await;
-    let dir = tempfile::tempdir().unwrap();
-    let d = dispatcher(&s.store, test_sinks(dir.path(), Duration::from_secs(2)), "w1");
+/// Two alarms of one task, a day apart, the first with a picture, delivered to bucket
+/// `alarms-bucket` under `site/east`.
+async fn deliver_two(s: &TestServer, sinks: Sinks) -> (Alarm, Alarm) {
+    let d = dispatcher(&s.store, sinks, "w1");
     let outputs = AlarmOutputs {
         obs: Some(ObsOutput {
             bucket: "alarms-bucket".into(),
@@ -28,6 +37,13 @@ async fn objects_follow_the_layout(b: Backend) {
     }
     assert_eq!(d.run_once().await.unwrap(), 2);
     assert_eq!(pending(&s.store).await, 0);
+    (with, without)
+}
+
+async fn objects_follow_the_layout(b: Backend) {
+    let s = TestServer::start(b).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (with, without) = deliver_two(&s, test_sinks(dir.path(), Duration::from_secs(2))).await;
 
     let day1 = dir.path().join("obs/alarms-bucket/site/east/task-obs/2021-04-13");
     let json: Alarm =
@@ -52,3 +68,54 @@ async fn objects_follow_the_layout(b: Backend) {
 }
 
 both_backends!(objects_follow_the_layout);
+
+async fn objects_reach_an_s3_endpoint(b: Backend) {
+    let s = TestServer::start(b).await;
+    let s3 = tokio::task::spawn_blocking(|| {
+        let s3 = S3Server::start();
+        s3.create_bucket("alarms-bucket");
+        s3
+    })
+    .await
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = SinksConfig::with_data_dir(dir.path());
+    config.obs = ObsConfig::S3(s3.endpoint());
+    let (with, without) = deliver_two(&s, Sinks::from_config(&config).unwrap()).await;
+
+    // Read back through the S3 API, signed, as any S3 client would.
+    let e = s3.endpoint();
+    let bucket = AmazonS3Builder::new()
+        .with_endpoint(&e.endpoint)
+        .with_region(&e.region)
+        .with_bucket_name("alarms-bucket")
+        .with_access_key_id(&e.access_key_id)
+        .with_secret_access_key(&e.secret_access_key)
+        .with_allow_http(true)
+        .build()
+        .unwrap();
+    let day1 = format!("site/east/task-obs/2021-04-13/{}", with.message_id);
+    let json = bucket.get(&Path::from(format!("{day1}.json"))).await.unwrap();
+    let json: Alarm = serde_json::from_slice(&json.bytes().await.unwrap()).unwrap();
+    assert_eq!(json, with.without_image());
+    let jpg = bucket.get(&Path::from(format!("{day1}.jpg"))).await.unwrap();
+    assert_eq!(jpg.bytes().await.unwrap().as_ref(), JPEG);
+    let day2 = bucket
+        .list_with_delimiter(Some(&Path::from("site/east/task-obs/2021-04-14")))
+        .await
+        .unwrap();
+    let names: Vec<String> = day2
+        .objects
+        .iter()
+        .map(|o| o.location.filename().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        names,
+        vec![format!("{}.json", without.message_id)],
+        "no picture, no .jpg"
+    );
+    tokio::task::spawn_blocking(move || drop(s3)).await.unwrap();
+    s.finish().await;
+}
+
+both_backends!(objects_reach_an_s3_endpoint);

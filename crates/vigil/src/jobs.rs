@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
+use vigil_core::object_storage::{ObsBackend, S3Endpoint};
 use vigil_sinks::{Dispatcher, DispatcherConfig, Sinks, SinksConfig};
 use vigil_store::Store;
 use vigil_worker::analysis::AnalysisSettings;
@@ -39,12 +40,38 @@ fn host_name() -> String {
         .unwrap_or_else(|| "vigil".into())
 }
 
-pub fn media_config(storage: &Storage, a: &ServeArgs, f: &ServeArgs) -> vigil_media::MediaConfig {
-    let root = pick!(a, f, obs_root, storage.data_dir.join("obs"));
-    vigil_media::MediaConfig {
-        obs: vigil_media::ObsBackend::Local { root },
-        ..Default::default()
+/// The `obs` backend: the S3-compatible endpoint when one is configured, else the local root.
+fn obs_backend(storage: &Storage, a: &ServeArgs, f: &ServeArgs) -> anyhow::Result<ObsBackend> {
+    let Some(endpoint) = a.obs_s3_endpoint.clone().or(f.obs_s3_endpoint.clone()) else {
+        return Ok(ObsBackend::Local {
+            root: pick!(a, f, obs_root, storage.data_dir.join("obs")),
+        });
+    };
+    let lower = endpoint.to_ascii_lowercase();
+    if !(lower.starts_with("http://") || lower.starts_with("https://")) {
+        anyhow::bail!("obs_s3_endpoint must be an http:// or https:// URL, not {endpoint:?}");
     }
+    let (Some(access_key_id), Some(secret_access_key)) = (
+        a.obs_s3_access_key_id.clone().or(f.obs_s3_access_key_id.clone()),
+        a.obs_s3_secret_access_key
+            .clone()
+            .or(f.obs_s3_secret_access_key.clone()),
+    ) else {
+        anyhow::bail!("obs_s3_endpoint needs obs_s3_access_key_id and obs_s3_secret_access_key (VIGIL_OBS_S3_…)");
+    };
+    Ok(ObsBackend::S3(S3Endpoint {
+        endpoint,
+        region: pick!(a, f, obs_s3_region, "us-east-1".to_string()),
+        access_key_id,
+        secret_access_key,
+    }))
+}
+
+pub fn media_config(storage: &Storage, a: &ServeArgs, f: &ServeArgs) -> anyhow::Result<vigil_media::MediaConfig> {
+    Ok(vigil_media::MediaConfig {
+        obs: obs_backend(storage, a, f)?,
+        ..Default::default()
+    })
 }
 
 pub fn prober(
@@ -53,20 +80,22 @@ pub fn prober(
     f: &ServeArgs,
     store: &Store,
     stop: watch::Receiver<bool>,
-) -> Option<JoinHandle<()>> {
+) -> anyhow::Result<Option<JoinHandle<()>>> {
     let interval = pick!(a, f, probe_interval, 60);
     if interval == 0 {
-        return None;
+        return Ok(None);
     }
     let prober = vigil_media::Prober {
-        opener: Arc::new(vigil_media::DefaultOpener::new(media_config(storage, a, f))),
+        opener: Arc::new(vigil_media::DefaultOpener::new(media_config(storage, a, f)?)),
         options: vigil_media::ProbeOptions::default(),
         concurrency: 4,
         interval: Duration::from_secs(interval),
     };
     let targets = Arc::new(vigil_worker::source_health::StoreTargets { store: store.clone() });
     tracing::info!(interval_s = interval, "source health prober started");
-    Some(tokio::spawn(async move { prober.run(targets, stopped(stop)).await }))
+    Ok(Some(tokio::spawn(
+        async move { prober.run(targets, stopped(stop)).await },
+    )))
 }
 
 /// The alarm dispatcher (outbox → webhook, obs, MQTT) and the task worker.
@@ -80,9 +109,7 @@ pub fn worker(
     let id = pick!(a, f, worker_id, host_name());
     let mut sinks_cfg = SinksConfig::with_data_dir(&storage.data_dir);
     sinks_cfg.webhook_timeout = Duration::from_secs(pick!(a, f, webhook_timeout, 10).max(1));
-    if let Some(root) = a.obs_root.clone().or(f.obs_root.clone()) {
-        sinks_cfg.obs = vigil_sinks::ObsConfig::Local { root };
-    }
+    sinks_cfg.obs = obs_backend(storage, a, f)?;
     if let Some(url) = a.mqtt_url.clone().or(f.mqtt_url.clone()) {
         sinks_cfg.mqtt = Some(vigil_sinks::mqtt::MqttConfig {
             url,
@@ -111,7 +138,7 @@ pub fn worker(
     let pipelines = Arc::new(TaskPipelines {
         store: store.clone(),
         runtime: tokio::runtime::Handle::current(),
-        media: media_config(storage, a, f),
+        media: media_config(storage, a, f)?,
         analysis: AnalysisSettings {
             models,
             backend: vigil_vision::BackendConfig::default(),

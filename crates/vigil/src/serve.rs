@@ -88,7 +88,7 @@ fn spawn_background(
     store: &Store,
     stop: tokio::sync::watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let mut jobs: Vec<_> = crate::jobs::prober(storage, args, file, store, stop.clone())
+    let mut jobs: Vec<_> = crate::jobs::prober(storage, args, file, store, stop.clone())?
         .into_iter()
         .collect();
     if !args.no_worker.or(file.no_worker).unwrap_or(false) {

@@ -75,6 +75,18 @@ pub struct ServeArgs {
     /// Root directory of the local object store behind `obs` inputs and outputs. [default: <data-dir>/obs]
     #[arg(long, env = "VIGIL_OBS_ROOT")]
     pub obs_root: Option<PathBuf>,
+    /// S3-compatible endpoint for `obs` inputs and outputs instead of the local root, e.g. https://obs.example.com. [default: none]
+    #[arg(long, env = "VIGIL_OBS_S3_ENDPOINT")]
+    pub obs_s3_endpoint: Option<String>,
+    /// Region of the S3-compatible endpoint. [default: us-east-1]
+    #[arg(long, env = "VIGIL_OBS_S3_REGION")]
+    pub obs_s3_region: Option<String>,
+    /// Access key id for the S3-compatible endpoint (required with --obs-s3-endpoint).
+    #[arg(long, env = "VIGIL_OBS_S3_ACCESS_KEY_ID")]
+    pub obs_s3_access_key_id: Option<String>,
+    /// Secret access key for the S3-compatible endpoint; prefer the environment variable to the flag.
+    #[arg(long, env = "VIGIL_OBS_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    pub obs_s3_secret_access_key: Option<String>,
     /// Do not run tasks in this process (run `vigil worker` processes instead).
     #[arg(long, env = "VIGIL_NO_WORKER")]
     pub no_worker: Option<bool>,

@@ -332,4 +332,20 @@ fn config_file_env_and_flags_precedence() {
         .output()
         .unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("rate_limit_window"));
+
+    // An S3 endpoint for `obs` without keys, or with another scheme, is refused at startup.
+    for (endpoint, want) in [
+        ("http://127.0.0.1:9", "obs_s3_access_key_id"),
+        ("ftp://127.0.0.1", "http:// or https://"),
+    ] {
+        let out = vigil()
+            .args(["--data-dir", dir.path().join("s3").to_str().unwrap(), "serve"])
+            .args(["--listen", &format!("127.0.0.1:{}", free_port())])
+            .args(["--obs-s3-endpoint", endpoint])
+            .env("VIGIL_ADMIN_PASSWORD", "pw")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(want), "{endpoint}: {err}");
+    }
 }

@@ -50,27 +50,24 @@ pub fn locate(bucket: &str, path: &str, config: &MediaConfig) -> Result<String> 
             let file = store.path_to_filesystem(&key).map_err(|e| map_obs(bucket, path, e))?;
             Ok(file.to_string_lossy().into_owned())
         }
-        ObsBackend::S3 {
-            endpoint,
-            region,
-            access_key_id,
-            secret_access_key,
-            allow_http,
-        } => {
+        ObsBackend::S3(s3) => {
             let store = AmazonS3Builder::new()
-                .with_endpoint(endpoint)
-                .with_region(region)
+                .with_endpoint(&s3.endpoint)
+                .with_region(&s3.region)
                 .with_bucket_name(bucket)
-                .with_access_key_id(access_key_id)
-                .with_secret_access_key(secret_access_key)
-                .with_allow_http(*allow_http)
+                .with_access_key_id(&s3.access_key_id)
+                .with_secret_access_key(&s3.secret_access_key)
+                .with_allow_http(s3.allow_http())
+                .with_virtual_hosted_style_request(false)
                 .build()
                 .map_err(|e| invalid(format!("obs backend: {e}")))?;
             let url = rt.block_on(async {
                 let limit = config.open_timeout;
                 tokio::time::timeout(limit, store.head(&key))
                     .await
-                    .map_err(|_| MediaError::new(ErrorKind::Unreachable, format!("obs endpoint {endpoint}: timeout")))?
+                    .map_err(|_| {
+                        MediaError::new(ErrorKind::Unreachable, format!("obs endpoint {}: timeout", s3.endpoint))
+                    })?
                     .map_err(|e| map_obs(bucket, path, e))?;
                 store
                     .signed_url(reqwest::Method::GET, &key, PRESIGN_VALIDITY)

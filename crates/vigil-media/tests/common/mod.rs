@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use vigil_media::{FrameReceiver, Recv};
 
+pub mod s3_server;
+
 pub fn shared_dir() -> PathBuf {
     if let Ok(d) = std::env::var("VIGIL_SHARED_DIR") {
         return PathBuf::from(d);
@@ -94,6 +96,37 @@ pub fn assert_cadence(frames: &[vigil_media::Frame], count: usize, step: Duratio
         let diff = f.media_time().abs_diff(want);
         assert!(diff <= tol, "frame {i}: {:?} vs {want:?}", f.media_time());
     }
+}
+
+/// A self-signed certificate for 127.0.0.1 and its key (openssl CLI), made once per process.
+pub fn self_signed_cert() -> (PathBuf, PathBuf) {
+    static FILES: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
+    FILES
+        .get_or_init(|| {
+            let (cert, key) = (tmp().join("cert.pem"), tmp().join("key.pem"));
+            let status = Command::new("openssl")
+                .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
+                .args(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&cert)
+                .stderr(Stdio::null())
+                .status()
+                .expect("running openssl (scripts/setup.sh installs it)");
+            assert!(status.success(), "openssl req failed");
+            (cert, key)
+        })
+        .clone()
+}
+
+/// [`self_signed_cert`] and its key in one PEM file, for the RTSPS server.
+pub fn tls_pem() -> PathBuf {
+    let (cert, key) = self_signed_cert();
+    let pem = tmp().join("tls.pem");
+    let both = [std::fs::read(cert).expect("cert"), std::fs::read(key).expect("key")].concat();
+    std::fs::write(&pem, both).expect("write pem");
+    pem
 }
 
 /// 3 s of `testsrc` (320x240, 10 fps) in H.265 (hvc1) MP4.
