@@ -12,4 +12,4 @@ pub mod task_pipeline;
 mod worker;
 
 pub use pipeline::{PipelineEvent, PipelineFactory, PipelineHandle, StartError};
-pub use worker::{Worker, WorkerConfig};
+pub use worker::{WallClock, Worker, WorkerConfig};

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use vigil_core::schedule;
 use vigil_core::task_state::TaskState;
@@ -27,6 +28,32 @@ pub struct WorkerConfig {
     pub max_tasks: usize,
     /// New tasks claimed per tick at most.
     pub claims_per_tick: usize,
+    /// The clock schedules are checked against.
+    pub clock: WallClock,
+}
+
+/// Wall-clock time for schedules; tests set it by hand instead of waiting for a window.
+#[derive(Clone)]
+pub struct WallClock(Arc<dyn Fn() -> DateTime<Utc> + Send + Sync>);
+
+impl WallClock {
+    pub fn system() -> Self {
+        WallClock(Arc::new(Utc::now))
+    }
+
+    pub fn new(now: impl Fn() -> DateTime<Utc> + Send + Sync + 'static) -> Self {
+        WallClock(Arc::new(now))
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for WallClock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "WallClock({})", self.now())
+    }
 }
 
 impl Default for WorkerConfig {
@@ -37,6 +64,7 @@ impl Default for WorkerConfig {
             tick: Duration::from_secs(2),
             max_tasks: 64,
             claims_per_tick: 1,
+            clock: WallClock::system(),
         }
     }
 }
@@ -48,15 +76,15 @@ pub struct Worker {
     running: HashMap<String, Supervised>,
 }
 
-/// Whether a task's schedule (if any) has a window open now.
-fn in_schedule(task: &TaskRecord) -> bool {
+/// Whether a task's schedule (if any) has a window open at `now`.
+fn in_schedule(task: &TaskRecord, now: DateTime<Utc>) -> bool {
     let Some(raw) = &task.schedule else { return true };
     let field = if task.legacy { "timing" } else { "schedule" };
     match serde_json::from_str(raw)
         .ok()
         .and_then(|v| schedule::parse(field, &v).ok())
     {
-        Some(s) => s.is_active_at(chrono::Utc::now()),
+        Some(s) => s.is_active_at(now),
         None => true,
     }
 }
@@ -101,6 +129,8 @@ impl Worker {
     pub async fn tick(&mut self) -> Result<(), vigil_store::StoreError> {
         let me = self.config.id.clone();
         let ttl = self.config.lease_ttl.as_millis() as i64;
+        let now = self.config.clock.now();
+        let scheduled = |t: &TaskRecord| in_schedule(t, now);
         // 1. Follow the API for the tasks we run.
         let owned: HashMap<String, TaskRecord> = self
             .store
@@ -113,7 +143,7 @@ impl Worker {
         for id in ids {
             let task = owned.get(&id);
             let state = task.and_then(|t| TaskState::parse(&t.state));
-            let keep = matches!(state, Some(s) if s.wants_pipeline()) && task.is_some_and(in_schedule);
+            let keep = matches!(state, Some(s) if s.wants_pipeline()) && task.is_some_and(scheduled);
             if !keep {
                 if let Some(mut s) = self.running.remove(&id) {
                     s.stop();
@@ -169,7 +199,7 @@ impl Worker {
             if claimed >= self.config.claims_per_tick {
                 break;
             }
-            if !in_schedule(&t) {
+            if !scheduled(&t) {
                 if t.schedule_status != "INACTIVATED" {
                     self.store.set_schedule_status(&t.id, "INACTIVATED").await?;
                 }

@@ -153,6 +153,7 @@ pub fn worker(
         tick: Duration::from_secs(2),
         max_tasks: pick!(a, f, max_tasks, 64).max(1),
         claims_per_tick: 1,
+        clock: vigil_worker::WallClock::system(),
     };
     let worker = Worker::new(store.clone(), Arc::new(pipelines), config);
     jobs.push(tokio::spawn(worker.run(stop)));

@@ -1,0 +1,158 @@
+//! Weekly schedules start and stop tasks on their own: tasks created through the real API, a
+//! real worker loop over the real store, a wall clock moved by hand and a pipeline factory that
+//! records starts and stops (what runs inside a pipeline is tested elsewhere, on real video).
+
+#[path = "../../vigil-api/tests/common/mod.rs"]
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use common::{url_source, Backend, TestServer};
+use serde_json::{json, Value};
+use tokio::sync::mpsc::UnboundedSender;
+use vigil_store::tasks::TaskRecord;
+use vigil_worker::{PipelineEvent, PipelineFactory, PipelineHandle, StartError, WallClock, Worker, WorkerConfig};
+
+/// Records which tasks' pipelines were started and stopped.
+#[derive(Default)]
+struct Recorder {
+    started: Mutex<Vec<String>>,
+    stopped: Arc<Mutex<Vec<String>>>,
+}
+
+struct Handle {
+    task_id: String,
+    stopped: Arc<Mutex<Vec<String>>>,
+}
+
+impl PipelineHandle for Handle {
+    fn stop(self: Box<Self>) {
+        self.stopped.lock().unwrap().push(self.task_id);
+    }
+}
+
+impl PipelineFactory for Recorder {
+    fn start(
+        &self,
+        task: &TaskRecord,
+        events: UnboundedSender<PipelineEvent>,
+    ) -> Result<Box<dyn PipelineHandle>, StartError> {
+        self.started.lock().unwrap().push(task.id.clone());
+        let _ = events.send(PipelineEvent::Running);
+        Ok(Box::new(Handle {
+            task_id: task.id.clone(),
+            stopped: self.stopped.clone(),
+        }))
+    }
+}
+
+async fn create_task(s: &TestServer, name: &str, schedule: Value) -> String {
+    let (st, v) = s.post("/v2/{p}/source", url_source(name)).await;
+    assert_eq!(st, 200, "{v}");
+    let source = v["video_source_id"].as_str().unwrap();
+    let body = json!({
+        "name": name,
+        "input": {"type": "video_source", "data": [{"video_source_id": source}]},
+        "output": {"event_center": true},
+        "config": {"common": {"target_roi": "{\"polygons\":[{\"data\":[[0,0],[0,576],[768,576],[768,0]],\"name\":\"all\"}]}"}},
+        "schedule": schedule,
+    });
+    let (st, v) = s.post("/v2/{p}/services/c-intrusiondetection-cloud/tasks", body).await;
+    assert_eq!(st, 200, "{v}");
+    v["tasks"][0]["id"].as_str().unwrap().to_string()
+}
+
+/// (state, schedule_status) as the API shows them.
+async fn shown(s: &TestServer, id: &str) -> (String, String) {
+    let (st, v) = s.get(&format!("/v2/{{p}}/tasks/{id}")).await;
+    assert_eq!(st, 200, "{v}");
+    (
+        v["state"].as_str().unwrap_or_default().to_string(),
+        v["schedule_status"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+async fn weekly_windows_start_and_stop_tasks(b: Backend) {
+    let s = TestServer::start(b).await;
+    // Weekdays 08:00–09:00 UTC; every day 08:00–09:00 at GMT+08:00 (00:00–01:00 UTC).
+    let weekdays = create_task(
+        &s,
+        "weekdays",
+        json!({"type": "weekly", "days_of_week": [1, 2, 3, 4, 5], "periods": [["08:00:00", "09:00:00"]]}),
+    )
+    .await;
+    let east = create_task(
+        &s,
+        "east",
+        json!({"type": "weekly", "timezone": "GMT+08:00", "days_of_week": [1, 2, 3, 4, 5, 6, 7],
+               "periods": [{"begin_at": "08:00:00", "end_at": "09:00:00"}]}),
+    )
+    .await;
+
+    let now = Arc::new(Mutex::new(Utc.with_ymd_and_hms(2026, 11, 23, 7, 59, 0).unwrap())); // a Monday
+    let clock = {
+        let now = now.clone();
+        WallClock::new(move || *now.lock().unwrap())
+    };
+    let recorder = Arc::new(Recorder::default());
+    let mut worker = Worker::new(
+        s.store.clone(),
+        recorder.clone(),
+        WorkerConfig {
+            id: "w1".into(),
+            claims_per_tick: 10,
+            clock,
+            ..Default::default()
+        },
+    );
+    let set = |t: DateTime<Utc>| *now.lock().unwrap() = t;
+    let started = || recorder.started.lock().unwrap().clone();
+    let stopped = || recorder.stopped.lock().unwrap().clone();
+    async fn ticks(w: &mut Worker) {
+        for _ in 0..3 {
+            w.tick().await.unwrap();
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    // Monday 07:59 UTC: both windows closed; nothing runs.
+    ticks(&mut worker).await;
+    assert!(started().is_empty(), "{:?}", started());
+    assert_eq!(shown(&s, &weekdays).await, ("PENDING".into(), "INACTIVATED".into()));
+    assert_eq!(shown(&s, &east).await.1, "INACTIVATED");
+
+    // 08:00:30: the weekday window opens; the task runs and says so.
+    set(Utc.with_ymd_and_hms(2026, 11, 23, 8, 0, 30).unwrap());
+    ticks(&mut worker).await;
+    assert_eq!(started(), vec![weekdays.clone()]);
+    assert_eq!(shown(&s, &weekdays).await, ("RUNNING".into(), "ACTIVATED".into()));
+
+    // 09:00:30: it closes; the pipeline is stopped and the task waits for the next window.
+    set(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 30).unwrap());
+    ticks(&mut worker).await;
+    assert_eq!(stopped(), vec![weekdays.clone()]);
+    assert_eq!(shown(&s, &weekdays).await, ("PENDING".into(), "INACTIVATED".into()));
+
+    // Tuesday 00:30 UTC is 08:30 at GMT+08:00: the other task runs, the weekday one does not.
+    set(Utc.with_ymd_and_hms(2026, 11, 24, 0, 30, 0).unwrap());
+    ticks(&mut worker).await;
+    assert_eq!(started(), vec![weekdays.clone(), east.clone()]);
+    assert_eq!(shown(&s, &east).await, ("RUNNING".into(), "ACTIVATED".into()));
+
+    // Saturday 08:30 UTC: no weekday window; the east task's window closed at 01:00 UTC.
+    set(Utc.with_ymd_and_hms(2026, 11, 28, 8, 30, 0).unwrap());
+    ticks(&mut worker).await;
+    assert_eq!(started().len(), 2, "{:?}", started());
+    assert_eq!(stopped(), vec![weekdays.clone(), east.clone()]);
+
+    // Monday 08:30 UTC again: the weekday task starts by itself once more.
+    set(Utc.with_ymd_and_hms(2026, 11, 30, 8, 30, 0).unwrap());
+    ticks(&mut worker).await;
+    assert_eq!(started().last(), Some(&weekdays));
+    assert_eq!(shown(&s, &weekdays).await, ("RUNNING".into(), "ACTIVATED".into()));
+    s.finish().await;
+}
+
+both_backends!(weekly_windows_start_and_stop_tasks);
