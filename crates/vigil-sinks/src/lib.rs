@@ -8,8 +8,10 @@
 
 pub mod backoff;
 pub mod clock;
+pub mod dis_topic;
 pub mod dispatcher;
 mod error;
+pub mod kafka;
 pub mod mqtt;
 pub mod obs;
 mod payload;

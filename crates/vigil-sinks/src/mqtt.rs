@@ -11,8 +11,8 @@ use std::time::Duration;
 use rumqttc::{AsyncClient, Event, MqttOptions, Outgoing, Packet, QoS};
 use tokio::sync::{mpsc, Mutex};
 use tokio::task::JoinHandle;
-use vigil_core::alarm::DisOutput;
 
+use crate::dis_topic::dis_topic;
 use crate::{AlarmPayload, DeliverFuture, Sink, SinkError};
 
 /// Server-side MQTT settings.
@@ -61,11 +61,6 @@ pub fn parse_broker_url(url: &str) -> Result<BrokerAddr, SinkError> {
         port,
         credentials: creds,
     })
-}
-
-/// `^[-A-Za-z0-9_]{1,64}$` (spec §5.4): also keeps MQTT wildcards and levels out of topics.
-pub fn valid_stream_name(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 enum Note {
@@ -136,14 +131,7 @@ impl MqttSink {
     }
 
     async fn publish(&self, p: &AlarmPayload) -> Result<(), SinkError> {
-        let out: DisOutput = p.settings()?;
-        if !valid_stream_name(&out.stream_name) {
-            return Err(SinkError::Permanent(format!(
-                "dis stream_name {:?} must match ^[-A-Za-z0-9_]{{1,64}}$",
-                out.stream_name
-            )));
-        }
-        let topic = format!("{}{}", self.config.topic_prefix, out.stream_name);
+        let topic = dis_topic(p, &self.config.topic_prefix)?;
         let mut guard = self.conn.lock().await;
         if guard.as_ref().is_none_or(|c| c.driver.is_finished()) {
             *guard = Some(self.connect());
@@ -208,13 +196,5 @@ mod tests {
         assert!(parse_broker_url("mqtts://h:8883").is_err());
         assert!(parse_broker_url("mqtt://h:x").is_err());
         assert!(parse_broker_url("mqtt://").is_err());
-    }
-
-    #[test]
-    fn stream_names() {
-        assert!(valid_stream_name("alarms-1_a"));
-        assert!(!valid_stream_name("a/#"));
-        assert!(!valid_stream_name(""));
-        assert!(!valid_stream_name(&"a".repeat(65)));
     }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use vigil_core::alarm::SinkKind;
 
+use crate::kafka::{KafkaConfig, KafkaSink};
 use crate::mqtt::{MqttConfig, MqttSink};
 use crate::obs::ObsSink;
 use crate::webhook::WebhookSink;
@@ -20,8 +21,10 @@ pub struct SinksConfig {
     /// Whole-request timeout of a webhook POST.
     pub webhook_timeout: Duration,
     pub obs: ObsConfig,
-    /// `None`: `dis` outputs are kept in the outbox (and logged) until a broker is configured.
+    /// The broker behind `dis` outputs: MQTT or Kafka (not both). With neither, `dis`
+    /// deliveries fail permanently with a message naming the missing setting.
     pub mqtt: Option<MqttConfig>,
+    pub kafka: Option<KafkaConfig>,
 }
 
 impl SinksConfig {
@@ -33,6 +36,7 @@ impl SinksConfig {
                 root: crate::obs::default_root(data_dir),
             },
             mqtt: None,
+            kafka: None,
         }
     }
 }
@@ -46,8 +50,15 @@ impl Sinks {
         let mut s = Sinks::default();
         s.insert(SinkKind::Webhook, Arc::new(WebhookSink::new(c.webhook_timeout)?));
         s.insert(SinkKind::Obs, Arc::new(ObsSink::new(c.obs.clone())));
-        if let Some(m) = &c.mqtt {
-            s.insert(SinkKind::Dis, Arc::new(MqttSink::new(m.clone())?));
+        match (&c.mqtt, &c.kafka) {
+            (Some(_), Some(_)) => {
+                return Err(SinkError::Permanent(
+                    "dis outputs go to MQTT or to Kafka: configure one broker, not both".into(),
+                ))
+            }
+            (Some(m), None) => s.insert(SinkKind::Dis, Arc::new(MqttSink::new(m.clone())?)),
+            (None, Some(k)) => s.insert(SinkKind::Dis, Arc::new(KafkaSink::new(k.clone())?)),
+            (None, None) => {}
         }
         Ok(s)
     }
@@ -59,10 +70,16 @@ impl Sinks {
     pub async fn deliver(&self, p: &AlarmPayload) -> Result<(), SinkError> {
         match self.0.get(&p.kind) {
             Some(sink) => sink.deliver(p).await,
-            None => Err(SinkError::Permanent(format!(
-                "no {} sink is configured on this server",
-                p.kind.as_str()
-            ))),
+            None => {
+                let hint = match p.kind {
+                    SinkKind::Dis => " (start it with --mqtt-url or --kafka-brokers)",
+                    _ => "",
+                };
+                Err(SinkError::Permanent(format!(
+                    "no {} sink is configured on this server{hint}",
+                    p.kind.as_str()
+                )))
+            }
         }
     }
 }

@@ -10,9 +10,9 @@ use std::time::Duration;
 use common::{Backend, TestServer};
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, QoS};
 use support::*;
-use vigil_core::alarm::{Alarm, AlarmOutputs, DisOutput, SinkKind};
+use vigil_core::alarm::{Alarm, SinkKind};
 use vigil_sinks::mqtt::{parse_broker_url, MqttConfig, MqttSink};
-use vigil_sinks::{AlarmPayload, Sink, SinkError, Sinks};
+use vigil_sinks::{Sink, SinkError, Sinks};
 
 fn broker_url() -> String {
     std::env::var("VIGIL_TEST_MQTT_URL").unwrap_or_else(|_| "mqtt://127.0.0.1:1883".into())
@@ -69,32 +69,7 @@ async fn alarms_reach_the_topic(b: Backend) {
         SinkKind::Dis,
         std::sync::Arc::new(MqttSink::new(config(&broker_url(), &prefix)).unwrap()),
     );
-    let d = dispatcher(&s.store, sinks, "w1");
-    let outputs = AlarmOutputs {
-        dis: Some(DisOutput {
-            stream_name: "alarms-1".into(),
-        }),
-        event_center: true,
-        ..Default::default()
-    };
-    let mut sent = Vec::new();
-    for i in 0..5u64 {
-        let mut a = alarm("task-mqtt", 1_700_000_000 + i, true);
-        if i == 4 {
-            // A picture well over rumqttc's 10 KiB default packet limit.
-            a.image_base64 = Some(vigil_core::alarm::encode_image(&vec![7u8; 300 * 1024]));
-        }
-        s.store
-            .enqueue_alarm(&a, &s.a.project_id, None, &outputs)
-            .await
-            .unwrap();
-        sent.push(a);
-    }
-    wait_for("the outbox to drain", Duration::from_secs(20), || async {
-        d.run_once().await.unwrap();
-        pending(&s.store).await == 0
-    })
-    .await;
+    let (d, sent) = deliver_five_dis(&s.store, &s.a.project_id, sinks, "task-mqtt").await;
     let mut got = Vec::new();
     while got.len() < sent.len() {
         let raw = tokio::time::timeout(Duration::from_secs(10), rx.recv())
@@ -110,35 +85,24 @@ async fn alarms_reach_the_topic(b: Backend) {
     s.finish().await;
 }
 
-fn payload(stream: &str) -> AlarmPayload {
-    let a = alarm("t", 1_700_000_000, false);
-    AlarmPayload {
-        kind: SinkKind::Dis,
-        project_id: "p".into(),
-        json: a.to_json(),
-        alarm: a,
-        config: serde_json::json!({"stream_name": stream}),
-    }
-}
-
 #[tokio::test]
 async fn broker_down_is_retryable_and_bad_streams_are_refused() {
     let addr = free_port().await;
     let down = MqttSink::new(config(&format!("mqtt://{addr}"), "")).unwrap();
-    let err = down.deliver(&payload("s")).await.unwrap_err();
+    let err = down.deliver(&dis_payload("s", "t")).await.unwrap_err();
     assert!(err.is_retryable(), "{err}");
 
     let up = MqttSink::new(config(&broker_url(), "vigil-test/")).unwrap();
     assert!(matches!(
-        up.deliver(&payload("a/#")).await,
+        up.deliver(&dis_payload("a/#", "t")).await,
         Err(SinkError::Permanent(_))
     ));
-    up.deliver(&payload("ok")).await.unwrap();
-    up.deliver(&payload("ok")).await.unwrap();
+    up.deliver(&dis_payload("ok", "t")).await.unwrap();
+    up.deliver(&dis_payload("ok", "t")).await.unwrap();
 
     let none = Sinks::default();
     assert!(matches!(
-        none.deliver(&payload("s")).await,
+        none.deliver(&dis_payload("s", "t")).await,
         Err(SinkError::Permanent(_))
     ));
 }

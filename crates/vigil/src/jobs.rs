@@ -117,6 +117,17 @@ pub fn worker(
             ack_timeout: Duration::from_secs(10),
         });
     }
+    if let Some(brokers) = a.kafka_brokers.clone().or(f.kafka_brokers.clone()) {
+        sinks_cfg.kafka = Some(vigil_sinks::kafka::KafkaConfig {
+            brokers: brokers
+                .split(',')
+                .map(|b| b.trim().to_string())
+                .filter(|b| !b.is_empty())
+                .collect(),
+            topic_prefix: pick!(a, f, kafka_topic_prefix, String::new()),
+            ack_timeout: Duration::from_secs(10),
+        });
+    }
     let sinks = Sinks::from_config(&sinks_cfg).context("configuring alarm outputs")?;
     let dispatcher = Dispatcher::new(
         store.clone(),

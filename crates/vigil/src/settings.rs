@@ -111,6 +111,12 @@ pub struct ServeArgs {
     /// Prefix of the MQTT topic put before a `dis` output's stream_name. [default: none]
     #[arg(long, env = "VIGIL_MQTT_TOPIC_PREFIX")]
     pub mqtt_topic_prefix: Option<String>,
+    /// Kafka bootstrap brokers for `dis` outputs, host:port[,host:port…] (instead of MQTT). [default: none]
+    #[arg(long, env = "VIGIL_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+    /// Prefix of the Kafka topic put before a `dis` output's stream_name. [default: none]
+    #[arg(long, env = "VIGIL_KAFKA_TOPIC_PREFIX")]
+    pub kafka_topic_prefix: Option<String>,
     /// Seconds a webhook receiver has to answer. [default: 10]
     #[arg(long, env = "VIGIL_WEBHOOK_TIMEOUT")]
     pub webhook_timeout: Option<u64>,

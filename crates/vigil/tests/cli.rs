@@ -334,18 +334,21 @@ fn config_file_env_and_flags_precedence() {
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("rate_limit_window"));
 
     // An S3 endpoint for `obs` without keys, or with another scheme, is refused at startup.
-    for (endpoint, want) in [
-        ("http://127.0.0.1:9", "obs_s3_access_key_id"),
-        ("ftp://127.0.0.1", "http:// or https://"),
+    // So is a `dis` broker on both MQTT and Kafka.
+    for (flags, want) in [
+        (["--obs-s3-endpoint", "http://127.0.0.1:9"], "obs_s3_access_key_id"),
+        (["--obs-s3-endpoint", "ftp://127.0.0.1"], "http:// or https://"),
+        (["--kafka-brokers", "127.0.0.1:9"], "not both"),
     ] {
         let out = vigil()
             .args(["--data-dir", dir.path().join("s3").to_str().unwrap(), "serve"])
             .args(["--listen", &format!("127.0.0.1:{}", free_port())])
-            .args(["--obs-s3-endpoint", endpoint])
+            .args(["--mqtt-url", "mqtt://127.0.0.1:9"])
+            .args(flags)
             .env("VIGIL_ADMIN_PASSWORD", "pw")
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(!out.status.success() && err.contains(want), "{endpoint}: {err}");
+        assert!(!out.status.success() && err.contains(want), "{flags:?}: {err}");
     }
 }

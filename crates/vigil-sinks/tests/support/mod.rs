@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::Router;
 use serde_json::json;
-use vigil_core::alarm::{Alarm, AlarmOutputs, WebhookOutput};
+use vigil_core::alarm::{Alarm, AlarmOutputs, DisOutput, WebhookOutput};
 use vigil_sinks::{Backoff, Dispatcher, DispatcherConfig, Sinks, SinksConfig};
 use vigil_store::Store;
 
@@ -198,5 +198,46 @@ impl Receiver {
 
     pub fn stop(self) {
         self.server.abort();
+    }
+}
+
+/// Five alarms of `task` for the `dis` stream `alarms-1` (and the event center), the last with a
+/// 300 KiB picture (over some clients' default packet limits), delivered through `sinks` until
+/// the outbox is empty. Returns the dispatcher (for its counters) and the alarms.
+pub async fn deliver_five_dis(store: &Store, project_id: &str, sinks: Sinks, task: &str) -> (Dispatcher, Vec<Alarm>) {
+    let d = dispatcher(store, sinks, "w1");
+    let outputs = AlarmOutputs {
+        dis: Some(DisOutput {
+            stream_name: "alarms-1".into(),
+        }),
+        event_center: true,
+        ..Default::default()
+    };
+    let mut sent = Vec::new();
+    for i in 0..5u64 {
+        let mut a = alarm(task, 1_700_000_000 + i, true);
+        if i == 4 {
+            a.image_base64 = Some(vigil_core::alarm::encode_image(&vec![7u8; 300 * 1024]));
+        }
+        store.enqueue_alarm(&a, project_id, None, &outputs).await.unwrap();
+        sent.push(a);
+    }
+    wait_for("the outbox to drain", Duration::from_secs(30), || async {
+        d.run_once().await.unwrap();
+        pending(store).await == 0
+    })
+    .await;
+    (d, sent)
+}
+
+/// A `dis` delivery of one picture-less alarm of `task` to `stream`.
+pub fn dis_payload(stream: &str, task: &str) -> vigil_sinks::AlarmPayload {
+    let a = alarm(task, 1_700_000_000, false);
+    vigil_sinks::AlarmPayload {
+        kind: vigil_core::alarm::SinkKind::Dis,
+        project_id: "p".into(),
+        json: a.to_json(),
+        alarm: a,
+        config: json!({"stream_name": stream}),
     }
 }
