@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::Value;
 use vigil_algorithms::{validate_common, Analyzer, Catalog, Event, FrameInput, ValidatedCommon};
+use vigil_core::alarm::{encode_image, Alarm};
 use vigil_media::{Frame, RgbConverter};
 use vigil_vision::{
     render_alarm_jpeg, BackendConfig, Detector, DetectorConfig, ImageBgr, ModelDir, RenderOptions, YoloxDetector,
@@ -26,6 +27,23 @@ pub struct Produced {
     pub epoch: i64,
     /// JPEG of the frame (rendered per the task's switches) when the event carries a picture.
     pub jpeg: Option<Vec<u8>>,
+}
+
+impl Produced {
+    /// The VIAS alarm envelope of this event (new `message_id`, picture as base64).
+    pub fn to_alarm(&self, task_id: &str, stream_id: &str) -> Alarm {
+        Alarm {
+            event_type: self.event.event_type,
+            task_id: task_id.to_string(),
+            stream_id: stream_id.to_string(),
+            timestamp: self.epoch.max(0) as u64,
+            message_id: Alarm::new_message_id(),
+            image_base64: self.jpeg.as_deref().map(encode_image),
+            alarm_type: self.event.alarm_type,
+            data: self.event.data.clone(),
+            extra: Default::default(),
+        }
+    }
 }
 
 pub struct Analysis {

@@ -9,7 +9,6 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::UnboundedSender;
-use vigil_core::alarm::{encode_image, Alarm};
 use vigil_core::task_io::{parse_input, parse_output, TaskSource};
 use vigil_media::{MediaConfig, Pace, ReaderConfig, Recv, SourceSpec, StreamReader, StreamStatus, SubscriberConfig};
 use vigil_store::tasks::TaskRecord;
@@ -221,17 +220,7 @@ impl TaskPipelines {
                 }
             };
             for p in produced {
-                let alarm = Alarm {
-                    event_type: p.event.event_type,
-                    task_id: task.id.clone(),
-                    stream_id: stream_id.clone(),
-                    timestamp: p.epoch.max(0) as u64,
-                    message_id: Alarm::new_message_id(),
-                    image_base64: p.jpeg.as_deref().map(encode_image),
-                    alarm_type: p.event.alarm_type,
-                    data: p.event.data,
-                    extra: Default::default(),
-                };
+                let alarm = p.to_alarm(&task.id, &stream_id);
                 // Written before anything is sent; the dispatcher delivers from the outbox.
                 match self.runtime.block_on(self.store.enqueue_alarm(
                     &alarm,

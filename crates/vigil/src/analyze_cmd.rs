@@ -8,7 +8,6 @@ use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
-use vigil_core::alarm::{encode_image, Alarm};
 use vigil_media::{ReaderConfig, Recv, StreamReader, StreamStatus, SubscriberConfig};
 use vigil_worker::analysis::{Analysis, AnalysisSettings};
 
@@ -22,13 +21,14 @@ pub struct AnalyzeArgs {
     /// Video file path, file:// / http(s):// / rtsp:// / rtmp:// URL.
     #[arg(long)]
     pub input: String,
-    /// The task's config: `{"common": {…}}` or just the common object; `@FILE` reads a file. [default: {}]
+    /// The task's config: `{"common": {…}}` or just the common object; `@FILE` reads a file.
+    /// (Named apart from the global `--config`, which is the server's TOML file.)
     #[arg(long, default_value = "{}")]
-    pub config: String,
+    pub task_config: String,
     /// Write each alarm's picture as <message_id>.jpg into this folder (pictures are then left out of the JSON).
     #[arg(long)]
     pub snapshots: Option<PathBuf>,
-    /// Frames per second analysed. [default: 5]
+    /// Frames per second analysed.
     #[arg(long, default_value_t = 5.0)]
     pub fps: f64,
     /// Stop after this many seconds of video. [default: the whole input]
@@ -53,7 +53,7 @@ pub fn run(storage: &Storage, args: AnalyzeArgs) -> anyhow::Result<()> {
     if !(0.1..=60.0).contains(&args.fps) {
         bail!("--fps must be between 0.1 and 60");
     }
-    let config = load_config(&args.config)?;
+    let config = load_config(&args.task_config)?;
     let models = vigil_vision::ModelDir::resolve(storage.model_dir.as_deref(), Some(&storage.data_dir))
         .context("resolving the model directory (see `vigil models list`)")?;
     let settings = AnalysisSettings {
@@ -98,17 +98,7 @@ pub fn run(storage: &Storage, args: AnalyzeArgs) -> anyhow::Result<()> {
         }
         analysed += 1;
         for p in analysis.on_frame(&mut converter, &frame).map_err(anyhow::Error::msg)? {
-            let mut alarm = Alarm {
-                event_type: p.event.event_type,
-                task_id: "analyze".into(),
-                stream_id: stream_id.clone(),
-                timestamp: p.epoch.max(0) as u64,
-                message_id: Alarm::new_message_id(),
-                image_base64: p.jpeg.as_deref().map(encode_image),
-                alarm_type: p.event.alarm_type,
-                data: p.event.data,
-                extra: Default::default(),
-            };
+            let mut alarm = p.to_alarm("analyze", &stream_id);
             if let (Some(dir), Some(jpeg)) = (&args.snapshots, &p.jpeg) {
                 let path = dir.join(format!("{}.jpg", alarm.message_id));
                 std::fs::write(&path, jpeg).with_context(|| format!("cannot write {}", path.display()))?;

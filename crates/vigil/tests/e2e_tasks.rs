@@ -9,13 +9,13 @@
 mod common;
 
 use std::collections::HashSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{free_port, Server};
+use common::{free_port, shared, Server};
 use serde_json::{json, Value};
 
 const FLOW_ROI: &str =
@@ -26,12 +26,6 @@ const INTRUSION_ROI: &str = r#"{"polygons":[{"data":[[0,150],[150,150],[150,280]
 const INTRUSION_ENTRIES: i64 = 7;
 const INTRUSION_TOLERANCE: i64 = 2;
 const CLIP_SECONDS: u64 = 80;
-
-fn shared() -> PathBuf {
-    std::env::var_os("VIGIL_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
-}
 
 struct Rtsp(Child);
 

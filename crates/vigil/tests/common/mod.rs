@@ -32,6 +32,13 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `../shared` of the checkout (or `VIGIL_SHARED_DIR`): real videos, models, tools.
+pub fn shared() -> PathBuf {
+    std::env::var_os("VIGIL_SHARED_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared"))
+}
+
 pub fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().unwrap();
     assert!(
