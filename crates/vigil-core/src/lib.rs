@@ -1,6 +1,7 @@
 //! Vigil's domain: ids, error codes, video-source types and validation rules. No I/O here.
 
 pub mod alarm;
+pub mod egress;
 pub mod error_code;
 pub mod field_error;
 pub mod ids;

@@ -36,11 +36,19 @@ impl fmt::Debug for S3Endpoint {
 /// The object-storage backend behind `obs` inputs and outputs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ObsBackend {
-    /// Object `path` of `bucket` is the file `<root>/<bucket>/<path>`.
+    /// Object `key` of `bucket` is the file `<root>/<bucket>/<key>` (keys carry the project
+    /// prefix of [`project_key`]).
     Local {
         root: PathBuf,
     },
     S3(S3Endpoint),
+}
+
+/// The object key a project's `path` maps to inside a bucket: every project has its own prefix
+/// (its id), so a tenant reads and writes only its own objects, on the local root and on S3
+/// alike. `path` is taken relative (leading slashes dropped); the caller rejects `..` segments.
+pub fn project_key(project_id: &str, path: &str) -> String {
+    format!("{project_id}/{}", path.trim_start_matches('/'))
 }
 
 #[cfg(test)]

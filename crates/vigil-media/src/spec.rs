@@ -117,6 +117,13 @@ pub struct MediaConfig {
     pub stall_timeout: Duration,
     /// Object storage backend for `Obs` sources.
     pub obs: ObsBackend,
+    /// Outbound policy for every address a source connects to (RESTful answers included).
+    pub egress: std::sync::Arc<vigil_core::egress::EgressPolicy>,
+    /// Directories `file://` addresses and local paths must resolve inside. `None` leaves local
+    /// files unrestricted: only the operator's own `vigil analyze` uses that.
+    pub media_roots: Option<Vec<PathBuf>>,
+    /// Largest decoded picture accepted (width, height).
+    pub max_video_size: (u32, u32),
 }
 
 impl Default for MediaConfig {
@@ -127,6 +134,9 @@ impl Default for MediaConfig {
             obs: ObsBackend::Local {
                 root: PathBuf::from("data/obs"),
             },
+            egress: Default::default(),
+            media_roots: None,
+            max_video_size: (4096, 4096),
         }
     }
 }

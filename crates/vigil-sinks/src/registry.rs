@@ -25,6 +25,8 @@ pub struct SinksConfig {
     /// deliveries fail permanently with a message naming the missing setting.
     pub mqtt: Option<MqttConfig>,
     pub kafka: Option<KafkaConfig>,
+    /// Outbound policy for webhook receivers (tenant-chosen addresses).
+    pub egress: std::sync::Arc<vigil_core::egress::EgressPolicy>,
 }
 
 impl SinksConfig {
@@ -37,6 +39,7 @@ impl SinksConfig {
             },
             mqtt: None,
             kafka: None,
+            egress: Default::default(),
         }
     }
 }

@@ -68,8 +68,12 @@ fn obs_backend(storage: &Storage, a: &ServeArgs, f: &ServeArgs) -> anyhow::Resul
 }
 
 pub fn media_config(storage: &Storage, a: &ServeArgs, f: &ServeArgs) -> anyhow::Result<vigil_media::MediaConfig> {
+    let security = crate::settings::security(&storage.data_dir, a, f)?;
     Ok(vigil_media::MediaConfig {
         obs: obs_backend(storage, a, f)?,
+        egress: security.egress,
+        media_roots: Some(security.media_roots),
+        max_video_size: (security.max_video_width, security.max_video_height),
         ..Default::default()
     })
 }
@@ -110,6 +114,7 @@ pub fn worker(
     let mut sinks_cfg = SinksConfig::with_data_dir(&storage.data_dir);
     sinks_cfg.webhook_timeout = Duration::from_secs(pick!(a, f, webhook_timeout, 10).max(1));
     sinks_cfg.obs = obs_backend(storage, a, f)?;
+    sinks_cfg.egress = crate::settings::security(&storage.data_dir, a, f)?.egress;
     if let Some(url) = a.mqtt_url.clone().or(f.mqtt_url.clone()) {
         sinks_cfg.mqtt = Some(vigil_sinks::mqtt::MqttConfig {
             url,

@@ -123,6 +123,18 @@ pub struct ServeArgs {
     /// Largest accepted distance of an AK/SK request's X-Sdk-Date from the server clock, in seconds. [default: 900]
     #[arg(long, env = "VIGIL_MAX_CLOCK_SKEW")]
     pub max_clock_skew: Option<u64>,
+    /// Directories tenants' `file://` sources and task inputs must lie in, comma-separated (see docs/security.md). [default: <data-dir>/media]
+    #[arg(long, env = "VIGIL_MEDIA_ROOTS", value_delimiter = ',')]
+    pub media_roots: Option<Vec<PathBuf>>,
+    /// Outbound addresses allowed even when denied: CIDR ranges and host names (`*.example.com`), comma-separated. [default: none]
+    #[arg(long, env = "VIGIL_EGRESS_ALLOW")]
+    pub egress_allow: Option<String>,
+    /// Outbound addresses refused, added to the built-in link-local/metadata/0.0.0.0/8 list: CIDR ranges and host names, comma-separated. [default: none]
+    #[arg(long, env = "VIGIL_EGRESS_DENY")]
+    pub egress_deny: Option<String>,
+    /// Largest decoded picture, WIDTHxHEIGHT; larger video and images are refused. [default: 4096x4096]
+    #[arg(long, env = "VIGIL_MAX_VIDEO_SIZE")]
+    pub max_video_size: Option<String>,
 }
 
 /// The TOML file: the same keys as the flags, in one table.
@@ -227,4 +239,46 @@ pub fn api_config(cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<(SocketAddr,
                 .unwrap_or_else(|| d.region.clone()),
         },
     ))
+}
+
+/// Settings that keep tenants inside their bounds (docs/security.md).
+#[derive(Debug, Clone)]
+pub struct Security {
+    pub media_roots: Vec<PathBuf>,
+    pub egress: std::sync::Arc<vigil_core::egress::EgressPolicy>,
+    pub max_video_width: u32,
+    pub max_video_height: u32,
+}
+
+/// Resolves the media roots, egress policy and picture size limit.
+pub fn security(data_dir: &Path, cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<Security> {
+    let media_roots = cli
+        .media_roots
+        .clone()
+        .or(f.media_roots.clone())
+        .unwrap_or_else(|| vec![data_dir.join("media")]);
+    if media_roots.iter().any(|r| r.as_os_str().is_empty()) {
+        bail!("media_roots must not contain an empty path");
+    }
+    let allow = cli.egress_allow.clone().or(f.egress_allow.clone()).unwrap_or_default();
+    let deny = cli.egress_deny.clone().or(f.egress_deny.clone()).unwrap_or_default();
+    let egress = vigil_core::egress::EgressPolicy::from_lists(&allow, &deny).map_err(anyhow::Error::msg)?;
+    let size = cli
+        .max_video_size
+        .clone()
+        .or(f.max_video_size.clone())
+        .unwrap_or_else(|| "4096x4096".into());
+    let parsed = size
+        .split_once(['x', 'X'])
+        .and_then(|(w, h)| Some((w.trim().parse::<u32>().ok()?, h.trim().parse::<u32>().ok()?)))
+        .filter(|(w, h)| (16..=16384).contains(w) && (16..=16384).contains(h));
+    let Some((max_video_width, max_video_height)) = parsed else {
+        bail!("max_video_size must be WIDTHxHEIGHT with each side 16..16384, not {size:?}");
+    };
+    Ok(Security {
+        media_roots,
+        egress: std::sync::Arc::new(egress),
+        max_video_width,
+        max_video_height,
+    })
 }
