@@ -17,7 +17,13 @@ use ipnet::IpNet;
 /// Addresses refused unless explicitly allowed: link-local (IPv4 and IPv6, which include the
 /// cloud metadata services at 169.254.169.254), AWS's IPv6 metadata address, "this network"
 /// (`0.0.0.0/8`, which Linux routes to the local host) and the IPv6 unspecified address.
-pub const BUILT_IN_DENY: &[&str] = &["169.254.0.0/16", "fe80::/10", "fd00:ec2::254/128", "0.0.0.0/8", "::/128"];
+pub const BUILT_IN_DENY: &[&str] = &[
+    "169.254.0.0/16",
+    "fe80::/10",
+    "fd00:ec2::254/128",
+    "0.0.0.0/8",
+    "::/128",
+];
 
 /// The message tenants see for any refused or failed outbound connection: the same text
 /// whatever happened, so error messages cannot be used to scan the server's network.
@@ -81,7 +87,9 @@ impl fmt::Display for EgressRule {
 fn host_matches(pattern: &str, host: &str) -> bool {
     let host = host.trim_end_matches('.').to_ascii_lowercase();
     match pattern.strip_prefix("*.") {
-        Some(suffix) => host.len() > suffix.len() && host.ends_with(suffix) && host[..host.len() - suffix.len()].ends_with('.'),
+        Some(suffix) => {
+            host.len() > suffix.len() && host.ends_with(suffix) && host[..host.len() - suffix.len()].ends_with('.')
+        }
         None => host == pattern,
     }
 }
@@ -127,7 +135,7 @@ pub struct EgressPolicy {
 impl Default for EgressPolicy {
     /// The built-in deny list and nothing allowed beyond it.
     fn default() -> Self {
-        EgressPolicy::new(&[], &[]).expect("the built-in rules parse")
+        EgressPolicy::new::<&str>(&[], &[]).expect("the built-in rules parse")
     }
 }
 
@@ -143,9 +151,15 @@ impl EgressPolicy {
                 .collect()
         };
         let allow = parse(allow, "egress allow list")?;
-        let mut deny_rules: Vec<EgressRule> = BUILT_IN_DENY.iter().map(|s| s.parse().expect("built-in rule")).collect();
+        let mut deny_rules: Vec<EgressRule> = BUILT_IN_DENY
+            .iter()
+            .map(|s| s.parse().expect("built-in rule"))
+            .collect();
         deny_rules.extend(parse(deny, "egress deny list")?);
-        Ok(EgressPolicy { allow, deny: deny_rules })
+        Ok(EgressPolicy {
+            allow,
+            deny: deny_rules,
+        })
     }
 
     /// A policy that permits everything (tests of code paths unrelated to egress).
@@ -158,7 +172,13 @@ impl EgressPolicy {
 
     /// Parses comma-separated lists, as given on the command line.
     pub fn from_lists(allow: &str, deny: &str) -> Result<Self, String> {
-        let split = |s: &str| s.split(',').map(str::trim).filter(|s| !s.is_empty()).map(String::from).collect::<Vec<_>>();
+        let split = |s: &str| {
+            s.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(String::from)
+                .collect::<Vec<_>>()
+        };
         EgressPolicy::new(&split(allow), &split(deny))
     }
 
@@ -203,7 +223,10 @@ pub fn is_internal(ip: IpAddr) -> bool {
     match canonical(ip) {
         IpAddr::V4(v4) => v4.is_loopback() || v4.is_private() || v4.is_link_local() || v4 == Ipv4Addr::UNSPECIFIED,
         IpAddr::V6(v6) => {
-            v6.is_loopback() || v6 == Ipv6Addr::UNSPECIFIED || (v6.segments()[0] & 0xfe00) == 0xfc00 || (v6.segments()[0] & 0xffc0) == 0xfe80
+            v6.is_loopback()
+                || v6 == Ipv6Addr::UNSPECIFIED
+                || (v6.segments()[0] & 0xfe00) == 0xfc00
+                || (v6.segments()[0] & 0xffc0) == 0xfe80
         }
     }
 }
@@ -314,7 +337,8 @@ mod tests {
 
     #[test]
     fn allow_is_the_exception_to_deny() {
-        let p = EgressPolicy::from_lists("10.1.0.0/16, cams.example.net", "10.0.0.0/8,127.0.0.0/8,*.corp.example").unwrap();
+        let p =
+            EgressPolicy::from_lists("10.1.0.0/16, cams.example.net", "10.0.0.0/8,127.0.0.0/8,*.corp.example").unwrap();
         assert!(p.check("10.2.3.4", None).is_err());
         assert!(p.check("10.1.3.4", None).is_ok());
         assert!(p.check("127.0.0.1", None).is_err());
@@ -323,7 +347,12 @@ mod tests {
         // An allowed name is allowed whatever it resolves to.
         assert!(p.check("cams.example.net", ip("10.9.9.9")).is_ok());
         // One denied answer refuses the target.
-        assert!(p.check_resolved("mixed.example", &["203.0.113.1".parse().unwrap(), "169.254.169.254".parse().unwrap()]).is_err());
+        assert!(p
+            .check_resolved(
+                "mixed.example",
+                &["203.0.113.1".parse().unwrap(), "169.254.169.254".parse().unwrap()]
+            )
+            .is_err());
         // The built-in list stays in force next to the administrator's.
         assert!(p.check("169.254.169.254", None).is_err());
         let opened = EgressPolicy::from_lists("169.254.10.0/24", "").unwrap();
@@ -333,11 +362,16 @@ mod tests {
 
     #[test]
     fn rules_parse_or_explain() {
-        assert!(EgressPolicy::from_lists("not a host!", "").unwrap_err().contains("allow"));
+        assert!(EgressPolicy::from_lists("not a host!", "")
+            .unwrap_err()
+            .contains("allow"));
         assert!(EgressPolicy::from_lists("", "10.0.0.0/33").is_err());
         assert_eq!("10.1.2.3".parse::<EgressRule>().unwrap().to_string(), "10.1.2.3/32");
         assert_eq!("10.1.2.3/8".parse::<EgressRule>().unwrap().to_string(), "10.0.0.0/8");
-        assert_eq!("Cam.Example".parse::<EgressRule>().unwrap(), EgressRule::Host("cam.example".into()));
+        assert_eq!(
+            "Cam.Example".parse::<EgressRule>().unwrap(),
+            EgressRule::Host("cam.example".into())
+        );
         assert!(is_internal("10.0.0.1".parse().unwrap()));
         assert!(!is_internal("8.8.8.8".parse().unwrap()));
     }

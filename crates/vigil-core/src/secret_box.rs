@@ -3,9 +3,12 @@
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
-use base64::engine::general_purpose::STANDARD as B64;
+use base64::engine::general_purpose::{STANDARD as B64, URL_SAFE_NO_PAD as URL_B64};
 use base64::Engine;
 use rand::RngCore;
+
+/// What values sealed by [`SecretBox::seal_compact`] start with.
+pub const COMPACT_PREFIX: &str = "s1.";
 
 #[derive(Debug, thiserror::Error)]
 pub enum SecretBoxError {
@@ -70,6 +73,22 @@ impl SecretBox {
         format!("v1:{}", B64.encode(out))
     }
 
+    /// Like [`SecretBox::seal`], in a form that may stand inside a URL's user-info, a header
+    /// value or XML text unescaped: `s1.` + base64url without padding.
+    pub fn seal_compact(&self, plaintext: &str) -> String {
+        let sealed = self.seal(plaintext);
+        // `seal` always yields `v1:` + standard base64; re-encode its bytes URL-safe.
+        let raw = B64.decode(&sealed[3..]).unwrap_or_default();
+        format!("{COMPACT_PREFIX}{}", URL_B64.encode(raw))
+    }
+
+    /// Opens a value made by [`SecretBox::seal_compact`]; `None` for anything else (a plain
+    /// value that merely starts like one fails the authentication tag).
+    pub fn open_compact(&self, sealed: &str) -> Option<String> {
+        let raw = URL_B64.decode(sealed.strip_prefix(COMPACT_PREFIX)?).ok()?;
+        self.open(&format!("v1:{}", B64.encode(raw))).ok()
+    }
+
     pub fn open(&self, sealed: &str) -> Result<String, SecretBoxError> {
         let b = sealed.strip_prefix("v1:").ok_or(SecretBoxError::Undecryptable)?;
         let raw = B64.decode(b).map_err(|_| SecretBoxError::Undecryptable)?;
@@ -100,5 +119,13 @@ mod tests {
         assert!(other.open(&sealed).is_err());
         assert!(b.open("garbage").is_err());
         assert!(SecretBox::from_hex("abc").is_err());
+        let compact = b.seal_compact("p@ss:word");
+        assert!(compact.starts_with(COMPACT_PREFIX));
+        assert!(compact[3..]
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || c == b'-' || c == b'_'));
+        assert_eq!(b.open_compact(&compact).as_deref(), Some("p@ss:word"));
+        assert_eq!(other.open_compact(&compact), None);
+        assert_eq!(b.open_compact("s1.notsealed"), None);
     }
 }

@@ -233,7 +233,7 @@ fn obj<'a>(at: &str, v: &'a Value) -> Result<&'a Map<String, Value>, FieldError>
         .ok_or_else(|| FieldError::invalid(at, "must be an object"))
 }
 
-fn bucket_ok(b: &str) -> bool {
+pub fn bucket_ok(b: &str) -> bool {
     (3..=63).contains(&b.len())
         && b.bytes()
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == b'-' || c == b'.')
@@ -244,8 +244,10 @@ fn bucket_ok(b: &str) -> bool {
         && !b.contains(".-")
 }
 
-fn obs_path_ok(p: &str) -> bool {
+/// Object path rules; `.`/`..` segments are refused so a path cannot leave the project's prefix.
+pub fn obs_path_ok(p: &str) -> bool {
     p.len() <= 1023
+        && !p.split('/').any(|seg| seg == ".." || seg == ".")
         && !p.starts_with(['/', '.', ' '])
         && !p.ends_with(['.', ' '])
         && !p.contains("_//")
@@ -269,9 +271,17 @@ pub fn parse_output(v: &Value) -> Result<(AlarmOutputs, Value), FieldError> {
         let url = s(w, "url", "output.webhook", 1000)?;
         url_with("output.webhook.url", url, &["http", "https"])?;
         data_category("output.webhook", w)?;
+        let headers = headers("output.webhook.headers", w.get("headers"), 1)?;
+        // Framing, routing and caller-identity headers are the server's to set (docs/security.md).
+        if let Some(k) = headers.keys().find(|k| crate::outbound_headers::is_forbidden(k)) {
+            return Err(FieldError::invalid(
+                format!("output.webhook.headers.{k}"),
+                "may not be set (Host, hop-by-hop, Content-Length and forwarding headers are refused)",
+            ));
+        }
         out.webhook = Some(WebhookOutput {
             url: url.into(),
-            headers: headers("output.webhook.headers", w.get("headers"), 1)?,
+            headers,
         });
     }
     if let Some(b) = o.get("obs").filter(|v| !v.is_null()) {
@@ -425,6 +435,11 @@ mod tests {
             "output.obs.bucket"
         );
         assert_eq!(e(json!({"obs": {"bucket": "good", "path": "/abs"}})), "output.obs.path");
+        assert_eq!(e(json!({"obs": {"bucket": "good", "path": "a/../../b"}})), "output.obs.path");
+        assert_eq!(
+            e(json!({"webhook": {"url": "http://h/x", "headers": {"a": "b", "X-Forwarded-For": "1.2.3.4"}}})),
+            "output.webhook.headers.X-Forwarded-For"
+        );
         assert_eq!(
             e(json!({"dis": {"stream_name": "has space"}})),
             "output.dis.stream_name"

@@ -142,6 +142,16 @@ fn check_url(key: &str, url: &str, schemes: &[&str]) -> Result<(), FieldError> {
     Ok(())
 }
 
+/// Schemes a tenant may give as a stream address (`url` sources and `url` task inputs).
+pub const STREAM_URL_SCHEMES: &[&str] = &["rtsp", "rtsps", "rtmp", "http", "https", "file"];
+
+/// The rule for a stream address a tenant configures. The media layer applies the same rule to
+/// the addresses RESTful endpoints answer with, so an answer can never be more than a
+/// configured address could be (`concat:`, `subfile,`, `gopher://`… are refused here).
+pub fn check_stream_url(key: &str, url: &str) -> Result<(), FieldError> {
+    check_url(key, url, STREAM_URL_SCHEMES)
+}
+
 fn parse_bool(key: &str, v: Option<&str>) -> Result<bool, FieldError> {
     match v.map(|s| s.to_ascii_lowercase()) {
         None => Ok(true),
@@ -213,7 +223,7 @@ pub fn parse_address(ty: SourceType, xml: &str) -> Result<SourceAddress, FieldEr
     match ty {
         SourceType::Url => {
             let url = req(&cfg, "url_address")?;
-            check_url("url_address", url, &["rtsp", "rtsps", "rtmp", "http", "https", "file"])?;
+            check_stream_url("url_address", url)?;
             Ok(SourceAddress::Url { url: url.to_string() })
         }
         SourceType::Vcn => vcn(&cfg),
