@@ -9,6 +9,7 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
+use vigil_core::secret_fields::seal_json;
 use vigil_core::task_io::parse_output;
 use vigil_core::task_state::TaskState;
 use vigil_core::{validate, ErrorCode, FieldError};
@@ -83,6 +84,13 @@ fn batch_error(e: StoreError) -> ApiError {
         StoreError::NotFound("batch task") => {
             ApiError::param(ErrorCode::IdNotFound, "id", "no batch task with this id")
         }
+        StoreError::Quota {
+            what: "batch tasks",
+            limit,
+        } => ApiError::new(
+            ErrorCode::TaskQuotaReached,
+            format!("the project may hold at most {limit} batch tasks"),
+        ),
         StoreError::DuplicateName("batch task") => ApiError::param(
             ErrorCode::DuplicateTaskName,
             "name",
@@ -253,12 +261,14 @@ pub async fn create(
     Extension(caller): Extension<Caller>,
     bytes: Bytes,
 ) -> ApiResult<Json<BatchOpResult>> {
-    let b: BatchTaskBody = parse_json(&bytes)?;
+    let mut b: BatchTaskBody = parse_json(&bytes)?;
     let service = b
         .service_name
         .clone()
         .ok_or_else(|| ApiError::invalid("service_name", "service_name is required"))?;
     check_shared(&b, &service)?;
+    // Webhook header values are sealed at rest, in the batch and in each of its tasks.
+    b.output = b.output.map(|o| seal_json(&state.secrets, &o, None));
     let input = b
         .batch_input
         .as_ref()
@@ -281,7 +291,7 @@ pub async fn create(
         created_at: 0,
         updated_at: 0,
     };
-    let id = state.store.save_batch(record).await.map_err(batch_error)?;
+    let id = state.store.save_batch(record, state.config.batch_task_quota).await.map_err(batch_error)?;
     let mut result = BatchOpResult {
         id: id.clone(),
         ..Default::default()
@@ -317,7 +327,10 @@ pub async fn update(
         .await
         .map_err(batch_error)?;
     let parse_stored = |s: &str| serde_json::from_str::<Value>(s).ok();
-    b.output = b.output.or_else(|| parse_stored(&current.output));
+    b.output = match b.output {
+        Some(o) => Some(seal_json(&state.secrets, &o, parse_stored(&current.output).as_ref())),
+        None => parse_stored(&current.output),
+    };
     b.config = b.config.or_else(|| parse_stored(&current.config));
     b.schedule = b
         .schedule
@@ -341,7 +354,7 @@ pub async fn update(
         group_ids,
         ..current.clone()
     };
-    state.store.save_batch(record).await.map_err(batch_error)?;
+    state.store.save_batch(record, state.config.batch_task_quota).await.map_err(batch_error)?;
     let tasks: Vec<_> = state
         .store
         .list_tasks(&caller.project_id)

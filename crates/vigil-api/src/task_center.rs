@@ -7,6 +7,7 @@ use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use vigil_algorithms::{validate_common_at, AlgorithmSpec, Catalog, Placement};
+use vigil_core::secret_fields::{mask_json, mask_url, seal_json};
 use vigil_core::task_io::{parse_input, parse_output, TaskSource};
 use vigil_core::{schedule, validate, ErrorCode, FieldError};
 use vigil_store::tasks::{NewTask, TaskRecord, TemplateWrite};
@@ -246,8 +247,9 @@ pub async fn prepare_create(
             service_version: service_version.clone(),
             placement: placement.as_str().to_string(),
             video_source_id: source_id,
-            input: inp.json.to_string(),
-            output: output_display.to_string(),
+            // URL passwords and header values are sealed at rest (vigil_core::secret_fields).
+            input: seal_json(&state.secrets, &inp.json, None).to_string(),
+            output: seal_json(&state.secrets, &output_display, None).to_string(),
             config: config.to_string(),
             schedule: schedule.as_ref().map(|s| s.0.clone()),
             legacy,
@@ -334,10 +336,11 @@ pub async fn prepare_update(
             }
             _ => None,
         };
-        t.input = inp.json.to_string();
+        t.input = seal_json(&state.secrets, &inp.json, Some(&old_type)).to_string();
     }
     if let Some(output) = &body.output {
-        t.output = parse_output(output)?.1.to_string();
+        let old: Value = serde_json::from_str(&task.output).unwrap_or(Value::Null);
+        t.output = seal_json(&state.secrets, &parse_output(output)?.1, Some(&old)).to_string();
     }
     if body.config.is_some() || body.service_config.is_some() {
         t.config = effective_config(spec, body)?.to_string();
@@ -420,7 +423,7 @@ pub async fn views(state: &AppState, project: &str, tasks: Vec<TaskRecord>) -> A
                 .as_ref()
                 .and_then(|id| sources.iter().find(|d| &d.source.id == id));
             let input: Value = serde_json::from_str(&task.input).unwrap_or(Value::Null);
-            let url = input["data"][0]["url"].as_str().unwrap_or("").to_string();
+            let url = mask_url(input["data"][0]["url"].as_str().unwrap_or(""));
             TaskView {
                 source_name: src.map(|d| d.source.name.clone()).unwrap_or_default(),
                 stream_path: src.map(|d| d.source.stream_path.clone()).unwrap_or(url),
@@ -440,6 +443,11 @@ fn parsed(s: &str) -> Value {
     serde_json::from_str(s).unwrap_or(Value::Null)
 }
 
+/// A stored input/output as responses show it: secrets read `******`.
+fn shown(s: &str) -> Value {
+    mask_json(&parsed(s))
+}
+
 fn spec_of(t: &TaskRecord) -> Option<&'static AlgorithmSpec> {
     Catalog::by_service_name(&t.service_name).map(|(s, _)| s)
 }
@@ -454,7 +462,7 @@ pub fn platform_detail(v: &TaskView) -> Value {
         "release_id": "", "service_id": t.service_name, "created_at": iso(t.created_at), "updated_at": iso(t.updated_at),
         "state": t.state, "status": t.status, "error": {"code": t.error_code, "message": t.error_message},
         "schedule_status": t.schedule_status, "schedule": t.schedule.as_deref().map(parsed),
-        "input": parsed(&t.input), "output": parsed(&t.output), "config": config,
+        "input": shown(&t.input), "output": shown(&t.output), "config": config,
         "video_source_name": v.source_name, "title": spec.map(|s| s.title).unwrap_or(""),
         "group_name": v.group_names.join(","), "company": "Vigil", "task_config": t.config,
         "type": t.placement, "resource_order_id": t.resource_order_id, "package_id": "", "device_id": "",
@@ -476,7 +484,7 @@ pub fn platform_item(v: &TaskView) -> Value {
 /// `TaskDetails` (legacy VAS shape).
 pub fn legacy_detail(t: &TaskRecord) -> Value {
     let spec = spec_of(t);
-    let mut output = parsed(&t.output);
+    let mut output = shown(&t.output);
     if let Some(o) = output.as_object_mut() {
         o.remove("event_center");
     }
@@ -487,7 +495,7 @@ pub fn legacy_detail(t: &TaskRecord) -> Value {
         "edge_pool_id": t.edge_pool_id, "resource_order_id": t.resource_order_id,
         "created_at": iso(t.created_at), "updated_at": iso(t.updated_at), "state": t.state, "status": t.status,
         "error": {"code": t.error_code, "message": t.error_message}, "timing_status": t.schedule_status,
-        "timing": t.schedule.as_deref().map(parsed), "input": parsed(&t.input), "output": output,
+        "timing": t.schedule.as_deref().map(parsed), "input": shown(&t.input), "output": output,
         "service_config": parsed(&t.config),
     })
 }

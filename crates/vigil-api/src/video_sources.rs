@@ -6,7 +6,8 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use vigil_core::source_status::SourceStatus;
-use vigil_core::type_config::{mask_password, MASK};
+use vigil_core::secret_fields::{mask_type_config, mask_url, seal_type_config};
+use vigil_core::type_config::MASK;
 use vigil_core::video_source::{parse_address, AccessType, SourceAddress, SourceType};
 use vigil_core::{validate, FieldError};
 use vigil_store::video_sources::{NewSource, SourceDetail, SourceUpdate};
@@ -201,7 +202,7 @@ fn detail_dto(d: SourceDetail) -> ShowVideoSourceDetailResponse {
         latitude: s.latitude,
         longitude: s.longitude,
         create_at: s.create_at,
-        type_config: s.type_config,
+        type_config: mask_type_config(&s.type_config),
         video_packages: d.groups.iter().map(Into::into).collect(),
         service_config_templates: d
             .templates
@@ -259,13 +260,13 @@ pub async fn create(
         name: body.video_source_name,
         access_type: access.as_str().into(),
         source_type: ty.as_str().into(),
-        type_config: mask_password(&body.type_config),
+        type_config: seal_type_config(&state.secrets, &body.type_config, None),
         password_sealed: password_of(&addr).map(|p| state.secrets.seal(p)),
         latitude,
         longitude,
         tags,
         group_ids: groups,
-        stream_path: addr.stream_path().unwrap_or("").to_string(),
+        stream_path: mask_url(addr.stream_path().unwrap_or("")),
     };
     let id = state
         .store
@@ -309,7 +310,8 @@ pub async fn update(
                 .map_err(|e| ApiError::internal(format!("stored source type: {e}")))?;
             let addr = parse_address(ty, xml)?;
             let sealed = password_of(&addr).filter(|p| *p != MASK).map(|p| state.secrets.seal(p));
-            Some((mask_password(xml), sealed, addr.stream_path().unwrap_or("").to_string()))
+            let stored = seal_type_config(&state.secrets, xml, Some(&current.source.type_config));
+            Some((stored, sealed, mask_url(addr.stream_path().unwrap_or(""))))
         }
     };
     let up = SourceUpdate {
@@ -473,7 +475,7 @@ pub async fn list(
                 video_packages: d.groups.iter().map(Into::into).collect(),
                 num_tasks: d.num_tasks,
                 num_service_config_templates: d.templates.len() as i64,
-                type_config: s.type_config,
+                type_config: mask_type_config(&s.type_config),
                 tag: s.tags,
                 stream_path: s.stream_path,
                 scene_recommend: s.scene_recommend,
