@@ -131,6 +131,20 @@ pub fn signature(secret: &str, sdk_date: &str, input: &SignInput, signed_headers
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// The value SDKs put in `X-Sdk-Content-Sha256` for bodies they do not hash (uploads).
+pub const UNSIGNED_PAYLOAD: &str = "UNSIGNED-PAYLOAD";
+
+/// Whether an `X-Sdk-Content-Sha256` header may stand in for the body hash: only when it is
+/// itself signed and is `UNSIGNED-PAYLOAD` or the real SHA-256 of the body. Absent is fine (the
+/// canonical request then hashes the body).
+pub fn content_sha256_acceptable(value: Option<&str>, signed_headers: &[String], body: &[u8]) -> bool {
+    let Some(v) = value else {
+        return true;
+    };
+    signed_headers.iter().any(|h| h == "x-sdk-content-sha256")
+        && (v == UNSIGNED_PAYLOAD || v.eq_ignore_ascii_case(&hex_sha256(body)))
+}
+
 /// Constant-time comparison of the client's signature with the expected one.
 pub fn verify(secret: &str, sdk_date: &str, input: &SignInput, auth: &Authorization) -> bool {
     use subtle::ConstantTimeEq;
@@ -157,6 +171,20 @@ mod tests {
         assert_eq!(a.signed_headers, vec!["host", "x-sdk-date"]);
         assert!(Authorization::parse("Bearer x").is_none());
         assert!(Authorization::parse("SDK-HMAC-SHA256 Access=AK1").is_none());
+    }
+
+    #[test]
+    fn content_header_must_be_signed_and_true() {
+        let signed = vec!["host".to_string(), "x-sdk-content-sha256".to_string()];
+        let unsigned = vec!["host".to_string()];
+        let real = hex_sha256(b"{}");
+        assert!(content_sha256_acceptable(None, &unsigned, b"{}"));
+        assert!(content_sha256_acceptable(Some(UNSIGNED_PAYLOAD), &signed, b"{}"));
+        assert!(content_sha256_acceptable(Some(&real), &signed, b"{}"));
+        assert!(content_sha256_acceptable(Some(&real.to_uppercase()), &signed, b"{}"));
+        assert!(!content_sha256_acceptable(Some(UNSIGNED_PAYLOAD), &unsigned, b"{}"));
+        assert!(!content_sha256_acceptable(Some(&real), &signed, b"{ }"));
+        assert!(!content_sha256_acceptable(Some(EMPTY_HASH), &signed, b"{}"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 use axum::body::{to_bytes, Body};
 use axum::extract::{Request, State};
+use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use chrono::{NaiveDateTime, Utc};
@@ -16,6 +17,7 @@ use crate::AppState;
 /// Who is calling, once authenticated. Handlers read it from the request extensions.
 #[derive(Debug, Clone)]
 pub struct Caller {
+    pub user_id: String,
     pub user_name: String,
     pub project_id: String,
 }
@@ -41,6 +43,7 @@ pub async fn caller_from_token(state: &AppState, token: &str) -> Result<Caller, 
         return Err(ApiError::unauthorized("the X-Auth-Token has expired"));
     }
     Ok(Caller {
+        user_id: grant.user_id,
         user_name: grant.user_name,
         project_id: grant.project_id,
     })
@@ -49,6 +52,14 @@ pub async fn caller_from_token(state: &AppState, token: &str) -> Result<Caller, 
 fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
+
+/// One message for an unknown access key, a wrong signature, a forged body hash and a replay,
+/// so that answers do not tell which access keys exist.
+const SIGNATURE_MISMATCH: &str = "the request signature does not match";
+
+/// How long after its first use a read (GET/HEAD) may repeat the same signature: identical
+/// reads within one second of `X-Sdk-Date` resolution carry identical signatures.
+const READ_REPEAT_GRACE_MS: i64 = 2_000;
 
 async fn caller_from_signature(state: &AppState, req: Request) -> Result<(Caller, Request), ApiError> {
     let auth = header(&req, "authorization")
@@ -60,22 +71,23 @@ async fn caller_from_signature(state: &AppState, req: Request) -> Result<(Caller
     let signed_at = NaiveDateTime::parse_from_str(&sdk_date, aksk::DATE_FORMAT)
         .map_err(|_| ApiError::unauthorized("X-Sdk-Date must look like 20260101T120000Z"))?
         .and_utc();
-    let skew = (Utc::now() - signed_at).num_seconds().unsigned_abs();
-    if skew > state.config.max_clock_skew.as_secs() {
+    let now = Utc::now();
+    let max_skew = state.config.max_clock_skew.as_secs();
+    let skew = (now - signed_at).num_seconds().unsigned_abs();
+    if skew > max_skew {
         return Err(ApiError::unauthorized(format!(
-            "X-Sdk-Date is {skew} s away from the server clock (at most {} s allowed)",
-            state.config.max_clock_skew.as_secs()
+            "X-Sdk-Date is {skew} s away from the server clock (at most {max_skew} s allowed)"
         )));
     }
     if !auth.signed_headers.iter().any(|h| h == "x-sdk-date") {
         return Err(ApiError::unauthorized("SignedHeaders must include x-sdk-date"));
     }
-    let key = state
-        .store
-        .find_access_key(&auth.access)
-        .await?
-        .ok_or_else(|| ApiError::unauthorized("unknown access key"))?;
-    let secret = state.secrets.open(&key.secret_sealed).map_err(ApiError::internal)?;
+    let key = state.store.find_access_key(&auth.access).await?;
+    // An unknown key is checked against a throw-away secret, so it costs what a known one does.
+    let secret = match &key {
+        Some(k) => state.secrets.open(&k.secret_sealed).map_err(ApiError::internal)?,
+        None => "vigil-no-such-access-key".to_string(),
+    };
 
     let (parts, body) = req.into_parts();
     let bytes = to_bytes(body, state.config.body_limit).await.map_err(|_| {
@@ -96,7 +108,10 @@ async fn caller_from_signature(state: &AppState, req: Request) -> Result<(Caller
             (name.clone(), value.to_string())
         })
         .collect();
-    let content_sha = parts.headers.get("x-sdk-content-sha256").and_then(|v| v.to_str().ok());
+    let content_sha = match parts.headers.get("x-sdk-content-sha256") {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| ApiError::unauthorized(SIGNATURE_MISMATCH))?),
+    };
     let input = SignInput {
         method: parts.method.as_str(),
         path: parts.uri.path(),
@@ -105,8 +120,30 @@ async fn caller_from_signature(state: &AppState, req: Request) -> Result<(Caller
         body: &bytes,
         content_sha256: content_sha,
     };
-    if !aksk::verify(&secret, &sdk_date, &input, &auth) {
-        return Err(ApiError::unauthorized("the request signature does not match"));
+    let verified = aksk::verify(&secret, &sdk_date, &input, &auth);
+    let Some(key) = key.filter(|_| verified) else {
+        return Err(ApiError::unauthorized(SIGNATURE_MISMATCH));
+    };
+    // The body hash the client claims must be signed and true (or the SDKs' UNSIGNED-PAYLOAD).
+    if !aksk::content_sha256_acceptable(content_sha, &auth.signed_headers, &bytes) {
+        return Err(ApiError::unauthorized(SIGNATURE_MISMATCH));
+    }
+    // A signature is good for one request: replays within the skew window are refused. Reads
+    // may repeat within a moment (`replay.rs` says why).
+    let expires_ms = signed_at
+        .timestamp_millis()
+        .saturating_add((max_skew as i64 + 1) * 1000);
+    let grace_ms = if matches!(parts.method, Method::GET | Method::HEAD) {
+        READ_REPEAT_GRACE_MS
+    } else {
+        0
+    };
+    if !state
+        .replays
+        .first_use(&auth.signature, now.timestamp_millis(), expires_ms, grace_ms)
+    {
+        tracing::warn!(access = %key.access, "refused a replayed AK/SK signature");
+        return Err(ApiError::unauthorized(SIGNATURE_MISMATCH));
     }
     if let Some(pid) = parts.headers.get("x-project-id").and_then(|v| v.to_str().ok()) {
         if pid != key.project_id {
@@ -117,6 +154,7 @@ async fn caller_from_signature(state: &AppState, req: Request) -> Result<(Caller
         }
     }
     let caller = Caller {
+        user_id: key.user_id,
         user_name: key.user_name,
         project_id: key.project_id,
     };

@@ -291,7 +291,11 @@ pub async fn create(
         created_at: 0,
         updated_at: 0,
     };
-    let id = state.store.save_batch(record, state.config.batch_task_quota).await.map_err(batch_error)?;
+    let id = state
+        .store
+        .save_batch(record, state.config.batch_task_quota)
+        .await
+        .map_err(batch_error)?;
     let mut result = BatchOpResult {
         id: id.clone(),
         ..Default::default()
@@ -354,7 +358,11 @@ pub async fn update(
         group_ids,
         ..current.clone()
     };
-    state.store.save_batch(record, state.config.batch_task_quota).await.map_err(batch_error)?;
+    state
+        .store
+        .save_batch(record, state.config.batch_task_quota)
+        .await
+        .map_err(batch_error)?;
     let tasks: Vec<_> = state
         .store
         .list_tasks(&caller.project_id)

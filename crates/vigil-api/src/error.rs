@@ -117,10 +117,19 @@ impl From<StoreError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct LegacyBody<'a> {
-    error_code: &'a str,
-    error_message: String,
+/// Shape C body (legacy VAS routes and legacy bodies).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LegacyErrorBody {
+    pub error_code: String,
+    pub error_message: String,
+}
+
+/// What `CreateTask` answers on a refusal: shape A, or shape C for a legacy VAS body.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(untagged)]
+pub enum TaskCreateErrorBody {
+    Vias(ViasErrorBody),
+    Legacy(LegacyErrorBody),
 }
 
 impl IntoResponse for ApiError {
@@ -158,8 +167,8 @@ impl IntoResponse for ApiError {
                 if !self.detail.is_empty() {
                     error_message.push_str(&format!(" {}", self.detail));
                 }
-                serde_json::to_vec(&LegacyBody {
-                    error_code: code,
+                serde_json::to_vec(&LegacyErrorBody {
+                    error_code: code.to_string(),
                     error_message,
                 })
             }

@@ -1,9 +1,14 @@
 //! IAM-compatible token API (`/v3/auth/tokens`): password auth scoped to a project → 201 with the
-//! token in `X-Subject-Token`; validation (GET) and revocation (DELETE) as Keystone does them.
+//! token in `X-Subject-Token`; validation (GET) and revocation (DELETE) as Keystone does them,
+//! limited to the caller's own tokens; "revoke all my tokens" (`DELETE /v3/auth/tokens/mine`);
+//! password change (`POST /v3/users/{user_id}/password`). Password checks are throttled
+//! (`login_throttle.rs`) and run on the blocking pool (`password_check.rs`).
+
+use std::net::{IpAddr, SocketAddr};
 
 use axum::body::Bytes;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -12,8 +17,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
 
-use crate::auth::{caller_from_token, token_hash};
-use crate::AppState;
+use crate::auth::{caller_from_token, token_hash, Caller};
+use crate::login_throttle::{wait, Refusal};
+use crate::{password_check, AppState};
 
 #[derive(Deserialize, ToSchema)]
 pub struct AuthTokensRequest {
@@ -112,14 +118,60 @@ fn token_body(
     }})
 }
 
+/// The client's address, when the server was started with connect info (`vigil serve` is).
+fn client_addr(ext: &Extensions) -> Option<IpAddr> {
+    ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())
+}
+
+/// The answer to an attempt refused by the login throttle, with `Retry-After`.
+fn throttled(refusal: Refusal) -> Response {
+    let secs = wait(refusal).as_secs().max(1);
+    let mut resp = match refusal {
+        // What Huawei IAM answers for a locked account.
+        Refusal::Locked { .. } => iam_error(StatusCode::UNAUTHORIZED, "The account is locked."),
+        Refusal::TooSoon { .. } => iam_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            format!("Too many failed logins; retry in {secs} s."),
+        ),
+    };
+    resp.headers_mut().insert("Retry-After", HeaderValue::from(secs));
+    resp
+}
+
+/// Checks a user's password under the throttle; `Ok(None)` is a wrong name or password.
+async fn check_password(
+    state: &AppState,
+    name: &str,
+    password: &str,
+    addr: Option<IpAddr>,
+) -> Result<Option<vigil_store::iam::User>, Response> {
+    state.logins.check(name, addr).map_err(throttled)?;
+    let user = state
+        .store
+        .find_user(name)
+        .await
+        .map_err(|e| crate::error::ApiError::internal(e).into_response())?;
+    let ok = password_check::verify(password.to_string(), user.as_ref().map(|u| u.password_hash.clone())).await;
+    if ok {
+        state.logins.success(name);
+        Ok(user)
+    } else {
+        state.logins.failure(name, addr);
+        tracing::warn!(user = %name, addr = ?addr, "failed password check");
+        Ok(None)
+    }
+}
+
 /// Issue a token (IAM `KeystoneCreateUserTokenByPassword`).
 #[utoipa::path(post, path = "/v3/auth/tokens", operation_id = "KeystoneCreateUserTokenByPassword", tag = "IAM",
     request_body = AuthTokensRequest,
     responses(
         (status = 201, description = "Token issued; the token is in the X-Subject-Token header",
          headers(("X-Subject-Token" = String, description = "the token"))),
-        (status = 400, body = IamErrorBody), (status = 401, body = IamErrorBody)))]
-pub async fn issue(State(state): State<AppState>, body: Bytes) -> Response {
+        (status = 400, body = IamErrorBody),
+        (status = 401, body = IamErrorBody, description = "Wrong name or password, or `The account is locked.` after too many failures (Retry-After)"),
+        (status = 429, body = IamErrorBody, description = "Too soon after a failed login (Retry-After)")))]
+pub async fn issue(State(state): State<AppState>, ext: Extensions, body: Bytes) -> Response {
     let req: AuthTokensRequest = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return iam_error(StatusCode::BAD_REQUEST, format!("The request body is invalid: {e}")),
@@ -131,10 +183,10 @@ pub async fn issue(State(state): State<AppState>, body: Bytes) -> Response {
         return iam_error(StatusCode::BAD_REQUEST, "identity.password is required.");
     };
     let _ = pw.user.domain;
-    let user = match state.store.find_user(&pw.user.name).await {
-        Ok(Some(u)) if vigil_core::password::verify(&pw.user.password, &u.password_hash) => u,
-        Ok(_) => return iam_error(StatusCode::UNAUTHORIZED, "The username or password is wrong."),
-        Err(e) => return crate::error::ApiError::internal(e).into_response(),
+    let user = match check_password(&state, &pw.user.name, &pw.user.password, client_addr(&ext)).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return iam_error(StatusCode::UNAUTHORIZED, "The username or password is wrong."),
+        Err(r) => return r,
     };
     let wanted = req.auth.scope.and_then(|s| s.project).and_then(|p| p.id.or(p.name));
     let project = match wanted {
@@ -186,63 +238,178 @@ fn subject(headers: &HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-async fn check_pair(state: &AppState, headers: &HeaderMap) -> Result<String, Response> {
+/// The caller behind `X-Auth-Token`, and that token.
+async fn authenticated(state: &AppState, headers: &HeaderMap) -> Result<(Caller, String), Response> {
     let Some(auth) = headers.get("x-auth-token").and_then(|v| v.to_str().ok()) else {
         return Err(iam_error(StatusCode::UNAUTHORIZED, "X-Auth-Token is required."));
     };
-    if caller_from_token(state, auth).await.is_err() {
-        return Err(iam_error(StatusCode::UNAUTHORIZED, "The X-Auth-Token is not valid."));
+    match caller_from_token(state, auth).await {
+        Ok(c) => Ok((c, auth.to_string())),
+        Err(_) => Err(iam_error(StatusCode::UNAUTHORIZED, "The X-Auth-Token is not valid.")),
     }
-    subject(headers).ok_or_else(|| iam_error(StatusCode::BAD_REQUEST, "X-Subject-Token is required."))
 }
 
-/// Validate a token (`X-Subject-Token`), authenticated by `X-Auth-Token`.
+/// The subject token's grant, when it exists and belongs to the caller's user. Someone else's
+/// token answers exactly like a token that does not exist (404), so tokens cannot be probed.
+async fn own_subject(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(String, vigil_store::iam::TokenGrant), Response> {
+    let (caller, _) = authenticated(state, headers).await?;
+    let subject = subject(headers).ok_or_else(|| iam_error(StatusCode::BAD_REQUEST, "X-Subject-Token is required."))?;
+    if subject.is_empty() || subject.len() > 32_768 {
+        return Err(iam_error(StatusCode::NOT_FOUND, "The token does not exist."));
+    }
+    match state.store.find_token(&token_hash(&subject)).await {
+        Ok(Some(g)) if g.user_id == caller.user_id => Ok((subject, g)),
+        Ok(_) => Err(iam_error(StatusCode::NOT_FOUND, "The token does not exist.")),
+        Err(e) => Err(crate::error::ApiError::internal(e).into_response()),
+    }
+}
+
+/// Validate a token (`X-Subject-Token`), authenticated by `X-Auth-Token` of the same user.
 #[utoipa::path(get, path = "/v3/auth/tokens", operation_id = "KeystoneValidateToken", tag = "IAM",
     params(("X-Auth-Token" = String, Header), ("X-Subject-Token" = String, Header)),
-    responses((status = 200, description = "The token's details"), (status = 404, body = IamErrorBody)))]
+    responses((status = 200, description = "The token's details"),
+              (status = 404, body = IamErrorBody, description = "No such token, expired, revoked, or another user's token")))]
 pub async fn validate(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let subject = match check_pair(&state, &headers).await {
+    let (subject, g) = match own_subject(&state, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
-    match caller_from_token(&state, &subject).await {
-        Ok(_) => match state.store.find_token(&token_hash(&subject)).await {
-            Ok(Some(g)) => {
-                let body = token_body(
-                    &state,
-                    (&g.user_id, &g.user_name),
-                    (&g.project_id, &g.project_name),
-                    g.issued_at,
-                    g.expires_at,
-                );
-                let mut resp =
-                    crate::error::json_response(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default());
-                if let Ok(v) = HeaderValue::from_str(&subject) {
-                    resp.headers_mut().insert("X-Subject-Token", v);
-                }
-                resp
-            }
-            _ => iam_error(StatusCode::NOT_FOUND, "The token does not exist."),
-        },
-        Err(_) => iam_error(
+    if g.revoked || g.expires_at <= vigil_store::now_ms() {
+        return iam_error(
             StatusCode::NOT_FOUND,
             "The token does not exist, has expired or was revoked.",
-        ),
+        );
     }
+    let body = token_body(
+        &state,
+        (&g.user_id, &g.user_name),
+        (&g.project_id, &g.project_name),
+        g.issued_at,
+        g.expires_at,
+    );
+    let mut resp = crate::error::json_response(StatusCode::OK, serde_json::to_vec(&body).unwrap_or_default());
+    if let Ok(v) = HeaderValue::from_str(&subject) {
+        resp.headers_mut().insert("X-Subject-Token", v);
+    }
+    resp
 }
 
-/// Revoke a token (`X-Subject-Token`), authenticated by `X-Auth-Token`.
+/// Revoke a token (`X-Subject-Token`), authenticated by `X-Auth-Token` of the same user.
 #[utoipa::path(delete, path = "/v3/auth/tokens", operation_id = "KeystoneRevokeToken", tag = "IAM",
     params(("X-Auth-Token" = String, Header), ("X-Subject-Token" = String, Header)),
-    responses((status = 204, description = "Revoked"), (status = 404, body = IamErrorBody)))]
+    responses((status = 204, description = "Revoked"),
+              (status = 404, body = IamErrorBody, description = "No such token, or another user's token")))]
 pub async fn revoke(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let subject = match check_pair(&state, &headers).await {
+    let (subject, _) = match own_subject(&state, &headers).await {
         Ok(s) => s,
         Err(r) => return r,
     };
     match state.store.revoke_token(&token_hash(&subject)).await {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => iam_error(StatusCode::NOT_FOUND, "The token does not exist."),
+        Err(e) => crate::error::ApiError::internal(e).into_response(),
+    }
+}
+
+/// Revoke every token of the caller's user, the one in `X-Auth-Token` included (Vigil extension).
+#[utoipa::path(delete, path = "/v3/auth/tokens/mine", operation_id = "VigilRevokeAllMyTokens", tag = "IAM",
+    params(("X-Auth-Token" = String, Header)),
+    responses((status = 204, description = "Every token of the user is revoked"), (status = 401, body = IamErrorBody)))]
+pub async fn revoke_mine(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let (caller, _) = match authenticated(&state, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    match state.store.revoke_user_tokens(&caller.user_id, None).await {
+        Ok(n) => {
+            tracing::info!(user = %caller.user_name, revoked = n, "revoked all tokens of the user");
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(e) => crate::error::ApiError::internal(e).into_response(),
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChangeRequest {
+    pub user: PasswordChange,
+}
+
+#[derive(Deserialize, ToSchema)]
+pub struct PasswordChange {
+    pub password: String,
+    pub original_password: String,
+}
+
+/// Shortest and longest accepted new password, in characters.
+const PASSWORD_CHARS: std::ops::RangeInclusive<usize> = 8..=128;
+
+/// Change the caller's own password (Keystone `POST /v3/users/{user_id}/password`); the user's
+/// other tokens are revoked, the one in `X-Auth-Token` stays valid.
+#[utoipa::path(post, path = "/v3/users/{user_id}/password", operation_id = "KeystoneUpdateUserPassword", tag = "IAM",
+    params(("user_id" = String, Path), ("X-Auth-Token" = String, Header)),
+    request_body = PasswordChangeRequest,
+    responses((status = 204, description = "Changed; the user's other tokens are revoked"),
+              (status = 400, body = IamErrorBody), (status = 401, body = IamErrorBody),
+              (status = 403, body = IamErrorBody, description = "Another user's password"),
+              (status = 429, body = IamErrorBody)))]
+pub async fn change_password(
+    State(state): State<AppState>,
+    Path(user_id): Path<String>,
+    ext: Extensions,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let (caller, token) = match authenticated(&state, &headers).await {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    if user_id != caller.user_id {
+        return iam_error(
+            StatusCode::FORBIDDEN,
+            "You are not authorized to perform the requested action.",
+        );
+    }
+    let req: PasswordChangeRequest = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => return iam_error(StatusCode::BAD_REQUEST, format!("The request body is invalid: {e}")),
+    };
+    if !PASSWORD_CHARS.contains(&req.user.password.chars().count()) {
+        return iam_error(
+            StatusCode::BAD_REQUEST,
+            "The new password must be 8 to 128 characters long.",
+        );
+    }
+    match check_password(
+        &state,
+        &caller.user_name,
+        &req.user.original_password,
+        client_addr(&ext),
+    )
+    .await
+    {
+        Ok(Some(u)) if u.id == caller.user_id => {}
+        Ok(_) => return iam_error(StatusCode::UNAUTHORIZED, "The original password is wrong."),
+        Err(r) => return r,
+    }
+    let Some(hash) = password_check::hash(req.user.password).await else {
+        return crate::error::ApiError::internal("password hashing failed").into_response();
+    };
+    let result = async {
+        state.store.set_password(&caller.user_id, &hash).await?;
+        state
+            .store
+            .revoke_user_tokens(&caller.user_id, Some(&token_hash(&token)))
+            .await
+    }
+    .await;
+    match result {
+        Ok(n) => {
+            tracing::info!(user = %caller.user_name, revoked = n, "password changed; other tokens revoked");
+            StatusCode::NO_CONTENT.into_response()
+        }
         Err(e) => crate::error::ApiError::internal(e).into_response(),
     }
 }

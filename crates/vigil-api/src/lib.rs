@@ -10,9 +10,12 @@ mod health;
 mod iam_tokens;
 mod json_body;
 mod legacy_tasks;
+mod login_throttle;
 pub mod openapi;
+mod password_check;
 mod query;
 mod rate_limit;
+mod replay;
 mod request_id;
 mod router;
 mod task_center;
@@ -26,6 +29,7 @@ use std::time::Duration;
 use vigil_core::secret_box::SecretBox;
 use vigil_store::Store;
 
+pub use login_throttle::LoginPolicy;
 pub use rate_limit::{RateLimit, Window};
 pub use router::router;
 
@@ -35,6 +39,10 @@ pub struct ApiConfig {
     pub source_quota: i64,
     pub group_quota: i64,
     pub task_quota: i64,
+    /// Batch tasks per project (VIAS.0010048 beyond, as for tasks).
+    pub batch_task_quota: i64,
+    /// Brute-force protection of password checks.
+    pub login: LoginPolicy,
     /// `None` disables rate limiting.
     pub rate_limit: Option<RateLimit>,
     /// Largest accepted request body, in bytes.
@@ -53,6 +61,8 @@ impl Default for ApiConfig {
             source_quota: 1000,
             group_quota: 100,
             task_quota: 200,
+            batch_task_quota: 50,
+            login: LoginPolicy::default(),
             rate_limit: Some(RateLimit {
                 quota: 10_000,
                 window: Window::Hour,
@@ -73,8 +83,13 @@ pub struct AppState {
     pub secrets: SecretBox,
     pub config: Arc<ApiConfig>,
     limiter: Arc<rate_limit::Limiter>,
+    replays: Arc<replay::ReplayCache>,
+    logins: Arc<login_throttle::LoginThrottle>,
     hostname: Arc<str>,
 }
+
+/// Most AK/SK signatures remembered for replay protection.
+const REPLAY_CACHE_SIZE: usize = 100_000;
 
 impl AppState {
     pub fn new(store: Store, secrets: SecretBox, config: ApiConfig) -> Self {
@@ -86,6 +101,8 @@ impl AppState {
             .unwrap_or_else(|| "vigil".into());
         Self {
             limiter: Arc::new(rate_limit::Limiter::new(config.rate_limit)),
+            replays: Arc::new(replay::ReplayCache::new(REPLAY_CACHE_SIZE)),
+            logins: Arc::new(login_throttle::LoginThrottle::new(config.login)),
             store,
             secrets,
             config: Arc::new(config),

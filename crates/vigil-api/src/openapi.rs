@@ -29,7 +29,7 @@ impl Modify for Security {
     info(title = "Vigil", description = "Huawei Cloud VIAS v2 compatible video analysis API"),
     paths(
         health::health,
-        iam_tokens::issue, iam_tokens::validate, iam_tokens::revoke,
+        iam_tokens::issue, iam_tokens::validate, iam_tokens::revoke, iam_tokens::revoke_mine, iam_tokens::change_password,
         video_sources::create, video_sources::update, video_sources::delete, video_sources::show, video_sources::list,
         video_groups::create, video_groups::update, video_groups::delete, video_groups::show, video_groups::list,
         tasks::create, tasks::list, tasks::show, tasks::update, tasks::delete, tasks::action,

@@ -3,7 +3,7 @@
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::from_fn_with_state;
 use axum::response::Response;
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 
 use axum::{Json, Router};
 
@@ -108,6 +108,8 @@ pub fn router(state: AppState) -> Router {
                 .get(iam_tokens::validate)
                 .delete(iam_tokens::revoke),
         )
+        .route("/v3/auth/tokens/mine", delete(iam_tokens::revoke_mine))
+        .route("/v3/users/{user_id}/password", post(iam_tokens::change_password))
         .merge(vias)
         .fallback(unknown)
         .method_not_allowed_fallback(unknown)

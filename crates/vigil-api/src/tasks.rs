@@ -11,7 +11,7 @@ use vigil_core::task_state::TaskState;
 use vigil_core::FieldError;
 
 use crate::auth::Caller;
-use crate::error::{ApiError, ApiResult, ViasErrorBody};
+use crate::error::{ApiError, ApiResult, TaskCreateErrorBody, ViasErrorBody};
 use crate::json_body::parse_json;
 use crate::query::QueryParams;
 use crate::task_center::{self, check_task_id, task_error, TaskBody};
@@ -22,7 +22,7 @@ use crate::AppState;
 #[utoipa::path(post, path = "/v2/{project_id}/services/{service_name}/tasks", tag = "Task Center", operation_id = "CreateTask",
     params(("project_id" = String, Path), ("service_name" = String, Path, description = "e.g. c-intrusiondetection-cloud")),
     request_body = TaskBody,
-    responses((status = 200, description = "{\"tasks\": [{\"id\": …}]} (legacy body: [{\"id\": …}])"), (status = 400, body = ViasErrorBody)),
+    responses((status = 200, description = "{\"tasks\": [{\"id\": …}]} (legacy body: [{\"id\": …}])"), (status = 400, body = TaskCreateErrorBody)),
     security(("token" = []), ("aksk" = [])))]
 pub async fn create(
     State(state): State<AppState>,

@@ -435,7 +435,10 @@ mod tests {
             "output.obs.bucket"
         );
         assert_eq!(e(json!({"obs": {"bucket": "good", "path": "/abs"}})), "output.obs.path");
-        assert_eq!(e(json!({"obs": {"bucket": "good", "path": "a/../../b"}})), "output.obs.path");
+        assert_eq!(
+            e(json!({"obs": {"bucket": "good", "path": "a/../../b"}})),
+            "output.obs.path"
+        );
         assert_eq!(
             e(json!({"webhook": {"url": "http://h/x", "headers": {"a": "b", "X-Forwarded-For": "1.2.3.4"}}})),
             "output.webhook.headers.X-Forwarded-For"

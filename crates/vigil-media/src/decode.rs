@@ -50,6 +50,8 @@ pub struct Decoder {
     last_time: Option<(Duration, Duration)>,
     timing: PendingTime,
     scaler: Option<(Pixel, u32, u32, scaling::Context)>,
+    /// Largest picture accepted (width, height); larger ones end the stream.
+    max_size: Option<(u32, u32)>,
     consecutive_errors: u32,
     /// Pictures produced so far.
     pub decoded: u64,
@@ -63,11 +65,23 @@ impl Decoder {
     /// Opens a decoder for a stream with codec `params`, whose packet timestamps are in
     /// `time_base`.
     pub fn new(params: &Parameters, time_base: Rational, opts: DecodeOptions) -> Result<Self> {
+        Self::with_limit(params, time_base, opts, None)
+    }
+
+    /// [`Decoder::new`] refusing pictures larger than `max_size` (width, height): libavcodec
+    /// itself refuses to allocate more pixels than that (`max_pixels`), and decoded pictures
+    /// wider or taller than the limit (a mid-stream size change) end the stream.
+    pub fn with_limit(
+        params: &Parameters,
+        time_base: Rational,
+        opts: DecodeOptions,
+        max_size: Option<(u32, u32)>,
+    ) -> Result<Self> {
         crate::init();
-        if params.id() == codec::Id::None {
+        if !crate::whitelist::is_video_codec(params.id()) {
             return Err(MediaError::new(
                 ErrorKind::UnsupportedCodec,
-                "stream has no known codec",
+                format!("{:?} is not a video codec we decode", params.id()),
             ));
         }
         let id = params.id();
@@ -81,6 +95,17 @@ impl Decoder {
         };
         threads.count = opts.threads.max(1);
         ctx.set_threading(threads);
+        // SAFETY: av_opt_set on the codec context we own, before it is opened; the strings
+        // are NUL-terminated literals or a CString that outlives the call.
+        unsafe {
+            let raw = ctx.as_mut_ptr() as *mut std::ffi::c_void;
+            let list = std::ffi::CString::new(crate::whitelist::DECODERS).unwrap_or_default();
+            ffmpeg_next::ffi::av_opt_set(raw, c"codec_whitelist".as_ptr(), list.as_ptr(), 0);
+            if let Some((w, h)) = max_size {
+                let pixels = i64::from(w) * i64::from(h);
+                ffmpeg_next::ffi::av_opt_set_int(raw, c"max_pixels".as_ptr(), pixels, 0);
+            }
+        }
         let mut dec = ctx.decoder();
         dec.set_packet_time_base(time_base);
         if opts.keyframes_only {
@@ -107,6 +132,7 @@ impl Decoder {
             last_time: None,
             timing: PendingTime { wall_base: None },
             scaler: None,
+            max_size,
             consecutive_errors: 0,
             decoded: 0,
             packets_sent: 0,
@@ -128,6 +154,7 @@ impl Decoder {
         next.decoded = self.decoded;
         next.packets_sent = self.packets_sent;
         next.packet_errors = self.packet_errors;
+        next.max_size = next.max_size.or(self.max_size);
         next
     }
 
@@ -158,6 +185,9 @@ impl Decoder {
                 Ok(true)
             }
             Err(e) => {
+                // libavcodec refused a picture over `max_pixels`: the stream changed to a size
+                // we do not accept, which no later packet will fix.
+                self.check_size()?;
                 self.packet_errors += 1;
                 self.consecutive_errors += 1;
                 if self.consecutive_errors > self.opts.max_consecutive_errors {
@@ -166,6 +196,26 @@ impl Decoder {
                 Ok(true)
             }
         }
+    }
+
+    /// Refuses the picture size the decoder has seen in the bitstream when it exceeds the limit.
+    fn check_size(&self) -> Result<()> {
+        let Some((mw, mh)) = self.max_size else {
+            return Ok(());
+        };
+        // SAFETY: reading two plain fields of the codec context we own.
+        let (w, h) = unsafe {
+            let raw = self.inner.as_ptr();
+            ((*raw).width, (*raw).height)
+        };
+        let (w, h) = (u32::try_from(w).unwrap_or(0), u32::try_from(h).unwrap_or(0));
+        if w > mw || h > mh {
+            return Err(MediaError::new(
+                ErrorKind::UnsupportedCodec,
+                format!("picture {w}x{h} exceeds the limit {mw}x{mh}"),
+            ));
+        }
+        Ok(())
     }
 
     /// Signals end of stream; then drain with [`Decoder::receive`].
@@ -186,6 +236,14 @@ impl Decoder {
             Err(e) => return Err(MediaError::from_ffmpeg("decoding", e).with_kind_if_internal()),
         }
         self.decoded += 1;
+        if let Some((mw, mh)) = self.max_size {
+            if pic.width() > mw || pic.height() > mh {
+                return Err(MediaError::new(
+                    ErrorKind::UnsupportedCodec,
+                    format!("picture {}x{} exceeds the limit {mw}x{mh}", pic.width(), pic.height()),
+                ));
+            }
+        }
         let key = pic.is_key() || matches!(pic.kind(), ffmpeg_next::picture::Type::I);
         let pts = pic.timestamp().or(pic.pts());
         // Media time counts from the first picture (containers may start at an offset, and

@@ -21,8 +21,12 @@ pub enum ErrorKind {
     /// The bytes are not what they claim to be: unparseable container, broken bitstream,
     /// a RESTful answer that is not the JSON we expect.
     CorruptData,
-    /// The source description itself is invalid (bad URL, unknown scheme, empty field).
+    /// The source description itself is invalid (bad URL, empty field).
     InvalidSource,
+    /// The address is not allowed: a scheme outside the stream schemes, a local file outside
+    /// the media roots (or not a regular file), a host the egress policy denies. Nothing was
+    /// opened or dialled.
+    Refused,
     /// The operation was cancelled by the caller (reader stopped).
     Cancelled,
     /// A local failure that is none of the above (out of memory, encoder unavailable…).
@@ -40,6 +44,7 @@ impl ErrorKind {
             ErrorKind::UnsupportedCodec => "unsupported_codec",
             ErrorKind::CorruptData => "corrupt_data",
             ErrorKind::InvalidSource => "invalid_source",
+            ErrorKind::Refused => "refused",
             ErrorKind::Cancelled => "cancelled",
             ErrorKind::Internal => "internal",
         }
@@ -48,8 +53,35 @@ impl ErrorKind {
     /// Whether the condition is expected to heal by itself (network trouble): such sources are
     /// reported `Offline`; the others are `Abnormal` (someone has to fix a configuration or the
     /// camera).
+    /// A refused address reads like an unreachable one (Offline): a RESTful endpoint may answer
+    /// differently next time, and tenants must not tell a refusal from a dead host.
     pub fn is_transient(self) -> bool {
-        matches!(self, ErrorKind::Unreachable | ErrorKind::Stalled)
+        matches!(self, ErrorKind::Unreachable | ErrorKind::Stalled | ErrorKind::Refused)
+    }
+
+    /// The code tenants see (task `error.code`): the kind, except that a policy refusal reads
+    /// as `unreachable`, so refusals cannot be told from hosts that do not answer.
+    pub fn public_code(self) -> &'static str {
+        match self {
+            ErrorKind::Refused => ErrorKind::Unreachable.as_str(),
+            other => other.as_str(),
+        }
+    }
+
+    /// The fixed text tenants see for this kind (task `error.message`). Details such as
+    /// addresses, paths, HTTP bodies or RESTful answers go to the log only.
+    pub fn public_message(self) -> &'static str {
+        match self {
+            ErrorKind::AuthFailed => "the stream rejected the credentials",
+            ErrorKind::NotFound => "the stream, file or object does not exist",
+            ErrorKind::Unreachable | ErrorKind::Refused => vigil_core::egress::GENERIC_CONNECT_ERROR,
+            ErrorKind::Stalled => "the stream delivered no data in time",
+            ErrorKind::UnsupportedCodec => "the stream has no supported video (codec, container or picture size)",
+            ErrorKind::CorruptData => "the stream could not be read as video",
+            ErrorKind::InvalidSource => "the stream address is not valid",
+            ErrorKind::Cancelled => "the stream was stopped",
+            ErrorKind::Internal => "internal error while reading the stream",
+        }
     }
 }
 

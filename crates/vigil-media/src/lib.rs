@@ -7,14 +7,18 @@
 //!   backoff, publish [`StreamStatus`].
 //! * [`probe`] / [`Prober`] check source health for the Video Center: status, snapshot,
 //!   quality labels.
+//! * Tenants are not trusted: every address passes [`address::check`] (stream schemes, media
+//!   roots, egress policy) and every libav open uses the [`whitelist`]s.
 //!
 //! See `docs/media.md` for URL forms, error kinds, backoff parameters and quality thresholds.
 
+pub mod address;
 pub mod clock;
 pub mod decode;
 pub mod decode_slots;
 pub mod error;
 pub mod frame;
+pub mod media_roots;
 pub mod prober;
 pub mod quality;
 pub mod queue;
@@ -23,18 +27,19 @@ pub mod sampler;
 pub mod snapshot;
 pub mod source;
 pub mod spec;
+pub mod whitelist;
 
 pub use clock::{Backoff, CancelToken, Clock, SimulatedClock, SystemClock};
 pub use decode::{DecodeOptions, Decoder};
 pub use decode_slots::DecodeSlots;
 pub use error::{ErrorKind, MediaError, Result};
 pub use frame::{Frame, RgbConverter};
-pub use prober::{probe, probe_async, ProbeOptions, ProbeReport, ProbeTargets, Prober, SourceStatus};
+pub use prober::{probe, probe_async, ProbeOptions, ProbeReport, ProbeTarget, ProbeTargets, Prober, SourceStatus};
 pub use quality::{QualityLabel, QualityThresholds};
 pub use queue::{FrameReceiver, Overflow, Recv, SubscriberConfig};
 pub use reader::{active_reader_threads, Pace, ReaderConfig, ReaderDeps, ReaderStats, StreamReader, StreamStatus};
 pub use sampler::Sampler;
-pub use snapshot::encode_jpeg;
+pub use snapshot::{encode_jpeg, encode_jpeg_fit};
 pub use source::{DefaultOpener, EncodedPacket, Opener, Source, StreamInfo};
 pub use spec::{redact_url, MediaConfig, ObsBackend, RtspTransport, SourceSpec};
 

@@ -7,7 +7,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::sync::Semaphore;
+use std::collections::{HashMap, VecDeque};
 
 use crate::clock::CancelToken;
 use crate::decode::{DecodeOptions, Decoder};
@@ -15,7 +15,7 @@ use crate::error::{ErrorKind, MediaError};
 use crate::frame::Frame;
 use crate::quality::{assess, QualityLabel, QualityThresholds};
 use crate::sampler::Sampler;
-use crate::snapshot::{encode_jpeg, to_base64};
+use crate::snapshot::{encode_jpeg_fit, to_base64};
 use crate::source::{DefaultOpener, Opener};
 use crate::spec::SourceSpec;
 
@@ -99,6 +99,8 @@ pub struct ProbeOptions {
     pub deadline: Duration,
     /// JPEG qscale (2 best … 31 worst).
     pub jpeg_quality: u8,
+    /// Longest side of the stored snapshot; larger pictures are scaled down.
+    pub snapshot_max_side: u32,
     pub thresholds: QualityThresholds,
 }
 
@@ -109,6 +111,7 @@ impl Default for ProbeOptions {
             sample_fps: 5.0,
             deadline: Duration::from_secs(20),
             jpeg_quality: 5,
+            snapshot_max_side: 1280,
             thresholds: QualityThresholds::default(),
         }
     }
@@ -131,7 +134,8 @@ pub fn probe(spec: &SourceSpec, opener: &dyn Opener, opts: &ProbeOptions) -> Pro
         r.codec = Some(codec.clone());
         r
     };
-    let mut dec = match Decoder::new(&info.params, info.time_base, DecodeOptions::default()) {
+    let max_size = Some(info.max_size);
+    let mut dec = match Decoder::with_limit(&info.params, info.time_base, DecodeOptions::default(), max_size) {
         Ok(d) => d,
         Err(e) => return report(e),
     };
@@ -159,7 +163,7 @@ pub fn probe(spec: &SourceSpec, opener: &dyn Opener, opts: &ProbeOptions) -> Pro
         match &pkt {
             Some(p) => {
                 if let Some(np) = &p.new_params {
-                    match Decoder::new(np, src.info().time_base, DecodeOptions::default()) {
+                    match Decoder::with_limit(np, src.info().time_base, DecodeOptions::default(), max_size) {
                         Ok(d) => dec = dec.replace_with(d),
                         Err(e) => return report(e),
                     }
@@ -199,7 +203,7 @@ pub fn probe(spec: &SourceSpec, opener: &dyn Opener, opts: &ProbeOptions) -> Pro
             last_err.unwrap_or_else(|| MediaError::new(ErrorKind::CorruptData, "no frame could be decoded")),
         );
     };
-    let snapshot = encode_jpeg(last, opts.jpeg_quality).ok();
+    let snapshot = encode_jpeg_fit(last, opts.jpeg_quality, opts.snapshot_max_side).ok();
     ProbeReport {
         status: SourceStatus::Online,
         stream_path: Some(stream_path),
@@ -222,16 +226,25 @@ pub async fn probe_async(spec: SourceSpec, opener: Arc<dyn Opener>, opts: ProbeO
     }
 }
 
+/// One source to probe: its id, the project it belongs to (probe slots are shared fairly
+/// between projects) and what to open.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeTarget {
+    pub id: String,
+    pub project: String,
+    pub spec: SourceSpec,
+}
+
 /// The sources to probe and where the results go. The Video Center implements this over
 /// its store.
 pub trait ProbeTargets: Send + Sync + 'static {
-    /// The sources to probe now, with their ids.
-    fn targets(&self) -> impl Future<Output = Vec<(String, SourceSpec)>> + Send;
+    /// The sources to probe now.
+    fn targets(&self) -> impl Future<Output = Vec<ProbeTarget>> + Send;
     /// One probe's result.
     fn report(&self, id: String, report: ProbeReport) -> impl Future<Output = ()> + Send;
 }
 
-/// Periodic prober with bounded concurrency.
+/// Periodic prober with bounded concurrency, shared fairly between projects.
 #[derive(Clone)]
 pub struct Prober {
     pub opener: Arc<dyn Opener>,
@@ -253,26 +266,67 @@ impl Default for Prober {
     }
 }
 
+/// Which project gets the next free probe slot: among projects with sources still waiting,
+/// the one with the fewest probes running, ties broken round-robin (after `last`). A project
+/// with many dead cameras (each probe waiting for its timeout) thus holds at most its fair
+/// share of the slots while others have work, and uses them all when alone.
+fn next_project(
+    waiting: &[(String, VecDeque<ProbeTarget>)],
+    running: &HashMap<String, usize>,
+    last: usize,
+) -> Option<usize> {
+    let n = waiting.len();
+    (1..=n)
+        .map(|k| (last + k) % n)
+        .filter(|&i| !waiting[i].1.is_empty())
+        .min_by_key(|&i| running.get(&waiting[i].0).copied().unwrap_or(0))
+}
+
 impl Prober {
-    /// Probes every target once (at most `concurrency` at a time) and reports each result as
-    /// it comes. Returns the number of sources probed.
+    /// Probes every target once (at most `concurrency` at a time, fairly between projects) and
+    /// reports each result as it comes. Returns the number of sources probed.
     pub async fn run_once<T: ProbeTargets>(&self, targets: &Arc<T>) -> usize {
         let list = targets.targets().await;
         let n = list.len();
-        let sem = Arc::new(Semaphore::new(self.concurrency.max(1)));
-        let mut set = tokio::task::JoinSet::new();
-        for (id, spec) in list {
-            let Ok(permit) = sem.clone().acquire_owned().await else {
-                break;
-            };
-            let (opener, opts, t) = (self.opener.clone(), self.options, targets.clone());
-            set.spawn(async move {
-                let r = probe_async(spec, opener, opts).await;
-                t.report(id, r).await;
-                drop(permit);
-            });
+        let mut waiting: Vec<(String, VecDeque<ProbeTarget>)> = Vec::new();
+        for t in list {
+            match waiting.iter_mut().find(|(p, _)| *p == t.project) {
+                Some((_, q)) => q.push_back(t),
+                None => waiting.push((t.project.clone(), VecDeque::from([t]))),
+            }
         }
-        while set.join_next().await.is_some() {}
+        let mut running: HashMap<String, usize> = HashMap::new();
+        let mut set = tokio::task::JoinSet::new();
+        let mut last = waiting.len().saturating_sub(1);
+        loop {
+            while set.len() < self.concurrency.max(1) {
+                let Some(i) = next_project(&waiting, &running, last) else {
+                    break;
+                };
+                last = i;
+                let Some(target) = waiting[i].1.pop_front() else {
+                    break;
+                };
+                *running.entry(target.project.clone()).or_default() += 1;
+                let (opener, opts, t) = (self.opener.clone(), self.options, targets.clone());
+                set.spawn(async move {
+                    let r = probe_async(target.spec, opener, opts).await;
+                    t.report(target.id, r).await;
+                    target.project
+                });
+            }
+            match set.join_next().await {
+                Some(Ok(project)) => {
+                    if let Some(c) = running.get_mut(&project) {
+                        *c = c.saturating_sub(1);
+                    }
+                }
+                // A probe task panicked: its slot is free again, its project unknown; the
+                // counts only steer fairness, so carry on.
+                Some(Err(e)) => tracing::warn!(error = %e, "probe task failed"),
+                None => break,
+            }
+        }
         n
     }
 

@@ -392,7 +392,8 @@ impl Run {
     fn pump(&mut self, src: &mut dyn Source, live: bool) -> Result<()> {
         let info = src.info();
         let time_base = info.time_base;
-        let mut dec = Decoder::new(&info.params, time_base, self.cfg.decode)?;
+        let max_size = Some(info.max_size);
+        let mut dec = Decoder::with_limit(&info.params, time_base, self.cfg.decode, max_size)?;
         dec.set_wall_base(info.wall_base);
         let mode = if live { Overflow::DropOldest } else { Overflow::Block };
         let mut pace_origin: Option<(Duration, Duration)> = None;
@@ -419,7 +420,7 @@ impl Run {
                 }
             };
             if let Some(p) = &pkt.new_params {
-                let next = Decoder::new(p, time_base, self.cfg.decode)?;
+                let next = Decoder::with_limit(p, time_base, self.cfg.decode, max_size)?;
                 dec = dec.replace_with(next);
             }
             self.shared.packets.fetch_add(1, Ordering::Relaxed);

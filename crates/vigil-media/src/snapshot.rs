@@ -13,12 +13,33 @@ use crate::frame::Frame;
 /// Encodes `frame` as a baseline JPEG. `quality` is libav's qscale (2 = best … 31 = worst);
 /// 5 gives photos of about 1 bit per pixel.
 pub fn encode_jpeg(frame: &Frame, quality: u8) -> Result<Vec<u8>> {
+    encode_jpeg_fit(frame, quality, u32::MAX)
+}
+
+/// The size of a `w`x`h` picture scaled down (never up) so its longest side is at most
+/// `max_side`, keeping the aspect ratio; sides stay even (4:2:0) and at least 2.
+pub fn fit_size(w: u32, h: u32, max_side: u32) -> (u32, u32) {
+    let longest = w.max(h);
+    if longest <= max_side || longest == 0 {
+        return (w, h);
+    }
+    let scale = |side: u32| {
+        let s = (u64::from(side) * u64::from(max_side) / u64::from(longest)) as u32;
+        (s & !1).max(2)
+    };
+    (scale(w), scale(h))
+}
+
+/// [`encode_jpeg`] of the frame scaled down to fit `max_side` (stored snapshots stay small
+/// whatever the camera's resolution).
+pub fn encode_jpeg_fit(frame: &Frame, quality: u8, max_side: u32) -> Result<Vec<u8>> {
     crate::init();
     let err = |what: &str, e: ffmpeg_next::Error| MediaError::new(ErrorKind::Internal, format!("JPEG {what}: {e}"));
-    let (w, h) = (frame.width(), frame.height());
-    if w == 0 || h == 0 {
+    let (sw, sh) = (frame.width(), frame.height());
+    if sw == 0 || sh == 0 {
         return Err(MediaError::new(ErrorKind::Internal, "JPEG: empty frame"));
     }
+    let (w, h) = fit_size(sw, sh, max_side);
     let codec = ffmpeg_next::encoder::find(Id::MJPEG)
         .ok_or_else(|| MediaError::new(ErrorKind::Internal, "libavcodec has no MJPEG encoder"))?;
     let mut enc = codec::Context::new_with_codec(codec)
@@ -38,8 +59,8 @@ pub fn encode_jpeg(frame: &Frame, quality: u8) -> Result<Vec<u8>> {
     let mut pic = AvFrame::empty();
     let mut sws = scaling::Context::get(
         frame.av_frame().format(),
-        w,
-        h,
+        sw,
+        sh,
         Pixel::YUVJ420P,
         w,
         h,
@@ -62,4 +83,17 @@ pub fn encode_jpeg(frame: &Frame, quality: u8) -> Result<Vec<u8>> {
 /// Base64 (standard alphabet, padded) of bytes, as VIAS `image` fields carry them.
 pub fn to_base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fit_size;
+
+    #[test]
+    fn snapshots_fit_the_longest_side() {
+        assert_eq!(fit_size(768, 576, 1280), (768, 576));
+        assert_eq!(fit_size(3840, 2160, 1280), (1280, 720));
+        assert_eq!(fit_size(2160, 3840, 1280), (720, 1280));
+        assert_eq!(fit_size(4096, 3, 1280), (1280, 2));
+    }
 }

@@ -11,6 +11,7 @@ use std::time::SystemTime;
 use ffmpeg_next::codec::Parameters;
 use ffmpeg_next::{Packet, Rational};
 
+use crate::address::Target;
 use crate::clock::CancelToken;
 use crate::error::Result;
 use crate::spec::{invalid, parse_url, redact_url, MediaConfig, RtspTransport, SourceSpec};
@@ -28,6 +29,9 @@ pub struct StreamInfo {
     pub stream_path: String,
     /// Wall-clock time of media time zero, for live sources.
     pub wall_base: Option<SystemTime>,
+    /// Largest picture (width, height) the decoders of this stream may produce
+    /// ([`MediaConfig::max_video_size`]).
+    pub max_size: (u32, u32),
 }
 
 impl StreamInfo {
@@ -36,6 +40,23 @@ impl StreamInfo {
             .map(|c| c.name().to_string())
             .unwrap_or_else(|| format!("{:?}", self.params.id()).to_lowercase())
     }
+}
+
+/// Refuses a stream whose declared picture is larger than `max` (width, height).
+pub(crate) fn check_size(params: &Parameters, max: (u32, u32), display: &str) -> Result<()> {
+    // SAFETY: reading two plain fields of codec parameters we hold.
+    let (w, h) = unsafe {
+        let raw = params.as_ptr();
+        ((*raw).width, (*raw).height)
+    };
+    let (w, h) = (u32::try_from(w).unwrap_or(0), u32::try_from(h).unwrap_or(0));
+    if w > max.0 || h > max.1 {
+        return Err(crate::error::MediaError::new(
+            crate::error::ErrorKind::UnsupportedCodec,
+            format!("{display}: picture {w}x{h} exceeds the limit {}x{}", max.0, max.1),
+        ));
+    }
+    Ok(())
 }
 
 /// One compressed video access unit.
@@ -74,6 +95,9 @@ impl DefaultOpener {
         DefaultOpener { config }
     }
 
+    /// Opens a stream address, configured or answered by a RESTful endpoint alike: checked by
+    /// [`crate::address::check`] (schemes, media roots, egress policy) before anything is
+    /// opened; `rtsp://` through retina, the rest through libavformat.
     fn open_url(
         &self,
         url: &str,
@@ -82,20 +106,19 @@ impl DefaultOpener {
         transport: RtspTransport,
         cancel: &CancelToken,
     ) -> Result<Box<dyn Source>> {
-        let lower = url.to_ascii_lowercase();
-        if lower.starts_with("rtsps://") {
-            // retina has no TLS transport: RTSP over TLS goes through libavformat, which always
-            // interleaves it over the TLS connection. Camera certificates are not verified
-            // (cameras ship self-signed ones), as with `http_check: false`.
-            let url = with_credentials(url, user, password)?;
-            return Ok(Box::new(file::AvSource::open(&url, &self.config, cancel)?));
-        }
-        if lower.starts_with("rtsp://") {
-            let parsed = parse_url(url)?;
-            let src = rtsp::RtspSource::open(parsed, user, password, transport, &self.config, cancel)?;
-            Ok(Box::new(src))
-        } else {
-            Ok(Box::new(file::AvSource::open(url, &self.config, cancel)?))
+        match crate::address::check(url, &self.config)? {
+            Target::Network { url: parsed, scheme } if scheme == "rtsp" => {
+                let src = rtsp::RtspSource::open(parsed, user, password, transport, &self.config, cancel)?;
+                Ok(Box::new(src))
+            }
+            Target::Network { scheme, .. } if scheme == "rtsps" => {
+                // retina has no TLS transport: RTSP over TLS goes through libavformat, which always
+                // interleaves it over the TLS connection. Camera certificates are not verified
+                // (cameras ship self-signed ones), as with `http_check: false`.
+                let url = with_credentials(url, user, password)?;
+                Ok(Box::new(file::AvSource::open(&url, &self.config, cancel)?))
+            }
+            _ => Ok(Box::new(file::AvSource::open(url, &self.config, cancel)?)),
         }
     }
 }
@@ -120,10 +143,16 @@ impl Opener for DefaultOpener {
                 let resolved = restful::resolve(url, headers, *cert_check, path, &self.config, cancel)?;
                 self.open_url(&resolved, None, None, RtspTransport::Tcp, cancel)
             }
-            SourceSpec::Obs { bucket, path } => {
-                let location = obs::locate(bucket, path, &self.config)?;
-                let mut src = file::AvSource::open(&location, &self.config, cancel)?;
-                src.set_stream_path(format!("obs://{bucket}/{path}"));
+            SourceSpec::Obs { project, bucket, path } => {
+                // The object store is the administrator's: not subject to media roots or egress.
+                let display = format!("obs://{bucket}/{path}");
+                let src = match obs::locate(project, bucket, path, &self.config)? {
+                    obs::Location::File(file) => file::AvSource::open_local(&file, display, &self.config, cancel)?,
+                    obs::Location::Presigned(url) => {
+                        let protocols = crate::whitelist::protocols_for("https").unwrap_or("http,https,tcp,tls");
+                        file::AvSource::open_with(&url, protocols, display, false, &self.config, cancel)?
+                    }
+                };
                 Ok(Box::new(src))
             }
         }

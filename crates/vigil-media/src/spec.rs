@@ -40,8 +40,13 @@ pub enum SourceSpec {
         cert_check: bool,
         path: String,
     },
-    /// An object in object storage (`obs` input): `bucket` + object `path`.
-    Obs { bucket: String, path: String },
+    /// An object in object storage (`obs` input): `bucket` + object `path`, read under the
+    /// prefix of project `project` (the tenant's own objects only).
+    Obs {
+        project: String,
+        bucket: String,
+        path: String,
+    },
 }
 
 impl SourceSpec {
@@ -77,7 +82,7 @@ impl SourceSpec {
         match self {
             SourceSpec::Rtsp { url, .. } | SourceSpec::Url { url } => redact_url(url),
             SourceSpec::Restful { url, path, .. } => format!("{} -> {path}", redact_url(url)),
-            SourceSpec::Obs { bucket, path } => format!("obs://{bucket}/{path}"),
+            SourceSpec::Obs { bucket, path, .. } => format!("obs://{bucket}/{path}"),
         }
     }
 }

@@ -210,6 +210,7 @@ fn read_street_from_obs(backend: ObsBackend) -> DefaultOpener {
         ..ReaderDeps::default()
     };
     let spec = SourceSpec::Obs {
+        project: "proja".into(),
         bucket: "videos".into(),
         path: "cams/street.mp4".into(),
     };
@@ -225,8 +226,9 @@ fn read_street_from_obs(backend: ObsBackend) -> DefaultOpener {
 fn obs_objects_from_local_root() {
     let _s = serial();
     let root = tmp().join("obs-root");
-    std::fs::create_dir_all(root.join("videos/cams")).expect("mkdir");
-    let link = root.join("videos/cams/street.mp4");
+    // Objects live under their project's prefix.
+    std::fs::create_dir_all(root.join("videos/proja/cams")).expect("mkdir");
+    let link = root.join("videos/proja/cams/street.mp4");
     if !link.exists() {
         std::os::unix::fs::symlink(media("street_bikes.mp4"), &link).expect("symlink");
     }
@@ -234,18 +236,35 @@ fn obs_objects_from_local_root() {
 
     let cancel = CancelToken::new();
     let missing = SourceSpec::Obs {
+        project: "proja".into(),
         bucket: "videos".into(),
         path: "cams/none.mp4".into(),
     };
     let err = opener.open(&missing, &cancel).err().expect("missing object fails");
     assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
-    let traversal = SourceSpec::Obs {
+    // Another project does not see project a's object, not even through `..`.
+    let other = SourceSpec::Obs {
+        project: "projb".into(),
         bucket: "videos".into(),
-        path: "../../etc/passwd".into(),
+        path: "cams/street.mp4".into(),
     };
-    let err = opener.open(&traversal, &cancel).err().expect("traversal fails");
-    assert_eq!(err.kind(), ErrorKind::InvalidSource, "{err}");
+    let err = opener.open(&other, &cancel).err().expect("other project's object");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
+    for path in [
+        "../../etc/passwd",
+        "../proja/cams/street.mp4",
+        "cams/../../proja/cams/street.mp4",
+    ] {
+        let traversal = SourceSpec::Obs {
+            project: "projb".into(),
+            bucket: "videos".into(),
+            path: path.into(),
+        };
+        let err = opener.open(&traversal, &cancel).err().expect("traversal fails");
+        assert_eq!(err.kind(), ErrorKind::InvalidSource, "{path}: {err}");
+    }
     let bad_bucket = SourceSpec::Obs {
+        project: "proja".into(),
         bucket: "../x".into(),
         path: "a.mp4".into(),
     };
@@ -262,7 +281,7 @@ fn obs_objects_from_an_s3_endpoint() {
     s3.create_bucket("videos");
     s3.put_object(
         "videos",
-        "cams/street.mp4",
+        "proja/cams/street.mp4",
         &std::fs::read(media("street_bikes.mp4")).expect("read clip"),
     );
     // Streamed by libavformat from a presigned URL: every frame, nothing copied to disk.
@@ -271,16 +290,26 @@ fn obs_objects_from_an_s3_endpoint() {
     let cancel = CancelToken::new();
     for (bucket, path) in [("videos", "cams/none.mp4"), ("no-such-bucket", "cams/street.mp4")] {
         let missing = SourceSpec::Obs {
+            project: "proja".into(),
             bucket: bucket.into(),
             path: path.into(),
         };
         let err = opener.open(&missing, &cancel).err().expect("missing object fails");
         assert_eq!(err.kind(), ErrorKind::NotFound, "{bucket}/{path}: {err}");
     }
+    // Project b's key is projb/cams/street.mp4: project a's object stays out of reach.
+    let other = SourceSpec::Obs {
+        project: "projb".into(),
+        bucket: "videos".into(),
+        path: "cams/street.mp4".into(),
+    };
+    let err = opener.open(&other, &cancel).err().expect("other project's object");
+    assert_eq!(err.kind(), ErrorKind::NotFound, "{err}");
 
     drop(s3);
     let started = Instant::now();
     let street = SourceSpec::Obs {
+        project: "proja".into(),
         bucket: "videos".into(),
         path: "cams/street.mp4".into(),
     };

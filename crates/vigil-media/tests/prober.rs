@@ -17,8 +17,16 @@ struct MemTargets {
 }
 
 impl ProbeTargets for MemTargets {
-    async fn targets(&self) -> Vec<(String, SourceSpec)> {
-        self.list.clone()
+    /// The project of `a/cam1` is `a`; ids without a slash belong to project `default`.
+    async fn targets(&self) -> Vec<ProbeTarget> {
+        self.list
+            .iter()
+            .map(|(id, spec)| ProbeTarget {
+                id: id.clone(),
+                project: id.split_once('/').map_or("default", |(p, _)| p).to_string(),
+                spec: spec.clone(),
+            })
+            .collect()
     }
     async fn report(&self, id: String, report: ProbeReport) {
         if let Ok(mut m) = self.reports.lock() {
@@ -129,17 +137,21 @@ async fn prober_reports_online_snapshot_black_freeze_gray_blurry_and_failures() 
     assert!(jpeg.len() > 10_000);
     let jpg_path = tmp().join("snapshot.jpg");
     std::fs::write(&jpg_path, &jpeg).expect("write jpeg");
-    let cancel = CancelToken::new();
-    let mut src = DefaultOpener::default()
-        .open(&SourceSpec::url(jpg_path.to_str().expect("utf8")), &cancel)
-        .expect("open jpeg");
-    let mut dec =
-        Decoder::new(&src.info().params, src.info().time_base, DecodeOptions::default()).expect("jpeg decoder");
-    let pkt = src.read().expect("read").expect("one packet");
-    dec.send(&pkt).expect("send");
-    dec.send_eof();
-    let pic = dec.receive(0, 0).expect("decode").expect("picture");
-    assert_eq!((pic.width(), pic.height()), (768, 576));
+    // Still pictures are not video sources (the media layer refuses the image demuxers), so
+    // the JPEG is checked with ffprobe.
+    let out = std::process::Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,width,height",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(&jpg_path)
+        .output()
+        .expect("ffprobe");
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "mjpeg,768,576");
     let b64 = ped.image_base64().expect("base64");
     assert!(b64.len() >= jpeg.len() * 4 / 3);
 
@@ -246,4 +258,67 @@ async fn prober_bounds_concurrency_and_runs_periodically() {
         2,
         "at most `concurrency` probes at once"
     );
+}
+
+/// Cameras of project `a` are dead (each probe waits 600 ms for its timeout), those of `b`
+/// answer at once (with an error, quickly).
+struct DeadCameras {
+    order: Mutex<Vec<String>>,
+}
+
+impl Opener for DeadCameras {
+    fn open(&self, spec: &SourceSpec, _cancel: &CancelToken) -> Result<Box<dyn Source>> {
+        if spec.redacted().contains("/a-") {
+            std::thread::sleep(Duration::from_millis(600));
+        }
+        if let Ok(mut o) = self.order.lock() {
+            o.push(spec.redacted());
+        }
+        Err(MediaError::new(ErrorKind::Unreachable, "no answer"))
+    }
+}
+
+/// One project's many dead cameras cannot starve another project's probes: with 2 slots and
+/// 10 dead cameras of project `a` listed first, project `b`'s cameras are probed right away,
+/// not after every dead camera (which would take 3 s).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prober_shares_slots_fairly_between_projects() {
+    let mut list: Vec<(String, SourceSpec)> = (0..10)
+        .map(|i| (format!("a/{i}"), SourceSpec::rtsp(format!("rtsp://127.0.0.1:9/a-{i}"))))
+        .collect();
+    list.extend((0..2).map(|i| (format!("b/{i}"), SourceSpec::rtsp(format!("rtsp://127.0.0.1:9/b-{i}")))));
+    let targets = Arc::new(MemTargets {
+        list,
+        ..MemTargets::default()
+    });
+    let opener = Arc::new(DeadCameras {
+        order: Mutex::new(Vec::new()),
+    });
+    let prober = Prober {
+        opener: opener.clone(),
+        concurrency: 2,
+        ..Prober::default()
+    };
+    let started = std::time::Instant::now();
+    let round = tokio::spawn({
+        let (prober, targets) = (prober.clone(), targets.clone());
+        async move { prober.run_once(&targets).await }
+    });
+    for _ in 0..100 {
+        if targets
+            .reports
+            .lock()
+            .map(|m| m.contains_key("b/0") && m.contains_key("b/1"))
+            .unwrap_or(false)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let b_done = started.elapsed();
+    assert!(b_done < Duration::from_millis(1000), "project b waited {b_done:?}");
+    let order = opener.order.lock().expect("lock").clone();
+    let first_b = order.iter().filter(|s| s.contains("/b-")).count();
+    assert_eq!(first_b, 2, "{order:?}");
+    assert_eq!(round.await.expect("join"), 12);
 }

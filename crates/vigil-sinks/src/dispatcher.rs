@@ -1,7 +1,13 @@
 //! The delivery loop: claims due outbox rows, delivers them with bounded concurrency, deletes a
 //! row once its sink acknowledged it and reschedules it with exponential backoff and jitter when
-//! not. It never gives up (at-least-once); receivers deduplicate on `message_id`. Alarm
-//! production only ever writes the outbox, so a slow or dead receiver cannot hold it up.
+//! not. It never gives up (at-least-once, until the outbox retention removes a row that failed
+//! for days); receivers deduplicate on `message_id`. Alarm production only ever writes the
+//! outbox, so a slow or dead receiver cannot hold it up.
+//!
+//! Fairness between tenants: claims are round robin between projects with at most
+//! `per_project` deliveries of one project in flight (`Store::claim_due_fair`), and a failing
+//! destination is paused with a growing delay while its alarms wait (`destinations`), so one
+//! tenant's dead webhook neither takes every slot nor costs a timeout per queued alarm.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -13,6 +19,7 @@ use tokio::task::{JoinHandle, JoinSet};
 use vigil_store::outbox::OutboxItem;
 use vigil_store::{Store, StoreError};
 
+use crate::destinations::{DestinationKey, Destinations};
 use crate::{AlarmPayload, Backoff, Clock, SinkError, Sinks, SystemClock};
 
 #[derive(Debug, Clone)]
@@ -23,6 +30,9 @@ pub struct DispatcherConfig {
     pub batch: usize,
     /// Deliveries in flight at most.
     pub concurrency: usize,
+    /// Deliveries of one project and sink kind in flight at most, across every dispatcher
+    /// sharing the database (fairness between tenants).
+    pub per_project: usize,
     /// How long a claimed row stays ours; longer than the slowest sink timeout, so that only a
     /// dead worker's rows are taken over.
     pub lease: Duration,
@@ -39,6 +49,7 @@ impl Default for DispatcherConfig {
             worker_id: format!("dispatcher-{}", uuid::Uuid::new_v4().simple()),
             batch: 32,
             concurrency: 16,
+            per_project: 4,
             lease: Duration::from_secs(120),
             poll_interval: Duration::from_millis(500),
             backoff: Backoff::default(),
@@ -52,6 +63,7 @@ impl Default for DispatcherConfig {
 pub struct Counters {
     delivered: AtomicU64,
     retried: AtomicU64,
+    deferred: AtomicU64,
     pending: AtomicI64,
 }
 
@@ -61,6 +73,8 @@ pub struct CountersSnapshot {
     pub delivered: u64,
     /// Failed attempts that were rescheduled.
     pub retried: u64,
+    /// Rows put back untried because their destination was paused.
+    pub deferred: u64,
     /// Outbox rows (all workers) at the last backlog check.
     pub pending: i64,
 }
@@ -70,6 +84,7 @@ impl Counters {
         CountersSnapshot {
             delivered: self.delivered.load(Ordering::Relaxed),
             retried: self.retried.load(Ordering::Relaxed),
+            deferred: self.deferred.load(Ordering::Relaxed),
             pending: self.pending.load(Ordering::Relaxed),
         }
     }
@@ -81,6 +96,7 @@ struct Inner {
     config: DispatcherConfig,
     clock: Arc<dyn Clock>,
     counters: Arc<Counters>,
+    destinations: Destinations,
     wake: Notify,
 }
 
@@ -97,6 +113,7 @@ impl Dispatcher {
         Self(Arc::new(Inner {
             store,
             sinks,
+            destinations: Destinations::new(config.backoff),
             config,
             clock,
             counters: Arc::default(),
@@ -119,9 +136,10 @@ impl Dispatcher {
         let inner = &self.0;
         let items = inner
             .store
-            .claim_due(
+            .claim_due_fair(
                 &inner.config.worker_id,
                 inner.config.batch,
+                inner.config.per_project,
                 inner.config.lease,
                 inner.clock.now_ms(),
             )
@@ -155,7 +173,7 @@ impl Dispatcher {
             if asked > 0 {
                 match inner
                     .store
-                    .claim_due(&cfg.worker_id, asked, cfg.lease, inner.clock.now_ms())
+                    .claim_due_fair(&cfg.worker_id, asked, cfg.per_project, cfg.lease, inner.clock.now_ms())
                     .await
                 {
                     Ok(items) => {
@@ -212,15 +230,25 @@ impl Dispatcher {
         }
     }
 
-    /// One attempt for one row; the row is acknowledged or rescheduled, never dropped.
+    /// One attempt for one row; the row is acknowledged or rescheduled, never dropped. A row of
+    /// a paused destination goes back untried.
     async fn deliver_one(&self, item: OutboxItem) {
         let inner = &self.0;
+        let key = DestinationKey::of(&item);
+        if let Some(until) = inner.destinations.paused_until(&key, inner.clock.now_ms()) {
+            inner.counters.deferred.fetch_add(1, Ordering::Relaxed);
+            if let Err(e) = inner.store.defer(&item.id, until).await {
+                tracing::error!(message_id = %item.message_id, error = %e, "cannot defer an alarm; its lease will expire and it is retried then");
+            }
+            return;
+        }
         let result = match AlarmPayload::from_item(&item) {
             Ok(p) => inner.sinks.deliver(&p).await,
             Err(e) => Err(e),
         };
         match result {
             Ok(()) => {
+                inner.destinations.succeeded(&key);
                 inner.counters.delivered.fetch_add(1, Ordering::Relaxed);
                 tracing::debug!(message_id = %item.message_id, sink = %item.sink, attempts = item.attempts + 1, "alarm delivered");
                 if let Err(e) = inner.store.ack(&item.id).await {
@@ -228,11 +256,11 @@ impl Dispatcher {
                     tracing::error!(message_id = %item.message_id, error = %e, "delivered alarm could not be removed from the outbox");
                 }
             }
-            Err(e) => self.reschedule(&item, e).await,
+            Err(e) => self.reschedule(&item, &key, e).await,
         }
     }
 
-    async fn reschedule(&self, item: &OutboxItem, e: SinkError) {
+    async fn reschedule(&self, item: &OutboxItem, key: &DestinationKey, e: SinkError) {
         let inner = &self.0;
         let failures = u32::try_from(item.attempts + 1).unwrap_or(u32::MAX);
         let backoff = &inner.config.backoff;
@@ -241,10 +269,25 @@ impl Dispatcher {
         } else {
             backoff.cap
         };
-        let next = inner
-            .clock
-            .now_ms()
-            .saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+        let now = inner.clock.now_ms();
+        let mut next = now.saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX));
+        if e.is_retryable() {
+            // The destination itself may be down: pause it, and its queued alarms with it.
+            let until = inner.destinations.failed(key, now);
+            next = next.max(until);
+            match inner
+                .store
+                .defer_output(&key.project_id, &key.sink, &key.sink_config, until, now)
+                .await
+            {
+                Ok(n) if n > 0 => {
+                    tracing::debug!(project_id = %key.project_id, sink = %key.sink, deferred = n, "destination paused")
+                }
+                Ok(_) => {}
+                Err(se) => tracing::warn!(error = %se, "cannot pause a failing destination's queued alarms"),
+            }
+        }
+        let delay = std::time::Duration::from_millis(u64::try_from(next - now).unwrap_or(0));
         inner.counters.retried.fetch_add(1, Ordering::Relaxed);
         if e.is_retryable() {
             tracing::warn!(message_id = %item.message_id, task_id = %item.task_id, sink = %item.sink,

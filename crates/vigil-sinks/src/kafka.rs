@@ -1,9 +1,11 @@
 //! `output.dis` mapped to Kafka: VIAS pushes each alarm as one record into a DIS stream; Vigil
 //! produces the same JSON as one record (key: `message_id`, headers: `event_type`, `task_id`) to
-//! the topic `{topic_prefix}{stream_name}` on the Kafka-compatible cluster the server names. The
-//! produce response (acks from all in-sync replicas) is the acknowledgement.
+//! the project's topic (`{topic_prefix}` + the topic pattern, by default
+//! `vigil.{project_id}.{stream_name}`, see `dis_topic`) on the Kafka-compatible cluster the server
+//! names. The produce response (acks from all in-sync replicas) is the acknowledgement.
 //!
-//! A missing topic is created (one partition); an existing one keeps its partitions and a task's
+//! A missing topic is created (one partition), and only when it lies under the alarm's project
+//! prefix; an existing one keeps its partitions and a task's
 //! alarms always go to the same partition (the outbox delivers concurrently, so consumers order by
 //! the alarm `timestamp`, as with every output). Any failure drops the cached connection and the
 //! next delivery reconnects; the outbox retries with backoff.
@@ -18,7 +20,7 @@ use rskafka::record::Record;
 use rskafka::BackoffConfig;
 use tokio::sync::Mutex;
 
-use crate::dis_topic::dis_topic;
+use crate::dis_topic::{dis_topic, TopicPattern, TopicSyntax};
 use crate::{AlarmPayload, DeliverFuture, Sink, SinkError};
 
 /// Server-side Kafka settings.
@@ -26,8 +28,10 @@ use crate::{AlarmPayload, DeliverFuture, Sink, SinkError};
 pub struct KafkaConfig {
     /// Bootstrap brokers, `host:port` each.
     pub brokers: Vec<String>,
-    /// Put before every `stream_name`, e.g. `vigil.alarms.`.
+    /// Put before every topic, e.g. `site1.`.
     pub topic_prefix: String,
+    /// The per-project topic, e.g. `vigil.{project_id}.{stream_name}` (must name `{project_id}`).
+    pub topic_pattern: String,
     /// How long one delivery (connect, metadata, produce) may take.
     pub ack_timeout: Duration,
 }
@@ -37,6 +41,7 @@ const MAX_MESSAGE: usize = 64 * 1024 * 1024;
 
 pub struct KafkaSink {
     config: KafkaConfig,
+    topic_names: TopicPattern,
     client: Mutex<Option<Arc<Client>>>,
     /// Partition clients by topic, in partition order.
     topics: Mutex<HashMap<String, Arc<Vec<PartitionClient>>>>,
@@ -56,19 +61,11 @@ impl KafkaSink {
                 return Err(bad(format!("broker {b:?} is not host:port")));
             }
         }
-        let prefix_ok = config.topic_prefix.len() <= 185
-            && config
-                .topic_prefix
-                .bytes()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'-'));
-        if !prefix_ok {
-            return Err(bad(format!(
-                "topic prefix {:?} may hold only letters, digits, '.', '_' and '-'",
-                config.topic_prefix
-            )));
-        }
+        let topic_names =
+            TopicPattern::new(&config.topic_prefix, &config.topic_pattern, TopicSyntax::Kafka).map_err(bad)?;
         Ok(Self {
             config,
+            topic_names,
             client: Mutex::new(None),
             topics: Mutex::new(HashMap::new()),
         })
@@ -93,7 +90,12 @@ impl KafkaSink {
         Ok(client)
     }
 
-    async fn partitions(&self, topic: &str) -> Result<Arc<Vec<PartitionClient>>, rskafka::client::error::Error> {
+    /// The partitions of `topic`, created when missing and owned by `project_id`.
+    async fn partitions(
+        &self,
+        project_id: &str,
+        topic: &str,
+    ) -> Result<Arc<Vec<PartitionClient>>, rskafka::client::error::Error> {
         if let Some(p) = self.topics.lock().await.get(topic) {
             return Ok(p.clone());
         }
@@ -101,6 +103,18 @@ impl KafkaSink {
         let known = client.list_topics().await?.into_iter().find(|t| t.name == topic);
         let numbers: Vec<i32> = match known {
             Some(t) if !t.partitions.is_empty() => t.partitions.into_iter().collect(),
+            // Never create a topic outside the alarm's project prefix (the name rules already
+            // make that impossible; this keeps it so if they change).
+            _ if !self.topic_names.owns(project_id, topic) => {
+                tracing::error!(
+                    project_id,
+                    topic,
+                    "refusing to create a Kafka topic outside the project's prefix"
+                );
+                return Err(rskafka::client::error::Error::InvalidResponse(format!(
+                    "topic {topic} is outside the project's prefix"
+                )));
+            }
             _ => {
                 let timeout_ms = i32::try_from(self.config.ack_timeout.as_millis()).unwrap_or(i32::MAX);
                 // Another producer may create it at the same moment; producing tells.
@@ -120,9 +134,9 @@ impl KafkaSink {
     }
 
     async fn produce(&self, p: &AlarmPayload) -> Result<(), SinkError> {
-        let topic = dis_topic(p, &self.config.topic_prefix)?;
+        let topic = dis_topic(p, &self.topic_names)?;
         let exchange = async {
-            let parts = self.partitions(&topic).await?;
+            let parts = self.partitions(&p.project_id, &topic).await?;
             let part = &parts[partition_of(&p.alarm.task_id, parts.len())];
             let record = Record {
                 key: Some(p.alarm.message_id.clone().into_bytes()),
@@ -178,6 +192,7 @@ mod tests {
         KafkaConfig {
             brokers: brokers.iter().map(|b| b.to_string()).collect(),
             topic_prefix: prefix.into(),
+            topic_pattern: crate::dis_topic::DEFAULT_KAFKA_PATTERN.into(),
             ack_timeout: Duration::from_secs(5),
         }
     }

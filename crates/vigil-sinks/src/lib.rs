@@ -1,5 +1,5 @@
 //! Alarm delivery (spec §5.4, §6.1): one `Sink` per external output kind (webhook, OBS-style
-//! object storage, DIS mapped to MQTT), and the dispatcher that drains the durable outbox into
+//! object storage, DIS mapped to MQTT or Kafka), and the dispatcher that drains the durable outbox into
 //! them. The event center needs no sink: it is the `alarms` table, written with the outbox row.
 //!
 //! Contract of every sink (as in vector): `deliver` returns `Ok` only once the receiver has
@@ -8,6 +8,7 @@
 
 pub mod backoff;
 pub mod clock;
+pub mod destinations;
 pub mod dis_topic;
 pub mod dispatcher;
 mod error;
@@ -16,6 +17,7 @@ pub mod mqtt;
 pub mod obs;
 mod payload;
 mod registry;
+pub mod retention;
 pub mod webhook;
 
 use std::future::Future;

@@ -1,7 +1,9 @@
-//! `output.obs`: each alarm becomes objects under the task's bucket and path,
-//! `{path}/{task_id}/{YYYY-MM-DD}/{message_id}.jpg` (the picture, when there is one) and then
-//! `….json` (the envelope without `image_base64`); the date is the alarm's UTC day. Writing the
-//! JSON last means a reader that sees it finds the picture too. A retry rewrites the same keys.
+//! `output.obs`: each alarm becomes objects under the task's bucket, inside its project's prefix
+//! (`vigil_core::object_storage::project_key`): `{project_id}/{path}/{task_id}/{YYYY-MM-DD}/
+//! {message_id}.jpg` (the picture, when there is one) and then `….json` (the envelope without
+//! `image_base64`); the date is the alarm's UTC day. Writing the JSON last means a reader that
+//! sees it finds the picture too. A retry rewrites the same keys. A tenant therefore writes only
+//! under its own prefix: `.`/`..` segments and bad bucket names are refused here as at the API.
 //!
 //! The server decides where buckets live: a local directory (`root/{bucket}/…`, the default) or
 //! an S3-compatible endpoint (one `object_store` client per bucket, created on first use).
@@ -15,6 +17,8 @@ use object_store::local::LocalFileSystem;
 use object_store::path::{Path, PathPart};
 use object_store::{ObjectStore, PutPayload};
 use vigil_core::alarm::ObsOutput;
+use vigil_core::object_storage::project_key;
+use vigil_core::task_io::{bucket_ok, obs_path_ok};
 
 use crate::{AlarmPayload, DeliverFuture, ObsConfig, Sink, SinkError};
 
@@ -24,14 +28,29 @@ pub struct ObsSink {
     stores: Mutex<HashMap<String, Arc<dyn ObjectStore>>>,
 }
 
-/// Object keys of one alarm: (picture, envelope).
-pub fn object_keys(out: &ObsOutput, task_id: &str, timestamp: u64, message_id: &str) -> (Path, Path) {
+/// Object keys of one alarm of `project_id`, inside the bucket: (picture, envelope). Refuses
+/// settings that could leave the project's prefix.
+pub fn object_keys(
+    project_id: &str,
+    out: &ObsOutput,
+    task_id: &str,
+    timestamp: u64,
+    message_id: &str,
+) -> Result<(Path, Path), SinkError> {
+    let segment_ok = |s: &str| !s.is_empty() && s != "." && s != ".." && !s.contains(['/', '\\']);
+    if !segment_ok(project_id) || !segment_ok(task_id) || !segment_ok(message_id) {
+        return Err(SinkError::Permanent("alarm ids cannot name an object".into()));
+    }
+    if !bucket_ok(&out.bucket) || !obs_path_ok(&out.path) || out.path.starts_with('/') {
+        return Err(SinkError::Permanent(
+            "obs output: invalid bucket or path (no '.'/'..' segments, relative paths only)".into(),
+        ));
+    }
     let day = chrono::DateTime::from_timestamp(i64::try_from(timestamp).unwrap_or(0), 0)
         .unwrap_or_default()
         .format("%Y-%m-%d")
         .to_string();
-    let dir: Vec<PathPart<'static>> = out
-        .path
+    let dir: Vec<PathPart<'static>> = project_key(project_id, &out.path)
         .split('/')
         .filter(|s| !s.is_empty())
         .map(|s| PathPart::from(s.to_string()))
@@ -43,7 +62,7 @@ pub fn object_keys(out: &ObsOutput, task_id: &str, timestamp: u64, message_id: &
             .chain([PathPart::from(format!("{message_id}.{ext}"))])
             .collect::<Path>()
     };
-    (key("jpg"), key("json"))
+    Ok((key("jpg"), key("json")))
 }
 
 impl ObsSink {
@@ -96,8 +115,14 @@ impl ObsSink {
 
     async fn write(&self, p: &AlarmPayload) -> Result<(), SinkError> {
         let out: ObsOutput = p.settings()?;
+        let (jpg, json) = object_keys(
+            &p.project_id,
+            &out,
+            &p.alarm.task_id,
+            p.alarm.timestamp,
+            &p.alarm.message_id,
+        )?;
         let (store, prefix) = self.store_for(&out.bucket)?;
-        let (jpg, json) = object_keys(&out, &p.alarm.task_id, p.alarm.timestamp, &p.alarm.message_id);
         let place = |key: Path| match &prefix {
             Some(b) => std::iter::once(b.clone()).chain(key.parts()).collect::<Path>(),
             None => key,
@@ -143,17 +168,24 @@ mod tests {
     #[test]
     fn keys_follow_the_documented_layout() {
         let out = ObsOutput {
-            bucket: "b".into(),
+            bucket: "bkt".into(),
             path: "alarms/site-1/".into(),
         };
-        let (jpg, json) = object_keys(&out, "t1", 1618299313, "C8F6");
-        assert_eq!(jpg.as_ref(), "alarms/site-1/t1/2021-04-13/C8F6.jpg");
-        assert_eq!(json.as_ref(), "alarms/site-1/t1/2021-04-13/C8F6.json");
-        let hostile = ObsOutput {
-            bucket: "b".into(),
-            path: "../x".into(),
+        let (jpg, json) = object_keys("p1", &out, "t1", 1618299313, "C8F6").unwrap();
+        assert_eq!(jpg.as_ref(), "p1/alarms/site-1/t1/2021-04-13/C8F6.jpg");
+        assert_eq!(json.as_ref(), "p1/alarms/site-1/t1/2021-04-13/C8F6.json");
+        for path in ["../x", "a/../../x", "/abs", "a/./b"] {
+            let hostile = ObsOutput {
+                bucket: "bkt".into(),
+                path: path.into(),
+            };
+            assert!(object_keys("p1", &hostile, "t", 0, "m").is_err(), "{path}");
+        }
+        let bad_bucket = ObsOutput {
+            bucket: "..".into(),
+            path: String::new(),
         };
-        let (_, json) = object_keys(&hostile, "t", 0, "m");
-        assert!(!json.as_ref().split('/').any(|p| p == ".."), "{json}");
+        assert!(object_keys("p1", &bad_bucket, "t", 0, "m").is_err());
+        assert!(object_keys("..", &out, "t", 0, "m").is_err());
     }
 }

@@ -20,6 +20,8 @@ pub use vigil_core::object_storage::ObsBackend as ObsConfig;
 pub struct SinksConfig {
     /// Whole-request timeout of a webhook POST.
     pub webhook_timeout: Duration,
+    /// Redirects a webhook POST follows, each checked by the egress policy (0: none).
+    pub webhook_max_redirects: usize,
     pub obs: ObsConfig,
     /// The broker behind `dis` outputs: MQTT or Kafka (not both). With neither, `dis`
     /// deliveries fail permanently with a message naming the missing setting.
@@ -30,10 +32,12 @@ pub struct SinksConfig {
 }
 
 impl SinksConfig {
-    /// Defaults for a data directory: 10 s webhooks, buckets under `<data_dir>/obs`, no MQTT.
+    /// Defaults for a data directory: 10 s webhooks without redirects, buckets under
+    /// `<data_dir>/obs`, no MQTT, the built-in egress policy.
     pub fn with_data_dir(data_dir: &std::path::Path) -> Self {
         Self {
             webhook_timeout: Duration::from_secs(10),
+            webhook_max_redirects: 0,
             obs: ObsConfig::Local {
                 root: crate::obs::default_root(data_dir),
             },
@@ -51,7 +55,14 @@ pub struct Sinks(HashMap<SinkKind, Arc<dyn Sink>>);
 impl Sinks {
     pub fn from_config(c: &SinksConfig) -> Result<Self, SinkError> {
         let mut s = Sinks::default();
-        s.insert(SinkKind::Webhook, Arc::new(WebhookSink::new(c.webhook_timeout)?));
+        s.insert(
+            SinkKind::Webhook,
+            Arc::new(WebhookSink::new(
+                c.webhook_timeout,
+                c.egress.clone(),
+                c.webhook_max_redirects,
+            )?),
+        );
         s.insert(SinkKind::Obs, Arc::new(ObsSink::new(c.obs.clone())));
         match (&c.mqtt, &c.kafka) {
             (Some(_), Some(_)) => {

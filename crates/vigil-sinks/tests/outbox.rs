@@ -271,7 +271,45 @@ async fn event_center_queries(b: Backend) {
     s.finish().await;
 }
 
+/// Round robin between projects, at most `per_project` leases of one project and sink kind
+/// (all claimers together); an older backlog of one project does not come first.
+async fn claims_are_fair_between_projects(b: Backend) {
+    let s = TestServer::start(b).await;
+    let hook = webhook_outputs("http://127.0.0.1:9/", false);
+    for i in 0..20 {
+        let a = alarm("ta", 1_700_000_000 + i, false);
+        s.store.enqueue_alarm(&a, &s.a.project_id, None, &hook).await.unwrap();
+    }
+    for i in 0..3 {
+        let a = alarm("tb", 1_700_000_100 + i, false);
+        s.store.enqueue_alarm(&a, &s.b.project_id, None, &hook).await.unwrap();
+    }
+    let now = vigil_store::now_ms() + 10;
+    let lease = Duration::from_secs(60);
+    let count = |items: &[vigil_store::outbox::OutboxItem], p: &str| items.iter().filter(|i| i.project_id == p).count();
+    let first = s.store.claim_due_fair("w1", 3, 2, lease, now).await.unwrap();
+    assert_eq!(first.len(), 3);
+    assert!(count(&first, &s.b.project_id) >= 1, "B is served in the first batch");
+    let second = s.store.claim_due_fair("w2", 10, 2, lease, now).await.unwrap();
+    let (a, b) = (
+        count(&first, &s.a.project_id) + count(&second, &s.a.project_id),
+        count(&first, &s.b.project_id) + count(&second, &s.b.project_id),
+    );
+    assert_eq!((a, b), (2, 2), "two leases per project across both claimers");
+    assert!(s
+        .store
+        .claim_due_fair("w3", 10, 2, lease, now)
+        .await
+        .unwrap()
+        .is_empty());
+    // A lease handed back frees its project's slot.
+    s.store.ack(&first[0].id).await.unwrap();
+    assert_eq!(s.store.claim_due_fair("w3", 10, 2, lease, now).await.unwrap().len(), 1);
+    s.finish().await;
+}
+
 both_backends!(
+    claims_are_fair_between_projects,
     enqueue_is_one_transaction,
     lease_ack_retry_and_stats,
     claims_are_exclusive,

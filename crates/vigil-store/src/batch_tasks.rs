@@ -46,15 +46,27 @@ fn batch(r: &AnyRow) -> Result<BatchRecord, StoreError> {
     })
 }
 
+/// A parallel create with the same name loses on the unique index.
+fn dup_name(e: sqlx::Error) -> StoreError {
+    let e = StoreError::Db(e);
+    if e.is_unique_violation() {
+        StoreError::DuplicateName("batch task")
+    } else {
+        e
+    }
+}
+
 impl Store {
-    /// Inserts or replaces a batch row and its group links (`b.id` empty: a new batch).
-    pub async fn save_batch(&self, mut b: BatchRecord) -> Result<String, StoreError> {
+    /// Inserts or replaces a batch row and its group links (`b.id` empty: a new batch, counted
+    /// against `quota` batch tasks per project atomically, see `quota.rs`).
+    pub async fn save_batch(&self, mut b: BatchRecord, quota: i64) -> Result<String, StoreError> {
         if self.name_taken("batch_tasks", &b.project_id, &b.name, &b.id).await? {
             return Err(StoreError::DuplicateName("batch task"));
         }
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.quota_tx(&b.project_id).await?;
         if b.id.is_empty() {
+            crate::quota::check(&mut tx, "batch_tasks", &b.project_id, 1, "batch tasks", quota).await?;
             b.id = vigil_core::ids::new_hex32_id();
             sqlx::query(&format!(
                 "INSERT INTO batch_tasks ({COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$12)"
@@ -72,7 +84,8 @@ impl Store {
             .bind(&b.resource_order_id)
             .bind(now)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(dup_name)?;
         } else {
             sqlx::query(
                 "UPDATE batch_tasks SET name = $1, description = $2, batch_input = $3, output = $4, config = $5, \

@@ -34,6 +34,15 @@ pub struct AccessKey {
     pub created_at: i64,
 }
 
+/// How many rows of each kind a project deletion removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ProjectDeletion {
+    pub tasks: u64,
+    pub batch_tasks: u64,
+    pub video_sources: u64,
+    pub video_groups: u64,
+}
+
 /// What a valid token stands for.
 #[derive(Debug, Clone)]
 pub struct TokenGrant {
@@ -97,38 +106,46 @@ impl Store {
         row.as_ref().map(project).transpose()
     }
 
-    /// Deletes a project with its grants, keys and tokens. Refused while it still owns sources or groups.
-    pub async fn delete_project(&self, id: &str) -> Result<(), StoreError> {
-        let owned: i64 = sqlx::query(
-            "SELECT (SELECT COUNT(*) FROM video_sources WHERE project_id = $1) + (SELECT COUNT(*) FROM video_groups WHERE project_id = $1)",
-        )
-        .bind(id)
-        .fetch_one(&self.pool)
-        .await?
-        .try_get(0)?;
-        if owned > 0 {
-            return Err(StoreError::InUse(format!(
-                "project {id} still owns {owned} video sources/groups"
-            )));
-        }
+    /// Deletes a project and everything it owns in one transaction: its tasks (a worker running
+    /// one sees the row gone and stops its pipeline), batch tasks, video sources and groups with
+    /// their links and templates, alarms and undelivered outbox rows, grants, keys and tokens.
+    pub async fn delete_project(&self, id: &str) -> Result<ProjectDeletion, StoreError> {
         let mut tx = self.pool.begin().await?;
-        for sql in [
-            "DELETE FROM user_projects WHERE project_id = $1",
-            "DELETE FROM access_keys WHERE project_id = $1",
-            "DELETE FROM tokens WHERE project_id = $1",
+        let mut counts = ProjectDeletion::default();
+        for (sql, slot) in [
+            ("DELETE FROM batch_task_groups WHERE batch_id IN (SELECT id FROM batch_tasks WHERE project_id = $1)", None),
+            ("DELETE FROM batch_tasks WHERE project_id = $1", Some(0)),
+            ("DELETE FROM tasks WHERE project_id = $1", Some(1)),
+            ("DELETE FROM source_templates WHERE source_id IN (SELECT id FROM video_sources WHERE project_id = $1)", None),
+            ("DELETE FROM video_group_members WHERE group_id IN (SELECT id FROM video_groups WHERE project_id = $1)", None),
+            ("DELETE FROM video_group_members WHERE source_id IN (SELECT id FROM video_sources WHERE project_id = $1)", None),
+            ("DELETE FROM video_sources WHERE project_id = $1", Some(2)),
+            ("DELETE FROM video_groups WHERE project_id = $1", Some(3)),
+            ("DELETE FROM alarms WHERE project_id = $1", None),
+            ("DELETE FROM outbox WHERE project_id = $1", None),
+            ("DELETE FROM user_projects WHERE project_id = $1", None),
+            ("DELETE FROM access_keys WHERE project_id = $1", None),
+            ("DELETE FROM tokens WHERE project_id = $1", None),
         ] {
-            sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+            let n = sqlx::query(sql).bind(id).execute(&mut *tx).await?.rows_affected();
+            match slot {
+                Some(0) => counts.batch_tasks = n,
+                Some(1) => counts.tasks = n,
+                Some(2) => counts.video_sources = n,
+                Some(3) => counts.video_groups = n,
+                _ => {}
+            }
         }
         let n = sqlx::query("DELETE FROM projects WHERE id = $1")
             .bind(id)
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        tx.commit().await?;
         if n == 0 {
             return Err(StoreError::NotFound("project"));
         }
-        Ok(())
+        tx.commit().await?;
+        Ok(counts)
     }
 
     pub async fn create_user(&self, id: &str, name: &str, password_hash: &str) -> Result<(), StoreError> {
@@ -177,8 +194,59 @@ impl Store {
         Ok(users)
     }
 
+    /// One user by name (`by_id` false) or id, with their project grants.
+    async fn user_where(&self, key: &str, by_id: bool) -> Result<Option<User>, StoreError> {
+        let sql = if by_id {
+            "SELECT id, name, password_hash, created_at FROM users WHERE id = $1"
+        } else {
+            "SELECT id, name, password_hash, created_at FROM users WHERE name = $1"
+        };
+        let Some(r) = sqlx::query(sql).bind(key).fetch_optional(&self.pool).await? else {
+            return Ok(None);
+        };
+        let id = s(&r, "id")?;
+        let grants = sqlx::query("SELECT project_id FROM user_projects WHERE user_id = $1 ORDER BY project_id")
+            .bind(&id)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(Some(User {
+            name: s(&r, "name")?,
+            password_hash: s(&r, "password_hash")?,
+            created_at: i(&r, "created_at")?,
+            projects: grants.iter().map(|g| s(g, "project_id")).collect::<Result<_, _>>()?,
+            id,
+        }))
+    }
+
     pub async fn find_user(&self, name: &str) -> Result<Option<User>, StoreError> {
-        Ok(self.list_users().await?.into_iter().find(|u| u.name == name))
+        self.user_where(name, false).await
+    }
+
+    pub async fn find_user_by_id(&self, id: &str) -> Result<Option<User>, StoreError> {
+        self.user_where(id, true).await
+    }
+
+    /// Replaces a user's password hash; false if no such user.
+    pub async fn set_password(&self, user_id: &str, password_hash: &str) -> Result<bool, StoreError> {
+        let n = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+            .bind(password_hash)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n > 0)
+    }
+
+    /// Revokes every token of a user except `keep` (a token hash); returns how many.
+    pub async fn revoke_user_tokens(&self, user_id: &str, keep: Option<&str>) -> Result<u64, StoreError> {
+        Ok(
+            sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = $1 AND revoked = 0 AND token_hash <> $2")
+                .bind(user_id)
+                .bind(keep.unwrap_or(""))
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
+        )
     }
 
     pub async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
@@ -256,7 +324,24 @@ impl Store {
     }
 
     pub async fn find_access_key(&self, access: &str) -> Result<Option<AccessKey>, StoreError> {
-        Ok(self.list_access_keys().await?.into_iter().find(|k| k.access == access))
+        let row = sqlx::query(
+            "SELECT k.access, k.user_id, u.name AS user_name, k.project_id, k.secret_sealed, k.created_at \
+             FROM access_keys k JOIN users u ON u.id = k.user_id WHERE k.access = $1",
+        )
+        .bind(access)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(AccessKey {
+                access: s(&r, "access")?,
+                user_id: s(&r, "user_id")?,
+                user_name: s(&r, "user_name")?,
+                project_id: s(&r, "project_id")?,
+                secret_sealed: s(&r, "secret_sealed")?,
+                created_at: i(&r, "created_at")?,
+            })
+        })
+        .transpose()
     }
 
     pub async fn delete_access_key(&self, access: &str) -> Result<(), StoreError> {

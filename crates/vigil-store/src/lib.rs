@@ -7,6 +7,8 @@ mod error;
 pub mod iam;
 mod migrations;
 pub mod outbox;
+mod quota;
+pub mod retention;
 mod rows;
 pub mod tasks;
 pub mod video_groups;

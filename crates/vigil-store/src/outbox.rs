@@ -6,6 +6,12 @@
 //! serialised. On PostgreSQL the inner SELECT takes `FOR UPDATE SKIP LOCKED`, so concurrent
 //! claimers skip each other's rows instead of waiting; the outer WHERE repeats the "not leased"
 //! test, so even a row re-read after a concurrent commit is never handed out twice.
+//!
+//! Claims are fair between projects: due rows are ranked within their project and sink kind and
+//! handed out round robin (every project's first row, then every project's second, …), and a
+//! project never holds more than `per_project` leases of one sink kind at once across all
+//! dispatchers, so one tenant's backlog (a dead receiver with thousands of alarms) cannot take
+//! every delivery slot.
 
 use std::time::Duration;
 
@@ -57,8 +63,9 @@ fn item(r: &AnyRow) -> Result<OutboxItem, StoreError> {
 }
 
 impl Store {
-    /// Leases up to `limit` due rows to `worker_id` until `now_ms + lease`. A row whose lease ran
-    /// out (its worker died) is due again.
+    /// Leases up to `limit` due rows to `worker_id` until `now_ms + lease`, round robin between
+    /// projects and without a cap per project. A row whose lease ran out (its worker died) is due
+    /// again.
     pub async fn claim_due(
         &self,
         worker_id: &str,
@@ -66,6 +73,23 @@ impl Store {
         lease: Duration,
         now_ms: i64,
     ) -> Result<Vec<OutboxItem>, StoreError> {
+        const UNCAPPED: usize = 1 << 40;
+        self.claim_due_fair(worker_id, limit, UNCAPPED, lease, now_ms).await
+    }
+
+    /// [`Store::claim_due`] where a project gets rows of a sink kind only while it holds fewer
+    /// than `per_project` unexpired leases of that kind (all workers counted): a tenant's hung
+    /// webhook neither takes other tenants' slots nor its own obs/dis deliveries'.
+    pub async fn claim_due_fair(
+        &self,
+        worker_id: &str,
+        limit: usize,
+        per_project: usize,
+        lease: Duration,
+        now_ms: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        // PostgreSQL refuses FOR UPDATE next to window functions, so the ranking runs in an
+        // inner query and the locking select around it only filters ids.
         let lock = match self.backend {
             Backend::Postgres => "FOR UPDATE SKIP LOCKED",
             Backend::Sqlite => "",
@@ -73,8 +97,15 @@ impl Store {
         let sql = format!(
             "UPDATE outbox SET claimed_by = $1, claimed_until = $2 \
              WHERE (claimed_until IS NULL OR claimed_until < $3) AND id IN (\
-               SELECT id FROM outbox WHERE next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) \
-               ORDER BY next_attempt_at, created_at LIMIT $4 {lock}) \
+               SELECT id FROM outbox WHERE id IN (\
+                 SELECT c.id FROM (\
+                   SELECT id, project_id, sink, next_attempt_at, created_at, \
+                     ROW_NUMBER() OVER (PARTITION BY project_id, sink ORDER BY next_attempt_at, created_at, id) AS rn \
+                   FROM outbox WHERE next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3)) c \
+                 LEFT JOIN (SELECT project_id, sink, COUNT(*) AS busy FROM outbox WHERE claimed_until >= $3 \
+                   GROUP BY project_id, sink) b ON b.project_id = c.project_id AND b.sink = c.sink \
+                 WHERE c.rn + COALESCE(b.busy, 0) <= $5 \
+                 ORDER BY c.rn, c.next_attempt_at, c.created_at LIMIT $4) {lock}) \
              RETURNING id, message_id, project_id, task_id, sink, sink_config, payload, attempts, created_at"
         );
         let until = now_ms.saturating_add(i64::try_from(lease.as_millis()).unwrap_or(i64::MAX));
@@ -83,6 +114,7 @@ impl Store {
             .bind(until)
             .bind(now_ms)
             .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+            .bind(i64::try_from(per_project.max(1)).unwrap_or(i64::MAX))
             .fetch_all(&self.pool)
             .await?;
         let mut items = rows.iter().map(item).collect::<Result<Vec<_>, _>>()?;
@@ -112,6 +144,42 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Not tried: releases the lease and makes the row due at `next_at_ms`, without counting an
+    /// attempt (its destination is backing off).
+    pub async fn defer(&self, id: &str, next_at_ms: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE outbox SET next_attempt_at = $1, claimed_by = NULL, claimed_until = NULL WHERE id = $2")
+            .bind(next_at_ms)
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Makes every unleased row of one task output (`project_id`, `sink`, `sink_config`) due no
+    /// earlier than `next_at_ms`: its destination failed, and its other alarms wait with it
+    /// instead of taking delivery slots. Returns how many rows moved.
+    pub async fn defer_output(
+        &self,
+        project_id: &str,
+        sink: &str,
+        sink_config: &str,
+        next_at_ms: i64,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let r = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $1 WHERE project_id = $2 AND sink = $3 AND sink_config = $4 \
+             AND next_attempt_at < $1 AND (claimed_until IS NULL OR claimed_until < $5)",
+        )
+        .bind(next_at_ms)
+        .bind(project_id)
+        .bind(sink)
+        .bind(sink_config)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected())
     }
 
     /// Pending rows, age of the oldest and the most attempts any row has had.

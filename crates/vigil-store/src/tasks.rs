@@ -134,18 +134,14 @@ impl Store {
         templates: Vec<TemplateWrite>,
         quota: i64,
     ) -> Result<Vec<String>, StoreError> {
-        if self.count_tasks(project_id).await? + tasks.len() as i64 > quota {
-            return Err(StoreError::Quota {
-                what: "tasks",
-                limit: quota,
-            });
-        }
         for t in &tasks {
             if self.name_taken("tasks", project_id, &t.name, "").await? {
                 return Err(StoreError::DuplicateName("task"));
             }
         }
-        let mut tx = self.pool.begin().await?;
+        // Count and insert under the project's quota lock (`quota.rs`).
+        let mut tx = self.quota_tx(project_id).await?;
+        crate::quota::check(&mut tx, "tasks", project_id, tasks.len() as i64, "tasks", quota).await?;
         let mut ids = Vec::with_capacity(tasks.len());
         for t in tasks {
             let id = vigil_core::ids::new_hex32_id();

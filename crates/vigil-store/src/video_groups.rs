@@ -83,13 +83,8 @@ impl Store {
             .try_get(0)?)
     }
 
+    /// Inserts a group and its members; the quota check and the insert are atomic (`quota.rs`).
     pub async fn create_group(&self, new: NewGroup, quota: i64) -> Result<String, StoreError> {
-        if self.count_groups(&new.project_id).await? >= quota {
-            return Err(StoreError::Quota {
-                what: "video groups",
-                limit: quota,
-            });
-        }
         if self.name_taken("video_groups", &new.project_id, &new.name, "").await? {
             return Err(StoreError::DuplicateName("video group"));
         }
@@ -97,7 +92,8 @@ impl Store {
             .await?;
         let id = vigil_core::ids::new_resource_id();
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.quota_tx(&new.project_id).await?;
+        crate::quota::check(&mut tx, "video_groups", &new.project_id, 1, "video groups", quota).await?;
         sqlx::query(
             "INSERT INTO video_groups (id, project_id, name, description, access_type, create_at, modify_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $6)",

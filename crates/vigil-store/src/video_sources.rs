@@ -91,6 +91,10 @@ pub struct SourceHealth {
 const SOURCE_COLUMNS: &str = "id, project_id, name, access_type, source_type, type_config, password_sealed, latitude, \
      longitude, tags, status, stream_path, image, quality, scene_recommend, create_at, modify_at";
 
+/// The same columns with an empty `image`: list calls never load the snapshots.
+const LIST_COLUMNS: &str = "id, project_id, name, access_type, source_type, type_config, password_sealed, latitude, \
+     longitude, tags, status, stream_path, '' AS image, quality, scene_recommend, create_at, modify_at";
+
 fn source(r: &AnyRow) -> Result<SourceRecord, StoreError> {
     Ok(SourceRecord {
         id: s(r, "id")?,
@@ -154,14 +158,9 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts a source and its memberships; enforces the per-project quota and unique names.
+    /// Inserts a source and its memberships; enforces the per-project quota (atomically, see
+    /// `quota.rs`) and unique names.
     pub async fn create_source(&self, new: NewSource, quota: i64) -> Result<String, StoreError> {
-        if self.count_sources(&new.project_id).await? >= quota {
-            return Err(StoreError::Quota {
-                what: "video sources",
-                limit: quota,
-            });
-        }
         if self.name_taken("video_sources", &new.project_id, &new.name, "").await? {
             return Err(StoreError::DuplicateName("video source"));
         }
@@ -169,7 +168,8 @@ impl Store {
             .await?;
         let id = vigil_core::ids::new_resource_id();
         let now = now_ms();
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.quota_tx(&new.project_id).await?;
+        crate::quota::check(&mut tx, "video_sources", &new.project_id, 1, "video sources", quota).await?;
         sqlx::query(&format!(
             "INSERT INTO video_sources ({SOURCE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,2,$11,'','[]','[]',$12,$12)"
         ))
@@ -205,6 +205,7 @@ impl Store {
     }
 
     /// Sources of a project (all, or the one with `only_id`) with groups, counters and templates.
+    /// Only the single-source form carries the snapshot (`image`).
     async fn source_details(&self, project_id: &str, only_id: Option<&str>) -> Result<Vec<SourceDetail>, StoreError> {
         let rows = match only_id {
             Some(id) => {
@@ -218,7 +219,7 @@ impl Store {
             }
             None => {
                 sqlx::query(&format!(
-                    "SELECT {SOURCE_COLUMNS} FROM video_sources WHERE project_id = $1"
+                    "SELECT {LIST_COLUMNS} FROM video_sources WHERE project_id = $1"
                 ))
                 .bind(project_id)
                 .fetch_all(&self.pool)
@@ -313,6 +314,7 @@ impl Store {
             .ok_or(StoreError::NotFound("video source"))
     }
 
+    /// Every source of the project, without snapshots (`image` is empty).
     pub async fn list_sources(&self, project_id: &str) -> Result<Vec<SourceDetail>, StoreError> {
         self.source_details(project_id, None).await
     }
@@ -368,13 +370,11 @@ impl Store {
     }
 
     /// Every source of every project, for the health prober: (id, source type, masked
-    /// type_config, sealed password).
+    /// type_config, sealed password); without snapshots.
     pub async fn all_sources(&self) -> Result<Vec<SourceRecord>, StoreError> {
-        let rows = sqlx::query(&format!(
-            "SELECT {SOURCE_COLUMNS} FROM video_sources ORDER BY create_at"
-        ))
-        .fetch_all(&self.pool)
-        .await?;
+        let rows = sqlx::query(&format!("SELECT {LIST_COLUMNS} FROM video_sources ORDER BY create_at"))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(source).collect()
     }
 

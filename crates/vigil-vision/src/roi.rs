@@ -15,6 +15,11 @@ use serde_json::{Map, Value};
 
 use crate::error::{Result, VisionError};
 
+/// Most points one polygon may have. Hand-drawn areas have a handful; the self-intersection
+/// check is quadratic, so an unbounded polygon in a 1 MB request body (~50,000 points, ~10^9 segment
+/// tests) would hold a runtime thread for seconds per request.
+pub const MAX_POLYGON_POINTS: usize = 256;
+
 /// A point in stream pixels.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize)]
 pub struct Point {
@@ -210,6 +215,12 @@ impl Roi {
                 let field = format!("target_roi.polygons[{i}]");
                 let po = p.as_object().ok_or_else(|| roi_err(&field, "must be an object"))?;
                 let pts = parse_points(po, &field)?;
+                if pts.len() > MAX_POLYGON_POINTS {
+                    return Err(roi_err(
+                        format!("{field}.data"),
+                        format!("a polygon has at most {MAX_POLYGON_POINTS} points, got {}", pts.len()),
+                    ));
+                }
                 if pts.len() < 3 {
                     return Err(roi_err(
                         format!("{field}.data"),

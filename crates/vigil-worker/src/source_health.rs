@@ -1,20 +1,33 @@
 //! The Video Center's source health: the media prober over the store's registered sources,
-//! writing status, stream path, snapshot and quality labels back.
+//! writing status, stream path, snapshot and quality labels back. Why a probe failed goes to
+//! the log only (tenants see the status, not error texts that could echo RESTful answers,
+//! paths or internal addresses).
 
-use vigil_media::{ProbeReport, ProbeTargets, SourceSpec};
+use vigil_core::secret_box::SecretBox;
+use vigil_media::{ProbeReport, ProbeTarget, ProbeTargets};
 use vigil_store::video_sources::SourceHealth;
 use vigil_store::Store;
 
 pub struct StoreTargets {
     pub store: Store,
+    /// Opens the sealed secrets of stored sources (`None`: stored as plain text, tests).
+    pub secrets: Option<SecretBox>,
 }
 
 impl ProbeTargets for StoreTargets {
-    async fn targets(&self) -> Vec<(String, SourceSpec)> {
+    async fn targets(&self) -> Vec<ProbeTarget> {
         match self.store.all_sources().await {
             Ok(all) => all
                 .iter()
-                .filter_map(|s| crate::source_spec::from_source(s).ok().map(|spec| (s.id.clone(), spec)))
+                .filter_map(|s| {
+                    crate::source_spec::from_source(s, self.secrets.as_ref())
+                        .ok()
+                        .map(|spec| ProbeTarget {
+                            id: s.id.clone(),
+                            project: s.project_id.clone(),
+                            spec,
+                        })
+                })
                 .collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "cannot list sources to probe");
@@ -24,6 +37,9 @@ impl ProbeTargets for StoreTargets {
     }
 
     async fn report(&self, id: String, r: ProbeReport) {
+        if let Some(e) = &r.error {
+            tracing::warn!(video_source_id = %id, kind = e.kind().as_str(), error = %e, "source probe failed");
+        }
         let health = SourceHealth {
             status: r.status.code() as i64,
             stream_path: r.stream_path.clone(),

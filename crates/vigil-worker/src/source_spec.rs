@@ -1,5 +1,6 @@
 //! From what the API stored (a video source, or a task's own input) to what the media layer opens.
 
+use vigil_core::secret_box::SecretBox;
 use vigil_core::task_io::TaskSource;
 use vigil_media::{RtspTransport, SourceSpec};
 use vigil_store::video_sources::SourceRecord;
@@ -18,11 +19,15 @@ pub fn from_url(url: &str) -> SourceSpec {
     }
 }
 
-/// The spec of a registered video source, or why Vigil cannot open it.
-pub fn from_source(src: &SourceRecord) -> Result<SourceSpec, String> {
+/// The spec of a registered video source, or why Vigil cannot open it. `secrets` opens the
+/// password sealed in a stored `url_address` (right before connecting, never stored opened).
+pub fn from_source(src: &SourceRecord, secrets: Option<&SecretBox>) -> Result<SourceSpec, String> {
     let ty = vigil_core::video_source::SourceType::parse("type", &src.source_type).map_err(|e| e.message)?;
-    // Stored type_config has any password masked; url/restful/obs carry none.
-    let addr = vigil_core::video_source::parse_address(ty, &src.type_config).map_err(|e| e.message)?;
+    let type_config = match secrets {
+        Some(s) => vigil_core::secret_fields::open_type_config(s, &src.type_config),
+        None => src.type_config.clone(),
+    };
+    let addr = vigil_core::video_source::parse_address(ty, &type_config).map_err(|e| e.message)?;
     use vigil_core::video_source::SourceAddress as A;
     match addr {
         A::Url { url } => Ok(from_url(&url)),
@@ -36,7 +41,11 @@ pub fn from_source(src: &SourceRecord) -> Result<SourceSpec, String> {
             cert_check: http_check,
             path: rtsp_path,
         }),
-        A::Obs { bucket, path } => Ok(SourceSpec::Obs { bucket, path }),
+        A::Obs { bucket, path } => Ok(SourceSpec::Obs {
+            project: src.project_id.clone(),
+            bucket,
+            path,
+        }),
         other => Err(format!("Vigil cannot pull {} sources", kind(&other))),
     }
 }
@@ -51,8 +60,9 @@ fn kind(a: &vigil_core::video_source::SourceAddress) -> &'static str {
     }
 }
 
-/// The spec of a task input that names its stream directly.
-pub fn from_task_source(src: &TaskSource) -> Option<SourceSpec> {
+/// The spec of a task input that names its stream directly; `project_id` is the task's project
+/// (an `obs` input reads only objects under that project's prefix).
+pub fn from_task_source(src: &TaskSource, project_id: &str) -> Option<SourceSpec> {
     match src {
         TaskSource::Url { url } => Some(from_url(url)),
         TaskSource::Restful {
@@ -67,6 +77,7 @@ pub fn from_task_source(src: &TaskSource) -> Option<SourceSpec> {
             path: rtsp_path.clone(),
         }),
         TaskSource::Obs { bucket, path } => Some(SourceSpec::Obs {
+            project: project_id.to_string(),
             bucket: bucket.clone(),
             path: path.clone(),
         }),

@@ -9,8 +9,12 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::UnboundedSender;
+use vigil_core::secret_box::SecretBox;
 use vigil_core::task_io::{parse_input, parse_output, TaskSource};
-use vigil_media::{MediaConfig, Pace, ReaderConfig, Recv, SourceSpec, StreamReader, StreamStatus, SubscriberConfig};
+use vigil_media::{
+    DefaultOpener, MediaConfig, MediaError, Pace, ReaderConfig, ReaderDeps, Recv, SourceSpec, StreamReader,
+    StreamStatus, SubscriberConfig,
+};
 use vigil_store::tasks::TaskRecord;
 use vigil_store::Store;
 
@@ -26,6 +30,9 @@ pub struct TaskPipelines {
     pub wake: Option<Arc<dyn Fn() + Send + Sync>>,
     /// Replay files at their own speed (as if they were cameras) instead of as fast as possible.
     pub replay_files_realtime: bool,
+    /// Opens the secrets sealed in stored inputs and sources (URL passwords, RESTful header
+    /// values) right before connecting; `None` when they are stored as plain text (tests).
+    pub secrets: Option<SecretBox>,
 }
 
 struct Running {
@@ -48,6 +55,17 @@ impl Drop for Running {
     }
 }
 
+/// A media failure as tenants see it: the kind's fixed code and text; the message (addresses,
+/// paths, RESTful answers) goes to the log with the task id.
+fn failed(task_id: &str, e: &MediaError, fatal: bool) -> PipelineEvent {
+    tracing::warn!(task_id, kind = e.kind().as_str(), error = %e, "task input failed");
+    PipelineEvent::Failed {
+        code: e.kind().public_code().into(),
+        message: e.kind().public_message().into(),
+        fatal,
+    }
+}
+
 fn start_err(code: &str, message: impl Into<String>, retryable: bool) -> StartError {
     StartError {
         code: code.into(),
@@ -62,10 +80,14 @@ impl PipelineFactory for Arc<TaskPipelines> {
         task: &TaskRecord,
         events: UnboundedSender<PipelineEvent>,
     ) -> Result<Box<dyn PipelineHandle>, StartError> {
-        let config: Value =
-            serde_json::from_str(&task.config).map_err(|e| start_err("VIGIL.CONFIG", e.to_string(), false))?;
-        let analysis = Analysis::new(&task.service_name, &config, &self.analysis)
-            .map_err(|e| start_err("VIGIL.ANALYZER", e, false))?;
+        // Model paths and parser details go to the log, not to the tenant.
+        let setup = |code: &str, detail: String| {
+            tracing::warn!(task_id = %task.id, code, detail, "pipeline cannot start");
+            start_err(code, "the analysis could not be set up (configuration or model)", false)
+        };
+        let config: Value = serde_json::from_str(&task.config).map_err(|e| setup("VIGIL.CONFIG", e.to_string()))?;
+        let analysis =
+            Analysis::new(&task.service_name, &config, &self.analysis).map_err(|e| setup("VIGIL.ANALYZER", e))?;
         let outputs = serde_json::from_str::<Value>(&task.output)
             .ok()
             .and_then(|v| parse_output(&v).ok())
@@ -74,6 +96,7 @@ impl PipelineFactory for Arc<TaskPipelines> {
         let stop = Arc::new(AtomicBool::new(false));
         let ctx = Arc::clone(self);
         let (task, flag) = (task.clone(), Arc::clone(&stop));
+        let task_id = task.id.clone();
         let thread = std::thread::Builder::new()
             .name(format!("task-{}", &task.id[..8.min(task.id.len())]))
             .spawn(move || {
@@ -83,9 +106,10 @@ impl PipelineFactory for Arc<TaskPipelines> {
                         .downcast_ref::<String>()
                         .cloned()
                         .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
+                    tracing::error!(task_id = %task_id, panic = message.as_deref().unwrap_or("?"), "pipeline panicked");
                     let _ = events.send(PipelineEvent::Failed {
                         code: "VIGIL.PANIC".into(),
-                        message: message.unwrap_or_else(|| "pipeline panicked".into()),
+                        message: "internal error; the pipeline is restarted".into(),
                         fatal: false,
                     });
                 }
@@ -101,29 +125,47 @@ impl PipelineFactory for Arc<TaskPipelines> {
 impl TaskPipelines {
     /// The stream to open and the alarm `stream_id`.
     fn source(&self, task: &TaskRecord) -> Result<(SourceSpec, String), PipelineEvent> {
-        let fail = |code: &str, m: String| PipelineEvent::Failed {
-            code: code.into(),
-            message: m,
-            fatal: true,
+        // Tenants see fixed texts; the details go to the log.
+        let fail = |code: &str, public: &str, detail: String| {
+            tracing::warn!(task_id = %task.id, code, detail, "task input unusable");
+            PipelineEvent::Failed {
+                code: code.into(),
+                message: public.into(),
+                fatal: true,
+            }
         };
-        let input: Value = serde_json::from_str(&task.input).map_err(|e| fail("VIGIL.INPUT", e.to_string()))?;
+        let bad_input = "the task input is not valid";
+        let mut input: Value =
+            serde_json::from_str(&task.input).map_err(|e| fail("VIGIL.INPUT", bad_input, e.to_string()))?;
+        if let Some(secrets) = &self.secrets {
+            input = vigil_core::secret_fields::open_json(secrets, &input);
+        }
         let edge = task.placement == "edge";
-        let src = parse_input(&input, edge, false, true)
-            .map_err(|e| fail("VIGIL.INPUT", e.message))?
-            .remove(0)
-            .source;
+        let mut inputs =
+            parse_input(&input, edge, false, true).map_err(|e| fail("VIGIL.INPUT", bad_input, e.message))?;
+        if inputs.is_empty() {
+            return Err(fail("VIGIL.INPUT", bad_input, "no input".into()));
+        }
+        let src = inputs.remove(0).source;
         match &src {
             TaskSource::VideoSource { id } => {
                 let rec = self
                     .runtime
                     .block_on(self.store.get_source(&task.project_id, id))
-                    .map_err(|e| fail("VIAS.00010002", format!("video source {id}: {e}")))?;
-                let spec = crate::source_spec::from_source(&rec.source).map_err(|m| fail("VIGIL.SOURCE", m))?;
+                    .map_err(|e| {
+                        fail(
+                            "VIAS.00010002",
+                            "the video source does not exist or cannot be read",
+                            format!("video source {id}: {e}"),
+                        )
+                    })?;
+                let spec = crate::source_spec::from_source(&rec.source, self.secrets.as_ref())
+                    .map_err(|m| fail("VIGIL.SOURCE", "Vigil cannot pull this kind of video source", m))?;
                 Ok((spec, id.clone()))
             }
             other => {
-                let spec = crate::source_spec::from_task_source(other)
-                    .ok_or_else(|| fail("VIGIL.INPUT", "no stream".into()))?;
+                let spec = crate::source_spec::from_task_source(other, &task.project_id)
+                    .ok_or_else(|| fail("VIGIL.INPUT", bad_input, "no stream".into()))?;
                 let stream_id = match other {
                     TaskSource::Url { url } => url.rsplit('/').next().unwrap_or(url).to_string(),
                     TaskSource::Obs { path, .. } => path.rsplit('/').next().unwrap_or(path).to_string(),
@@ -155,20 +197,19 @@ impl TaskPipelines {
         } else {
             Pace::AsFastAsConsumed
         };
-        let reader = match StreamReader::start(
-            spec,
-            ReaderConfig {
-                pace,
-                ..Default::default()
-            },
-        ) {
+        // The server's media settings: media roots, egress policy, picture size limit.
+        let deps = ReaderDeps {
+            opener: Arc::new(DefaultOpener::new(self.media.clone())),
+            ..ReaderDeps::default()
+        };
+        let config = ReaderConfig {
+            pace,
+            ..Default::default()
+        };
+        let reader = match StreamReader::start_with(spec, config, deps) {
             Ok(r) => r,
             Err(e) => {
-                let _ = events.send(PipelineEvent::Failed {
-                    code: e.kind().as_str().into(),
-                    message: e.message().into(),
-                    fatal: false,
-                });
+                let _ = events.send(failed(&task.id, &e, false));
                 return;
             }
         };
@@ -188,10 +229,13 @@ impl TaskPipelines {
             if last_online != Some(online) {
                 let ev = match &status {
                     StreamStatus::Online => Some(PipelineEvent::Running),
-                    StreamStatus::Offline(e) | StreamStatus::Abnormal(e) => Some(PipelineEvent::Abnormal {
-                        code: e.kind().as_str().into(),
-                        message: e.message().into(),
-                    }),
+                    StreamStatus::Offline(e) | StreamStatus::Abnormal(e) => {
+                        tracing::warn!(task_id = %task.id, kind = e.kind().as_str(), error = %e, "task input unavailable");
+                        Some(PipelineEvent::Abnormal {
+                            code: e.kind().public_code().into(),
+                            message: e.kind().public_message().into(),
+                        })
+                    }
                     _ => None,
                 };
                 if let Some(ev) = ev {
@@ -245,11 +289,7 @@ impl TaskPipelines {
         let _ = events.send(match ended {
             StreamStatus::Ended(None) => PipelineEvent::Finished,
             StreamStatus::Ended(Some(e)) | StreamStatus::Offline(e) | StreamStatus::Abnormal(e) => {
-                PipelineEvent::Failed {
-                    code: e.kind().as_str().into(),
-                    message: e.message().into(),
-                    fatal: !live,
-                }
+                failed(&task.id, &e, !live)
             }
             _ => PipelineEvent::Finished,
         });

@@ -49,6 +49,11 @@ pub enum UserCommand {
         #[arg(long)]
         name: String,
     },
+    /// Revoke every token of a user (e.g. after a leak); access keys stay.
+    RevokeTokens {
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -60,7 +65,8 @@ pub enum ProjectCommand {
     },
     /// List projects as JSON.
     List,
-    /// Delete an empty project.
+    /// Delete a project with everything in it: its tasks are stopped and deleted, and its
+    /// batch tasks, video sources and groups, alarms, grants, keys and tokens deleted.
     Delete {
         /// Project id or name.
         #[arg(long)]
@@ -161,6 +167,11 @@ async fn dispatch(storage: &Storage, store: &Store, cmd: IamCommand) -> anyhow::
             store.delete_user(&name).await?;
             println!("deleted user {name}");
         }
+        IamCommand::User(UserCommand::RevokeTokens { name }) => {
+            let u = user(store, &name).await?;
+            let n = store.revoke_user_tokens(&u.id, None).await?;
+            println!("revoked {n} tokens of user {name}");
+        }
         IamCommand::Project(ProjectCommand::Create { name }) => {
             let p = store.create_project(&vigil_core::ids::new_hex32_id(), &name).await?;
             print(json!({"id": p.id, "name": p.name}));
@@ -174,8 +185,9 @@ async fn dispatch(storage: &Storage, store: &Store, cmd: IamCommand) -> anyhow::
         }
         IamCommand::Project(ProjectCommand::Delete { project: p }) => {
             let p = project(store, &p).await?;
-            store.delete_project(&p.id).await?;
-            println!("deleted project {}", p.id);
+            let d = store.delete_project(&p.id).await?;
+            print(json!({"deleted": p.id, "tasks": d.tasks, "batch_tasks": d.batch_tasks,
+                         "video_sources": d.video_sources, "video_groups": d.video_groups}));
         }
         IamCommand::Grant { user: u, project: p } => {
             let (u, p) = (user(store, &u).await?, project(store, &p).await?);

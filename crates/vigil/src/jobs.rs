@@ -1,5 +1,5 @@
 //! Background jobs of `vigil serve` and `vigil worker`: the source-health prober, the alarm
-//! dispatcher and the task worker, all stopped by one shutdown flag.
+//! dispatcher, the alarm retention cleanup and the task worker, all stopped by one shutdown flag.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,7 +95,11 @@ pub fn prober(
         concurrency: 4,
         interval: Duration::from_secs(interval),
     };
-    let targets = Arc::new(vigil_worker::source_health::StoreTargets { store: store.clone() });
+    let targets = Arc::new(vigil_worker::source_health::StoreTargets {
+        store: store.clone(),
+        // Stored camera passwords are sealed; the prober opens them right before connecting.
+        secrets: Some(crate::master_key::load(&storage.data_dir)?),
+    });
     tracing::info!(interval_s = interval, "source health prober started");
     Ok(Some(tokio::spawn(
         async move { prober.run(targets, stopped(stop)).await },
@@ -113,12 +117,20 @@ pub fn worker(
     let id = pick!(a, f, worker_id, host_name());
     let mut sinks_cfg = SinksConfig::with_data_dir(&storage.data_dir);
     sinks_cfg.webhook_timeout = Duration::from_secs(pick!(a, f, webhook_timeout, 10).max(1));
+    sinks_cfg.webhook_max_redirects = pick!(a, f, webhook_max_redirects, 0).min(20);
     sinks_cfg.obs = obs_backend(storage, a, f)?;
     sinks_cfg.egress = crate::settings::security(&storage.data_dir, a, f)?.egress;
     if let Some(url) = a.mqtt_url.clone().or(f.mqtt_url.clone()) {
         sinks_cfg.mqtt = Some(vigil_sinks::mqtt::MqttConfig {
             url,
             topic_prefix: pick!(a, f, mqtt_topic_prefix, String::new()),
+            topic_pattern: pick!(
+                a,
+                f,
+                mqtt_topic_pattern,
+                vigil_sinks::dis_topic::DEFAULT_MQTT_PATTERN.to_string()
+            ),
+            ca_file: a.mqtt_ca_file.clone().or(f.mqtt_ca_file.clone()),
             ack_timeout: Duration::from_secs(10),
         });
     }
@@ -130,6 +142,12 @@ pub fn worker(
                 .filter(|b| !b.is_empty())
                 .collect(),
             topic_prefix: pick!(a, f, kafka_topic_prefix, String::new()),
+            topic_pattern: pick!(
+                a,
+                f,
+                kafka_topic_pattern,
+                vigil_sinks::dis_topic::DEFAULT_KAFKA_PATTERN.to_string()
+            ),
             ack_timeout: Duration::from_secs(10),
         });
     }
@@ -143,6 +161,16 @@ pub fn worker(
         },
     );
     let mut jobs = vec![dispatcher.clone().spawn(stopped(stop.clone()))];
+    // Hourly: event-center alarms and undeliverable outbox rows past their retention.
+    let retention = vigil_sinks::retention::Retention::new(
+        store.clone(),
+        vigil_sinks::retention::RetentionConfig {
+            alarm_days: pick!(a, f, alarm_retention_days, 30),
+            outbox_days: pick!(a, f, outbox_retention_days, 7),
+            ..Default::default()
+        },
+    );
+    jobs.push(tokio::spawn(retention.run(stopped(stop.clone()))));
 
     let models = vigil_vision::ModelDir::resolve(storage.model_dir.as_deref(), Some(&storage.data_dir))
         .context("resolving the model directory (see `vigil models list`)")?;
@@ -162,6 +190,7 @@ pub fn worker(
         },
         wake: Some(Arc::new(move || wake_dispatcher.wake())),
         replay_files_realtime: pick!(a, f, replay_realtime, false),
+        secrets: Some(crate::master_key::load(&storage.data_dir)?),
     });
     let config = WorkerConfig {
         id: id.clone(),

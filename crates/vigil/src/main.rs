@@ -6,8 +6,10 @@ mod jobs;
 mod logging;
 mod master_key;
 mod models_cmd;
+mod private_files;
 mod serve;
 mod settings;
+mod tls;
 
 use clap::{Parser, Subcommand};
 

@@ -16,18 +16,9 @@ pub fn load(data_dir: &Path) -> anyhow::Result<SecretBox> {
         let hex = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
         return SecretBox::from_hex(&hex).with_context(|| format!("{} is not a valid master key", path.display()));
     }
-    std::fs::create_dir_all(data_dir).with_context(|| format!("cannot create {}", data_dir.display()))?;
+    crate::private_files::create_dir(data_dir)?;
     let hex = SecretBox::generate_hex_key();
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut f = opts
-        .open(&path)
-        .with_context(|| format!("cannot create {}", path.display()))?;
+    let mut f = crate::private_files::create_new(&path)?;
     f.write_all(hex.as_bytes())?;
     tracing::info!(path = %path.display(), "created a new master key; back it up, secrets cannot be read without it");
     SecretBox::from_hex(&hex).context("generated master key")

@@ -9,8 +9,8 @@ use crate::settings::{self, ServeArgs, Storage};
 /// Opens the database (creating the data dir for SQLite) and applies migrations.
 pub async fn open_store(storage: &Storage) -> anyhow::Result<Store> {
     if storage.database.starts_with("sqlite:") {
-        std::fs::create_dir_all(&storage.data_dir)
-            .with_context(|| format!("cannot create data dir {}", storage.data_dir.display()))?;
+        crate::private_files::create_dir(&storage.data_dir)?;
+        crate::private_files::prepare_sqlite(&storage.database)?;
     }
     let store = Store::connect(&storage.database)
         .await
@@ -28,8 +28,9 @@ pub async fn migrate_only(storage: &Storage) -> anyhow::Result<()> {
 }
 
 /// On an empty database: an admin user (`VIGIL_ADMIN_USER`, default `admin`) with
-/// `VIGIL_ADMIN_PASSWORD` or a generated password printed once, and a project `default`.
-async fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
+/// `VIGIL_ADMIN_PASSWORD` or a generated password, and a project `default`. A generated
+/// password goes to `<data-dir>/admin-password` (0600), never to the log or the terminal.
+async fn bootstrap_admin(store: &Store, data_dir: &std::path::Path) -> anyhow::Result<()> {
     if store.count_users().await? > 0 {
         for p in store.list_projects().await? {
             tracing::info!(project_id = %p.id, project = %p.name, "project");
@@ -55,7 +56,10 @@ async fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
     };
     store.grant_project(&user_id, &project.id).await?;
     if generated {
-        eprintln!("\n  First start: created user {user:?} with password {password:?} (shown only now).\n");
+        crate::private_files::create_dir(data_dir)?;
+        let file = data_dir.join("admin-password");
+        crate::private_files::write(&file, &format!("{password}\n"))?;
+        tracing::info!(user, path = %file.display(), "first start: the generated admin password is in this file (mode 0600); change it and delete the file");
     }
     tracing::info!(user, project_id = %project.id, "created the admin user and the default project");
     Ok(())
@@ -115,22 +119,43 @@ pub async fn run(storage: &Storage, args: &ServeArgs, file: &ServeArgs) -> anyho
     let (listen, config) = settings::api_config(args, file)?;
     let store = open_store(storage).await?;
     let secrets = crate::master_key::load(&storage.data_dir)?;
-    bootstrap_admin(&store).await?;
+    bootstrap_admin(&store, &storage.data_dir).await?;
+    crate::private_files::audit(&storage.data_dir, &storage.database);
+    let tls = match settings::tls_files(args, file)? {
+        Some((cert, key)) => Some(crate::tls::server_config(&cert, &key)?),
+        None => None,
+    };
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
-    tracing::info!(listen = %local, public_url = %config.public_url, "Vigil API listening");
-    let app = vigil_api::router(AppState::new(store.clone(), secrets, config));
+    tracing::info!(listen = %local, public_url = %vigil_store::redact(&config.public_url), tls = tls.is_some(), "Vigil API listening");
+    // Connect info gives the login throttle the client's address.
+    let app = vigil_api::router(AppState::new(store.clone(), secrets, config))
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let background = spawn_background(storage, args, file, &store, stop_rx)?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown_signal().await;
-            let _ = stop_tx.send(true);
-        })
-        .await
-        .context("server error")?;
+    let shutdown = async move {
+        shutdown_signal().await;
+        let _ = stop_tx.send(true);
+    };
+    match tls {
+        Some(config) => {
+            use axum::serve::ListenerExt;
+            // `tap_io` gives axum's connect-info support for custom listeners.
+            let tls_listener = crate::tls::TlsListener::new(listener, config)?.tap_io(|_| {});
+            axum::serve(tls_listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .context("server error")?;
+        }
+        None => {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown)
+                .await
+                .context("server error")?;
+        }
+    }
     for job in background {
         let _ = job.await;
     }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Args;
 use serde::Deserialize;
-use vigil_api::{ApiConfig, RateLimit, Window};
+use vigil_api::{ApiConfig, LoginPolicy, RateLimit, Window};
 
 /// Where the data lives; shared by every command that opens the database.
 #[derive(Args, Debug, Clone, Default, Deserialize)]
@@ -57,6 +57,27 @@ pub struct ServeArgs {
     /// Maximum tasks per project (VIAS.0010048 beyond). [default: 200]
     #[arg(long, env = "VIGIL_TASK_QUOTA")]
     pub task_quota: Option<i64>,
+    /// Maximum batch tasks per project (VIAS.0010048 beyond). [default: 50]
+    #[arg(long, env = "VIGIL_BATCH_TASK_QUOTA")]
+    pub batch_task_quota: Option<i64>,
+    /// Failed logins of one user name before it is locked (`The account is locked.`). [default: 5]
+    #[arg(long, env = "VIGIL_LOGIN_MAX_FAILURES")]
+    pub login_max_failures: Option<u32>,
+    /// Failed logins from one client address (any user names) before it is locked. [default: 20]
+    #[arg(long, env = "VIGIL_LOGIN_MAX_FAILURES_PER_ADDRESS")]
+    pub login_max_failures_per_address: Option<u32>,
+    /// Seconds a locked user name or address stays locked. [default: 900]
+    #[arg(long, env = "VIGIL_LOGIN_LOCKOUT")]
+    pub login_lockout: Option<u64>,
+    /// Milliseconds a user name or address must wait after its third failed login; doubles with each further failure. [default: 1000]
+    #[arg(long, env = "VIGIL_LOGIN_DELAY_MS")]
+    pub login_delay_ms: Option<u64>,
+    /// PEM certificate chain: serve the API over HTTPS (with --tls-key). [default: none, plain HTTP]
+    #[arg(long, env = "VIGIL_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "VIGIL_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
     /// Requests per project per rate-limit window; 0 disables rate limiting. [default: 10000]
     #[arg(long, env = "VIGIL_RATE_LIMIT")]
     pub rate_limit: Option<u64>,
@@ -108,18 +129,36 @@ pub struct ServeArgs {
     /// MQTT broker for `dis` outputs, mqtt://[user:pass@]host[:port]. [default: none; dis alarms wait in the outbox]
     #[arg(long, env = "VIGIL_MQTT_URL")]
     pub mqtt_url: Option<String>,
-    /// Prefix of the MQTT topic put before a `dis` output's stream_name. [default: none]
+    /// Prefix put before every MQTT topic (before --mqtt-topic-pattern). [default: none]
     #[arg(long, env = "VIGIL_MQTT_TOPIC_PREFIX")]
     pub mqtt_topic_prefix: Option<String>,
+    /// MQTT topic of a `dis` output; must contain {project_id}, may use {stream_name}. [default: vigil/{project_id}/{stream_name}]
+    #[arg(long, env = "VIGIL_MQTT_TOPIC_PATTERN")]
+    pub mqtt_topic_pattern: Option<String>,
+    /// PEM file of the CA that signs an mqtts:// broker's certificate. [default: the system roots]
+    #[arg(long, env = "VIGIL_MQTT_CA_FILE")]
+    pub mqtt_ca_file: Option<PathBuf>,
     /// Kafka bootstrap brokers for `dis` outputs, host:port[,host:port…] (instead of MQTT). [default: none]
     #[arg(long, env = "VIGIL_KAFKA_BROKERS")]
     pub kafka_brokers: Option<String>,
-    /// Prefix of the Kafka topic put before a `dis` output's stream_name. [default: none]
+    /// Prefix put before every Kafka topic (before --kafka-topic-pattern). [default: none]
     #[arg(long, env = "VIGIL_KAFKA_TOPIC_PREFIX")]
     pub kafka_topic_prefix: Option<String>,
+    /// Kafka topic of a `dis` output; must contain {project_id}, may use {stream_name}. [default: vigil.{project_id}.{stream_name}]
+    #[arg(long, env = "VIGIL_KAFKA_TOPIC_PATTERN")]
+    pub kafka_topic_pattern: Option<String>,
     /// Seconds a webhook receiver has to answer. [default: 10]
     #[arg(long, env = "VIGIL_WEBHOOK_TIMEOUT")]
     pub webhook_timeout: Option<u64>,
+    /// Redirects a webhook POST follows, each checked by the egress policy; 0 follows none. [default: 0]
+    #[arg(long, env = "VIGIL_WEBHOOK_MAX_REDIRECTS")]
+    pub webhook_max_redirects: Option<usize>,
+    /// Days event-center alarms are kept; 0 keeps them forever. [default: 30]
+    #[arg(long, env = "VIGIL_ALARM_RETENTION_DAYS")]
+    pub alarm_retention_days: Option<u64>,
+    /// Days an alarm that keeps failing delivery stays in the outbox; 0 keeps it forever. [default: 7]
+    #[arg(long, env = "VIGIL_OUTBOX_RETENTION_DAYS")]
+    pub outbox_retention_days: Option<u64>,
     /// Largest accepted distance of an AK/SK request's X-Sdk-Date from the server clock, in seconds. [default: 900]
     #[arg(long, env = "VIGIL_MAX_CLOCK_SKEW")]
     pub max_clock_skew: Option<u64>,
@@ -210,7 +249,11 @@ pub fn api_config(cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<(SocketAddr,
     let source_quota = cli.source_quota.or(f.source_quota).unwrap_or(d.source_quota);
     let group_quota = cli.group_quota.or(f.group_quota).unwrap_or(d.group_quota);
     let task_quota = cli.task_quota.or(f.task_quota).unwrap_or(d.task_quota);
-    if source_quota < 0 || group_quota < 0 || task_quota < 0 {
+    let batch_task_quota = cli
+        .batch_task_quota
+        .or(f.batch_task_quota)
+        .unwrap_or(d.batch_task_quota);
+    if source_quota < 0 || group_quota < 0 || task_quota < 0 || batch_task_quota < 0 {
         bail!("quotas must not be negative");
     }
     let body_limit = cli.body_limit.or(f.body_limit).unwrap_or(d.body_limit);
@@ -223,6 +266,8 @@ pub fn api_config(cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<(SocketAddr,
             source_quota,
             group_quota,
             task_quota,
+            batch_task_quota,
+            login: login_policy(cli, f),
             rate_limit: (quota > 0).then_some(RateLimit { quota, window }),
             body_limit,
             token_ttl: Duration::from_secs(cli.token_ttl.or(f.token_ttl).unwrap_or(86_400).max(1)),
@@ -239,6 +284,45 @@ pub fn api_config(cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<(SocketAddr,
                 .unwrap_or_else(|| d.region.clone()),
         },
     ))
+}
+
+/// Brute-force protection of `/v3/auth/tokens` and password changes.
+fn login_policy(cli: &ServeArgs, f: &ServeArgs) -> LoginPolicy {
+    let d = LoginPolicy::default();
+    LoginPolicy {
+        max_failures_per_user: cli
+            .login_max_failures
+            .or(f.login_max_failures)
+            .unwrap_or(d.max_failures_per_user)
+            .max(1),
+        max_failures_per_address: cli
+            .login_max_failures_per_address
+            .or(f.login_max_failures_per_address)
+            .unwrap_or(d.max_failures_per_address)
+            .max(1),
+        lockout: cli
+            .login_lockout
+            .or(f.login_lockout)
+            .map(Duration::from_secs)
+            .unwrap_or(d.lockout),
+        base_delay: cli
+            .login_delay_ms
+            .or(f.login_delay_ms)
+            .map(Duration::from_millis)
+            .unwrap_or(d.base_delay),
+    }
+}
+
+/// `--tls-cert` and `--tls-key`, when both are set.
+pub fn tls_files(cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<Option<(PathBuf, PathBuf)>> {
+    match (
+        cli.tls_cert.clone().or(f.tls_cert.clone()),
+        cli.tls_key.clone().or(f.tls_key.clone()),
+    ) {
+        (Some(c), Some(k)) => Ok(Some((c, k))),
+        (None, None) => Ok(None),
+        _ => bail!("tls_cert and tls_key go together"),
+    }
 }
 
 /// Settings that keep tenants inside their bounds (docs/security.md).

@@ -29,15 +29,22 @@ fn first_start_iam_sdk_signing_openapi_and_shutdown() {
     let other_id = other["id"].as_str().unwrap().to_string();
     assert_eq!(other_id.len(), 32);
 
-    // First start on an empty user table: an admin with a generated password, printed once.
+    // First start on an empty user table: an admin with a generated password, written to
+    // <data-dir>/admin-password (0600), never to the log.
     let server = Server::start(&data, &[]);
     std::thread::sleep(Duration::from_millis(300));
     let logs = server.drain_logs();
-    let banner = logs
-        .iter()
-        .find(|l| l.contains("created user"))
-        .expect("password banner");
-    let password = banner.split('"').nth(3).expect("quoted password").to_string();
+    let password_file = data.join("admin-password");
+    let password = std::fs::read_to_string(&password_file)
+        .expect("admin-password file")
+        .trim()
+        .to_string();
+    assert_eq!(password.len(), 20);
+    assert!(
+        logs.iter().any(|l| l.contains("admin-password")),
+        "the log says where the password is: {logs:?}"
+    );
+    assert!(!logs.iter().any(|l| l.contains(&password)), "password never logged");
     // Logs are JSON lines.
     let json_lines: Vec<Value> = logs.iter().filter_map(|l| serde_json::from_str(l).ok()).collect();
     assert!(
@@ -237,7 +244,8 @@ fn iam_commands_and_errors() {
     ] {
         let out = vigil().args(["--data-dir", d]).args(&args).output().unwrap();
         assert!(!out.status.success(), "{args:?}");
-        assert!(String::from_utf8_lossy(&out.stderr).starts_with("error:"), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("error:"), "{args:?}: {err}");
     }
     let key: Value = serde_json::from_str(&run_ok(vigil().args([
         "--data-dir",

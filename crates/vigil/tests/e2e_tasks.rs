@@ -181,10 +181,21 @@ fn rtsp_intrusion_to_webhook_and_flow_counts_on_file() {
     let _rtsp = Rtsp::start(rtsp_port, "ped", &clip);
     let receiver = Receiver::start();
     let dir = tempfile::tempdir().unwrap();
+    // The flow task reads the clip as a file: its directory is a media root.
+    let roots = clip.parent().unwrap().to_str().unwrap().to_string();
     let server = Server::start_with(
         &dir.path().join("data"),
         &[("VIGIL_ADMIN_PASSWORD", "pw")],
-        &["--probe-interval", "3", "--analysis-fps", "5", "--rate-limit", "0"],
+        &[
+            "--probe-interval",
+            "3",
+            "--analysis-fps",
+            "5",
+            "--rate-limit",
+            "0",
+            "--media-roots",
+            &roots,
+        ],
     );
     let api = Api::login(&server);
 

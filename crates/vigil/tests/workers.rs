@@ -34,6 +34,15 @@ async fn sqlx_exec(store: &vigil_store::Store, sql: &str) -> Result<(), String> 
     store.execute_raw(sql).await.map_err(|e| e.to_string())
 }
 
+/// The shared pedestrian clip (canonical: the media roots compare resolved paths).
+fn clip() -> std::path::PathBuf {
+    let clip = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/media/pedestrians_vtest.mp4");
+    let clip = std::env::var_os("VIGIL_SHARED_DIR")
+        .map(|d| std::path::PathBuf::from(d).join("media/pedestrians_vtest.mp4"))
+        .unwrap_or(clip);
+    clip.canonicalize().unwrap_or(clip)
+}
+
 fn worker(db: &str, data: &std::path::Path, id: &str) -> Child {
     vigil()
         .args([
@@ -48,6 +57,8 @@ fn worker(db: &str, data: &std::path::Path, id: &str) -> Child {
             "5",
         ])
         .args(["--analysis-fps", "1", "--replay-realtime", "true"])
+        // The tasks read the shared clip as a file: its directory is a media root.
+        .env("VIGIL_MEDIA_ROOTS", clip().parent().unwrap())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -74,10 +85,7 @@ fn two_workers_share_tasks_and_take_over_after_a_kill() {
         .as_str()
         .unwrap()
         .to_string();
-    let clip = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/media/pedestrians_vtest.mp4");
-    let clip = std::env::var_os("VIGIL_SHARED_DIR")
-        .map(|d| std::path::PathBuf::from(d).join("media/pedestrians_vtest.mp4"))
-        .unwrap_or(clip);
+    let clip = clip();
     // Four file tasks replayed at real-time pace (80 s each): long enough to watch the handover.
     for i in 0..4 {
         let body = json!({"name": format!("t{i}"), "input": {"type": "url", "data": [{"url": format!("file://{}", clip.display())}]},

@@ -148,7 +148,11 @@ impl TestServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let app = vigil_api::router(AppState::new(store.clone(), secrets.clone(), config));
         let server = tokio::spawn(async move {
-            let _ = axum::serve(listener, app).await;
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await;
         });
         let a = tenant(&store, &secrets, &base, "a").await;
         let b = tenant(&store, &secrets, &base, "b").await;

@@ -1,8 +1,9 @@
-//! Files and URLs through libavformat: local paths, `file://`, `http(s)://`, `rtmp://`
-//! (and anything else libavformat has a protocol for). Containers: mp4, mov, m4v, mkv, avi,
-//! wmv/asf, mpg/mpeg (PS/TS), flv; codecs as far as libavcodec has them.
+//! Files and URLs through libavformat: local paths, `file://`, `http(s)://`, `rtmp://`,
+//! `rtsps://`. Containers: mp4, mov, m4v, mkv, avi, wmv/asf, mpg/mpeg (PS/TS), flv; video
+//! codecs of [`crate::whitelist`]. Every open names its protocols, demuxers and decoders.
 
 use std::ffi::{c_int, c_void, CString};
+use std::path::Path;
 use std::ptr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -11,10 +12,12 @@ use ffmpeg_next::ffi;
 use ffmpeg_next::format::context::Input;
 use ffmpeg_next::{media, Dictionary, Packet};
 
-use super::{EncodedPacket, Source, StreamInfo};
+use super::{check_size, EncodedPacket, Source, StreamInfo};
+use crate::address::Target;
 use crate::clock::CancelToken;
 use crate::error::{ErrorKind, MediaError, Result};
 use crate::spec::{invalid, is_live_url, redact_url, MediaConfig};
+use crate::whitelist;
 
 /// State read by libavformat's interrupt callback: a deadline for the current blocking call
 /// and the reader's cancellation flag.
@@ -77,24 +80,49 @@ pub struct AvSource {
 }
 
 impl AvSource {
-    /// Opens `url` (a path or any URL libavformat understands) and finds its video stream.
+    /// Opens a stream address (a path or a URL) after [`crate::address::check`]: only the
+    /// stream schemes, local files inside the media roots, hosts the egress policy allows.
     pub fn open(url: &str, config: &MediaConfig, cancel: &CancelToken) -> Result<Self> {
         crate::init();
-        if url.trim().is_empty() {
+        let display = redact_url(url.trim());
+        match crate::address::check(url, config)? {
+            Target::Local(path) => Self::open_local(&path, display, config, cancel),
+            Target::Network { scheme, .. } => {
+                let protocols = whitelist::protocols_for(&scheme).ok_or_else(|| {
+                    MediaError::new(
+                        ErrorKind::Refused,
+                        format!("{display}: no libavformat protocol for {scheme}"),
+                    )
+                })?;
+                let live = is_live_url(url.trim());
+                Self::open_with(url.trim(), protocols, display, live, config, cancel)
+            }
+        }
+    }
+
+    /// Opens a local file chosen by us (a checked tenant path, a local `obs` object): only the
+    /// `file` protocol, and never anything but a regular file.
+    pub(crate) fn open_local(path: &Path, display: String, config: &MediaConfig, cancel: &CancelToken) -> Result<Self> {
+        crate::media_roots::regular_file(path)?;
+        let location = format!("file:{}", path.to_string_lossy());
+        Self::open_with(&location, "file", display, false, config, cancel)
+    }
+
+    /// Opens `location` with libavformat restricted to `protocols`, our container demuxers and
+    /// video decoders. `display` is what logs and `stream_path` show.
+    pub(crate) fn open_with(
+        location: &str,
+        protocols: &str,
+        display: String,
+        live: bool,
+        config: &MediaConfig,
+        cancel: &CancelToken,
+    ) -> Result<Self> {
+        crate::init();
+        if location.trim().is_empty() {
             return Err(invalid("empty URL"));
         }
-        let location = if url.to_ascii_lowercase().starts_with("file://") {
-            let parsed = crate::spec::parse_url(url)?;
-            parsed
-                .to_file_path()
-                .map_err(|_| invalid(format!("bad file URL {url}")))?
-                .to_string_lossy()
-                .into_owned()
-        } else {
-            url.to_string()
-        };
-        let live = is_live_url(&location);
-        let c_location = CString::new(location.clone()).map_err(|_| invalid("URL contains a NUL byte"))?;
+        let c_location = CString::new(location).map_err(|_| invalid("URL contains a NUL byte"))?;
         let interrupt = Box::new(Interrupt {
             origin: Instant::now(),
             deadline_ms: AtomicU64::new(0),
@@ -107,6 +135,11 @@ impl AvSource {
         // covers everything else.
         let rw = config.stall_timeout.as_micros().to_string();
         opts.set("rw_timeout", &rw);
+        opts.set("protocol_whitelist", protocols);
+        opts.set("format_whitelist", whitelist::FORMATS);
+        opts.set("codec_whitelist", whitelist::DECODERS);
+        // libavformat's HTTP client would follow redirects to hosts we never checked.
+        opts.set("max_redirects", "0");
 
         // SAFETY: plain libavformat calls; `ps` is either null after a failed open (libav frees
         // it) or owned by `Input` below. The interrupt opaque outlives the context.
@@ -123,35 +156,35 @@ impl AvSource {
             let r = ffi::avformat_open_input(&mut ps, c_location.as_ptr(), ptr::null(), &mut raw_opts);
             drop(Dictionary::own(raw_opts));
             if r < 0 {
-                return Err(interrupt.map(&format!("opening {}", redact_url(url)), ffmpeg_next::Error::from(r)));
+                return Err(interrupt.map(&format!("opening {display}"), ffmpeg_next::Error::from(r)));
             }
             let r = ffi::avformat_find_stream_info(ps, ptr::null_mut());
             if r < 0 {
                 ffi::avformat_close_input(&mut ps);
-                return Err(interrupt.map(&format!("probing {}", redact_url(url)), ffmpeg_next::Error::from(r)));
+                return Err(interrupt.map(&format!("probing {display}"), ffmpeg_next::Error::from(r)));
             }
             Input::wrap(ps)
         };
 
-        let stream = input.streams().best(media::Type::Video).ok_or_else(|| {
-            MediaError::new(
-                ErrorKind::UnsupportedCodec,
-                format!("{}: no video stream", redact_url(url)),
-            )
-        })?;
+        let stream = input
+            .streams()
+            .best(media::Type::Video)
+            .ok_or_else(|| MediaError::new(ErrorKind::UnsupportedCodec, format!("{display}: no video stream")))?;
         let params = stream.parameters().clone();
-        if params.id() == ffmpeg_next::codec::Id::None || ffmpeg_next::decoder::find(params.id()).is_none() {
+        if !whitelist::is_video_codec(params.id()) || ffmpeg_next::decoder::find(params.id()).is_none() {
             return Err(MediaError::new(
                 ErrorKind::UnsupportedCodec,
-                format!("{}: no decoder for {:?}", redact_url(url), params.id()),
+                format!("{display}: no decoder for {:?}", params.id()),
             ));
         }
+        check_size(&params, config.max_video_size, &display)?;
         let info = StreamInfo {
             params,
             time_base: stream.time_base(),
             live,
-            stream_path: redact_url(url),
+            stream_path: display,
             wall_base: live.then(SystemTime::now),
+            max_size: config.max_video_size,
         };
         let stream_index = stream.index();
         // Only ISO BMFF sample tables give an exact packet count (AVI/MKV headers may not).

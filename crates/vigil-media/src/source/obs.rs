@@ -1,10 +1,12 @@
-//! Object storage sources (`obs` input: bucket + object path) through `object_store`.
+//! Object storage sources (`obs` input: bucket + object path) through `object_store`. Every
+//! project reads under its own key prefix (`vigil_core::object_storage::project_key`).
 //!
 //! With the local backend an object is the file `<root>/<bucket>/<path>`, read in place. With
 //! an S3-compatible backend (Huawei OBS, MinIO, AWS) the object's existence is checked with a
 //! HEAD request and the video is streamed by libavformat from a presigned URL, so no copy is
 //! written to disk.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use object_store::aws::AmazonS3Builder;
@@ -16,13 +18,22 @@ use object_store::ObjectStore;
 use super::local_runtime;
 use crate::error::{ErrorKind, MediaError, Result};
 use crate::spec::{invalid, MediaConfig, ObsBackend};
+use vigil_core::object_storage::project_key;
 
 /// Validity of presigned URLs (long enough for a long file to be read through).
 const PRESIGN_VALIDITY: Duration = Duration::from_secs(24 * 3600);
 
-/// Returns a location libavformat can open for `bucket`/`path`: a local file path or a
-/// presigned URL. Missing objects are `NotFound`.
-pub fn locate(bucket: &str, path: &str, config: &MediaConfig) -> Result<String> {
+/// Where libavformat reads an object from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    File(PathBuf),
+    Presigned(String),
+}
+
+/// Locates object `path` of `bucket` for project `project`: the object key is
+/// `project_key(project, path)`, so a tenant reads only objects under its own project prefix.
+/// Missing objects are `NotFound`; `..` segments are refused.
+pub fn locate(project: &str, bucket: &str, path: &str, config: &MediaConfig) -> Result<Location> {
     let valid_bucket = !bucket.is_empty()
         && bucket.len() <= 63
         && bucket
@@ -32,11 +43,19 @@ pub fn locate(bucket: &str, path: &str, config: &MediaConfig) -> Result<String> 
     if !valid_bucket {
         return Err(invalid(format!("bad bucket name {bucket:?}")));
     }
-    let key =
-        ObjPath::parse(path.trim_start_matches('/')).map_err(|e| invalid(format!("bad object path {path:?}: {e}")))?;
-    if key.as_ref().is_empty() {
+    if path.split(['/', '\\']).any(|seg| seg == ".." || seg == ".") {
+        return Err(invalid(format!(
+            "bad object path {path:?}: . and .. segments are not allowed"
+        )));
+    }
+    if !vigil_core::ids::is_project_id(project) {
+        return Err(invalid(format!("bad project id {project:?}")));
+    }
+    if path.trim_start_matches('/').is_empty() {
         return Err(invalid("empty object path"));
     }
+    let full = project_key(project, path);
+    let key = ObjPath::parse(&full).map_err(|e| invalid(format!("bad object path {path:?}: {e}")))?;
     let rt = local_runtime()?;
     match &config.obs {
         ObsBackend::Local { root } => {
@@ -48,7 +67,7 @@ pub fn locate(bucket: &str, path: &str, config: &MediaConfig) -> Result<String> 
             })?;
             rt.block_on(store.head(&key)).map_err(|e| map_obs(bucket, path, e))?;
             let file = store.path_to_filesystem(&key).map_err(|e| map_obs(bucket, path, e))?;
-            Ok(file.to_string_lossy().into_owned())
+            Ok(Location::File(file))
         }
         ObsBackend::S3(s3) => {
             let store = AmazonS3Builder::new()
@@ -74,7 +93,7 @@ pub fn locate(bucket: &str, path: &str, config: &MediaConfig) -> Result<String> 
                     .await
                     .map_err(|e| map_obs(bucket, path, e))
             })?;
-            Ok(url.to_string())
+            Ok(Location::Presigned(url.to_string()))
         }
     }
 }

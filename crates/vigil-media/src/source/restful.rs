@@ -1,11 +1,14 @@
 //! RESTful sources (VIAS §2.2/§5.3): the stream address is not configured directly but
 //! fetched from an HTTP(S) endpoint whose JSON answer holds it at a slash-separated path, e.g.
 //! `data/url` in `{"data": {"url": "rtsp://…"}}`. Resolution happens on every (re)connect, so
-//! rotating tokens in the address keep working.
+//! rotating tokens in the address keep working. The endpoint, every name it resolves to and
+//! every redirect pass the egress policy; the answer is then opened exactly like a configured
+//! address (the same scheme rule, media roots and egress checks).
 
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
+use vigil_core::egress::http::{check_url, client_builder, is_denied};
 
 use super::local_runtime;
 use crate::clock::CancelToken;
@@ -14,6 +17,9 @@ use crate::spec::{invalid, parse_url, redact_url, MediaConfig};
 
 /// Largest JSON answer we accept.
 const MAX_BODY: usize = 1 << 20;
+
+/// Redirects followed (each one checked against the egress policy).
+const MAX_REDIRECTS: usize = 5;
 
 /// GETs `url` and returns the string found at `path` in the JSON answer.
 pub fn resolve(
@@ -30,22 +36,33 @@ pub fn resolve(
     }
     let mut map = HeaderMap::new();
     for (k, v) in headers {
+        // Framing, routing and forwarding headers are not the tenant's to set (as for webhooks).
+        if vigil_core::outbound_headers::is_forbidden(k) {
+            tracing::warn!(header = %k, "RESTful source: header not sent");
+            continue;
+        }
         let name = HeaderName::from_bytes(k.as_bytes()).map_err(|_| invalid(format!("bad header name {k:?}")))?;
         let value = HeaderValue::from_str(v).map_err(|_| invalid(format!("bad value for header {k}")))?;
         map.insert(name, value);
     }
-    let client = reqwest::Client::builder()
+    let display = redact_url(url);
+    // The egress policy on the first address (literal IPs skip the resolver), on every name
+    // the client resolves and on every redirect.
+    check_url(&config.egress, &parsed)
+        .map_err(|e| MediaError::new(ErrorKind::Refused, format!("RESTful source {display}: {e}")))?;
+    let client = client_builder(config.egress.clone(), MAX_REDIRECTS)
         .default_headers(map)
         .danger_accept_invalid_certs(!cert_check)
         .connect_timeout(config.open_timeout)
         .timeout(config.open_timeout)
-        .redirect(reqwest::redirect::Policy::limited(5))
         .build()
         .map_err(|e| MediaError::new(ErrorKind::Internal, format!("HTTP client: {e}")))?;
-    let display = redact_url(url);
     let rt = local_runtime()?;
     let fetch = async {
         let resp = client.get(parsed).send().await.map_err(|e| {
+            if is_denied(&e) {
+                return MediaError::new(ErrorKind::Refused, format!("RESTful source {display}: {e:?}"));
+            }
             if tls_rejected(&e) {
                 return MediaError::new(
                     ErrorKind::AuthFailed,

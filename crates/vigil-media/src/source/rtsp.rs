@@ -1,5 +1,6 @@
-//! RTSP/RTSPS cameras through `retina` (pure Rust): TCP interleaved by default, UDP on request,
-//! Basic and Digest authentication, H.264 and H.265 (and Motion JPEG).
+//! RTSP cameras through `retina` (pure Rust): TCP interleaved by default, UDP on request,
+//! Basic and Digest authentication, H.264 and H.265 (and Motion JPEG). The address has passed
+//! [`crate::address::check`] (egress policy on every resolved address) before we get here.
 //!
 //! The session runs on a single-threaded tokio runtime owned by the source, driven only while
 //! the reader thread waits in [`Source::read`]; so there is no thread per session besides the
@@ -159,6 +160,7 @@ impl RtspSource {
                 )
             })?;
         let av_params = to_av_params(&params)?;
+        super::check_size(&av_params, config.max_video_size, &display)?;
         let clock_rate = stream.clock_rate_hz();
         let info = StreamInfo {
             params: av_params,
@@ -166,6 +168,7 @@ impl RtspSource {
             live: true,
             stream_path: display,
             wall_base: Some(SystemTime::now()),
+            max_size: config.max_video_size,
         };
         Ok(RtspSource {
             demuxed: Some(demuxed),
@@ -187,7 +190,11 @@ impl RtspSource {
                 .and_then(|d| d.streams().get(self.stream_id))
                 .and_then(|s| s.parameters())
             {
-                Some(retina::codec::ParametersRef::Video(v)) => Some(to_av_params(v)?),
+                Some(retina::codec::ParametersRef::Video(v)) => {
+                    let p = to_av_params(v)?;
+                    super::check_size(&p, self.info.max_size, &self.info.stream_path)?;
+                    Some(p)
+                }
                 _ => None,
             }
         } else {

@@ -52,6 +52,7 @@ pub fn test_config(worker: &str) -> DispatcherConfig {
         worker_id: worker.into(),
         batch: 16,
         concurrency: 8,
+        per_project: 4,
         lease: Duration::from_secs(30),
         poll_interval: Duration::from_millis(20),
         backoff: Backoff {
