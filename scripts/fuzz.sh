@@ -59,13 +59,14 @@ run_target() {
 
 if [ "$ONLY" = all ] || [ "$ONLY" = proptest ]; then
   echo "== building the fuzz harnesses"
-  args=()
-  for t in "${TARGETS[@]}"; do args+=(-p "${t%%:*}" --test "${t##*:}"); done
-  cargo test "${PROFILE_ARGS[@]}" "${args[@]}" --no-run
+  # Every run names all four packages, so features unify alike and nothing is rebuilt per target.
+  packages=() tests=()
+  for t in "${TARGETS[@]}"; do packages+=(-p "${t%%:*}"); tests+=(--test "${t##*:}"); done
+  cargo test "${PROFILE_ARGS[@]}" "${packages[@]}" "${tests[@]}" --no-run
   for t in "${TARGETS[@]}"; do
     echo "== ${t##*:}: $CASES cases per property"
     PROPTEST_CASES=$CASES run_target "${t##*:} ($CASES cases per property, 0 panics)" \
-      cargo test "${PROFILE_ARGS[@]}" -p "${t%%:*}" --test "${t##*:}"
+      cargo test "${PROFILE_ARGS[@]}" "${packages[@]}" --test "${t##*:}"
   done
 fi
 

@@ -219,6 +219,14 @@ async fn source_errors(b: Backend) {
             "VIAS.00010001",
             "type_config",
         ),
+        (
+            with(
+                "type_config",
+                json!("<type_config><url_address>rtsps://x/y</url_address><certificate_check>maybe</certificate_check></type_config>"),
+            ),
+            "VIAS.00010001",
+            "type_config.certificate_check",
+        ),
         (with("type_config", json!("")), "VIAS.00010001", "type_config"),
         (
             with("type_config", json!("x".repeat(1025))),
@@ -343,6 +351,22 @@ async fn source_errors(b: Backend) {
         400,
         "VIAS.00010001",
         Some("type_config.url_address"),
+    );
+    // Vigil's per-source opt-out of the rtsps:// certificate check is accepted and kept.
+    let self_signed = "<type_config><url_address>rtsps://127.0.0.1:8322/cam</url_address>\
+<certificate_check>false</certificate_check></type_config>";
+    let (st, v) = s
+        .put(
+            &format!("/v2/{{p}}/source/{three}"),
+            json!({"video_source_name": "three", "type_config": self_signed}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    let (st, v) = s.get(&format!("/v2/{{p}}/source/sources/{three}")).await;
+    assert_eq!(st, 200, "{v}");
+    assert!(
+        v.to_string().contains("<certificate_check>false</certificate_check>"),
+        "{v}"
     );
     // A source used by a task cannot be deleted.
     add_task(&s, &three, 1).await;

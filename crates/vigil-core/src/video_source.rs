@@ -82,6 +82,9 @@ impl SourceType {
 pub enum SourceAddress {
     Url {
         url: String,
+        /// Vigil extension `<certificate_check>` (default true): verify an `rtsps://` camera's
+        /// certificate; false accepts self-signed cameras.
+        tls_verify: bool,
     },
     Vcn {
         data_source_id: String,
@@ -114,7 +117,7 @@ impl SourceAddress {
     /// The stream address known without probing (direct URLs only).
     pub fn stream_path(&self) -> Option<&str> {
         match self {
-            SourceAddress::Url { url } => Some(url),
+            SourceAddress::Url { url, .. } => Some(url),
             _ => None,
         }
     }
@@ -224,7 +227,10 @@ pub fn parse_address(ty: SourceType, xml: &str) -> Result<SourceAddress, FieldEr
         SourceType::Url => {
             let url = req(&cfg, "url_address")?;
             check_stream_url("url_address", url)?;
-            Ok(SourceAddress::Url { url: url.to_string() })
+            Ok(SourceAddress::Url {
+                url: url.to_string(),
+                tls_verify: parse_bool("certificate_check", cfg.get("certificate_check"))?,
+            })
         }
         SourceType::Vcn => vcn(&cfg),
         SourceType::VcnRestful => {
@@ -294,7 +300,25 @@ mod tests {
             SourceType::Url,
             "<type_config><url_address>rtsp://10.0.0.1/s</url_address></type_config>",
         );
-        assert_eq!(url.unwrap().stream_path(), Some("rtsp://10.0.0.1/s"));
+        let url = url.unwrap();
+        assert_eq!(url.stream_path(), Some("rtsp://10.0.0.1/s"));
+        assert!(matches!(url, SourceAddress::Url { tls_verify: true, .. }));
+        for (text, want) in [("false", false), ("0", false), ("TRUE", true), ("1", true)] {
+            let xml = format!(
+                "<type_config><url_address>rtsps://10.0.0.1/s</url_address><certificate_check>{text}</certificate_check></type_config>"
+            );
+            let got = parse_address(SourceType::Url, &xml).unwrap();
+            assert!(
+                matches!(got, SourceAddress::Url { tls_verify, .. } if tls_verify == want),
+                "{text}"
+            );
+        }
+        let e = parse_address(
+            SourceType::Url,
+            "<type_config><url_address>rtsps://10.0.0.1/s</url_address><certificate_check>maybe</certificate_check></type_config>",
+        )
+        .unwrap_err();
+        assert_eq!(e.param, "type_config.certificate_check");
         let e = parse_address(
             SourceType::Url,
             "<type_config><url_address>ftp://x/y</url_address></type_config>",

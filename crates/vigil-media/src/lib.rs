@@ -9,6 +9,7 @@
 //!   quality labels.
 //! * Tenants are not trusted: every address passes [`address::check`] (stream schemes, media
 //!   roots, egress policy) and every libav open uses the [`whitelist`]s.
+//!   `rtsps://` certificates are checked by [`tls_check`] unless the source opts out.
 //!
 //! See `docs/media.md` for URL forms, error kinds, backoff parameters and quality thresholds.
 
@@ -27,6 +28,7 @@ pub mod sampler;
 pub mod snapshot;
 pub mod source;
 pub mod spec;
+pub mod tls_check;
 pub mod whitelist;
 
 pub use clock::{Backoff, CancelToken, Clock, SimulatedClock, SystemClock};

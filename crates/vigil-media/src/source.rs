@@ -97,13 +97,15 @@ impl DefaultOpener {
 
     /// Opens a stream address, configured or answered by a RESTful endpoint alike: checked by
     /// [`crate::address::check`] (schemes, media roots, egress policy) before anything is
-    /// opened; `rtsp://` through retina, the rest through libavformat.
+    /// opened; `rtsp://` through retina, the rest through libavformat. With `tls_verify`, an
+    /// `rtsps://` camera's certificate is checked first ([`crate::tls_check`]).
     fn open_url(
         &self,
         url: &str,
         user: Option<&str>,
         password: Option<&str>,
         transport: RtspTransport,
+        tls_verify: bool,
         cancel: &CancelToken,
     ) -> Result<Box<dyn Source>> {
         match crate::address::check(url, &self.config)? {
@@ -111,10 +113,15 @@ impl DefaultOpener {
                 let src = rtsp::RtspSource::open(parsed, user, password, transport, &self.config, cancel)?;
                 Ok(Box::new(src))
             }
-            Target::Network { scheme, .. } if scheme == "rtsps" => {
+            Target::Network { url: parsed, scheme } if scheme == "rtsps" => {
                 // retina has no TLS transport: RTSP over TLS goes through libavformat, which always
-                // interleaves it over the TLS connection. Camera certificates are not verified
-                // (cameras ship self-signed ones), as with `http_check: false`.
+                // interleaves it over the TLS connection but cannot be told to verify the
+                // certificate; Vigil checks it on a connection of its own first.
+                if tls_verify {
+                    crate::tls_check::verify(&parsed, &self.config, cancel)?;
+                } else {
+                    tracing::debug!(url = %redact_url(url), "rtsps certificate check turned off for this source");
+                }
                 let url = with_credentials(url, user, password)?;
                 Ok(Box::new(file::AvSource::open(&url, &self.config, cancel)?))
             }
@@ -132,8 +139,17 @@ impl Opener for DefaultOpener {
                 user,
                 password,
                 transport,
-            } => self.open_url(url, user.as_deref(), password.as_deref(), *transport, cancel),
-            SourceSpec::Url { url } => self.open_url(url, None, None, RtspTransport::Tcp, cancel),
+                tls_verify,
+            } => self.open_url(
+                url,
+                user.as_deref(),
+                password.as_deref(),
+                *transport,
+                *tls_verify,
+                cancel,
+            ),
+            // Task inputs name no options: an `rtsps://` camera is always verified.
+            SourceSpec::Url { url } => self.open_url(url, None, None, RtspTransport::Tcp, true, cancel),
             SourceSpec::Restful {
                 url,
                 headers,
@@ -141,7 +157,8 @@ impl Opener for DefaultOpener {
                 path,
             } => {
                 let resolved = restful::resolve(url, headers, *cert_check, path, &self.config, cancel)?;
-                self.open_url(&resolved, None, None, RtspTransport::Tcp, cancel)
+                // The source's one certificate switch covers the endpoint and the camera alike.
+                self.open_url(&resolved, None, None, RtspTransport::Tcp, *cert_check, cancel)
             }
             SourceSpec::Obs { project, bucket, path } => {
                 // The object store is the administrator's: not subject to media roots or egress.

@@ -26,9 +26,13 @@ pub enum SourceSpec {
         user: Option<String>,
         password: Option<String>,
         transport: RtspTransport,
+        /// For `rtsps://`: verify the camera's certificate chain and host name before opening
+        /// (default true; false accepts self-signed cameras). See [`crate::tls_check`].
+        tls_verify: bool,
     },
     /// A file or URL read through libavformat: a local path, `file://`, `http(s)://`,
-    /// `rtmp://`. An `rtsp(s)://` URL here is routed to the RTSP source with TCP transport.
+    /// `rtmp://`. An `rtsp(s)://` URL here is routed to the RTSP source with TCP transport, and
+    /// an `rtsps://` camera's certificate is always verified.
     Url { url: String },
     /// A RESTful source (VIAS §2.2/§5.3): GET `url` with `headers`, follow the slash-separated
     /// `path` in the JSON answer to the real stream address, and open that. Re-resolved on
@@ -62,6 +66,7 @@ impl SourceSpec {
             user: None,
             password: None,
             transport: RtspTransport::Tcp,
+            tls_verify: true,
         }
     }
 
@@ -129,6 +134,9 @@ pub struct MediaConfig {
     pub media_roots: Option<Vec<PathBuf>>,
     /// Largest decoded picture accepted (width, height).
     pub max_video_size: (u32, u32),
+    /// PEM file of extra CAs trusted for `rtsps://` cameras, on top of the system roots
+    /// (`--rtsps-ca-file`). `None`: the system roots only.
+    pub rtsps_ca_file: Option<PathBuf>,
 }
 
 impl Default for MediaConfig {
@@ -142,6 +150,7 @@ impl Default for MediaConfig {
             egress: Default::default(),
             media_roots: None,
             max_video_size: (4096, 4096),
+            rtsps_ca_file: None,
         }
     }
 }

@@ -61,6 +61,7 @@ fn pedestrians_over_rtsp_tcp_and_udp_decode_every_frame() {
         user: None,
         password: None,
         transport: RtspTransport::Udp,
+        tls_verify: true,
     };
     let udp = StreamReader::start_with(udp_spec, cfg, short_stall()).expect("udp");
     let tcp_rx = tcp.subscribe(SubscriberConfig {
@@ -138,6 +139,7 @@ fn credentials_basic_and_digest_and_error_kinds() {
         user: Some(user.into()),
         password: Some(pass.into()),
         transport: RtspTransport::Tcp,
+        tls_verify: true,
     };
     // Right credentials, separate or in the URL (percent-encoded), Basic and Digest.
     assert!(open(with(basic.url("ped"), "alice", "s3cret")).is_ok());
@@ -213,11 +215,13 @@ fn rtsps_over_tls_decodes_every_frame_with_credentials() {
     ];
     let server = RtspServer::start(&[("ped", &pedestrians())], &opts);
     let url = format!("rtsps://127.0.0.1:{}/ped", server.port);
+    // The camera's certificate is self-signed: this source opts out of the check.
     let with = |user: &str, pass: &str| SourceSpec::Rtsp {
         url: url.clone(),
         user: Some(user.into()),
         password: Some(pass.into()),
         transport: RtspTransport::Tcp,
+        tls_verify: false,
     };
     let reader =
         StreamReader::start_with(with("alice", "s3cret"), ReaderConfig::default(), short_stall()).expect("start");
@@ -252,6 +256,52 @@ fn rtsps_over_tls_decodes_every_frame_with_credentials() {
     );
     // Plain RTSP against the TLS port fails cleanly too.
     assert!(kind(SourceSpec::rtsp(server.url("ped"))).is_some());
+}
+
+#[test]
+fn rtsps_certificate_is_verified_unless_the_source_opts_out() {
+    let pem = tls_pem();
+    let (cert, _) = self_signed_cert();
+    let server = RtspServer::start(
+        &[("ped", &pedestrians())],
+        &["--rate", "8", "--tls", pem.to_str().expect("utf8")],
+    );
+    let url = format!("rtsps://127.0.0.1:{}/ped", server.port);
+    let spec = |url: &str, tls_verify: bool| SourceSpec::Rtsp {
+        url: url.to_string(),
+        user: None,
+        password: None,
+        transport: RtspTransport::Tcp,
+        tls_verify,
+    };
+    let cancel = CancelToken::new();
+    let open = |ca_file: Option<&std::path::Path>, spec: SourceSpec| {
+        let opener = DefaultOpener::new(MediaConfig {
+            open_timeout: Duration::from_secs(5),
+            rtsps_ca_file: ca_file.map(|p| p.to_path_buf()),
+            ..MediaConfig::default()
+        });
+        let t = Instant::now();
+        let r = opener.open(&spec, &cancel);
+        assert!(t.elapsed() < Duration::from_secs(8), "took {:?}", t.elapsed());
+        r.map(|s| s.info().stream_path.clone()).map_err(|e| {
+            if e.kind() == ErrorKind::AuthFailed {
+                assert!(e.message().contains("certificate rejected"), "{e}");
+            }
+            e.kind()
+        })
+    };
+    // Self-signed, not in the system roots: refused before libavformat opens anything, for a
+    // configured source and a task input (no opt-out) alike.
+    assert_eq!(open(None, spec(&url, true)), Err(ErrorKind::AuthFailed));
+    assert_eq!(open(None, SourceSpec::url(url.clone())), Err(ErrorKind::AuthFailed));
+    // Trusted through --rtsps-ca-file: opened.
+    assert_eq!(open(Some(&cert), spec(&url, true)).as_deref(), Ok(url.as_str()));
+    // Trusted CA but the wrong host name (the certificate names only IP 127.0.0.1): refused.
+    let by_name = format!("rtsps://localhost:{}/ped", server.port);
+    assert_eq!(open(Some(&cert), spec(&by_name, true)), Err(ErrorKind::AuthFailed));
+    // The per-source opt-out accepts the self-signed camera.
+    assert_eq!(open(None, spec(&url, false)).as_deref(), Ok(url.as_str()));
 }
 
 #[test]

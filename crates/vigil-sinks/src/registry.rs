@@ -29,6 +29,8 @@ pub struct SinksConfig {
     pub kafka: Option<KafkaConfig>,
     /// Outbound policy for webhook receivers (tenant-chosen addresses).
     pub egress: std::sync::Arc<vigil_core::egress::EgressPolicy>,
+    /// Opens webhook header values sealed at rest (`None`: stored as plain text, tests).
+    pub secrets: Option<vigil_core::secret_box::SecretBox>,
 }
 
 impl SinksConfig {
@@ -44,6 +46,7 @@ impl SinksConfig {
             mqtt: None,
             kafka: None,
             egress: Default::default(),
+            secrets: None,
         }
     }
 }
@@ -57,11 +60,10 @@ impl Sinks {
         let mut s = Sinks::default();
         s.insert(
             SinkKind::Webhook,
-            Arc::new(WebhookSink::new(
-                c.webhook_timeout,
-                c.egress.clone(),
-                c.webhook_max_redirects,
-            )?),
+            Arc::new(
+                WebhookSink::new(c.webhook_timeout, c.egress.clone(), c.webhook_max_redirects)?
+                    .with_secrets(c.secrets.clone()),
+            ),
         );
         s.insert(SinkKind::Obs, Arc::new(ObsSink::new(c.obs.clone())));
         match (&c.mqtt, &c.kafka) {

@@ -13,12 +13,14 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 use vigil_core::alarm::WebhookOutput;
 use vigil_core::egress::http::{check_url, client_builder, is_denied};
 use vigil_core::egress::{EgressDenied, EgressPolicy, GENERIC_CONNECT_ERROR};
+use vigil_core::secret_box::SecretBox;
 
 use crate::{AlarmPayload, DeliverFuture, Sink, SinkError};
 
 pub struct WebhookSink {
     http: reqwest::Client,
     egress: Arc<EgressPolicy>,
+    secrets: Option<SecretBox>,
 }
 
 /// The policy's reason inside a request error (for the log), if the policy refused it.
@@ -51,15 +53,29 @@ impl WebhookSink {
             .user_agent(concat!("vigil/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| SinkError::Permanent(format!("cannot build the webhook HTTP client: {e}")))?;
-        Ok(Self { http, egress })
+        Ok(Self {
+            http,
+            egress,
+            secrets: None,
+        })
+    }
+
+    /// Opens header values sealed at rest (the outbox carries them sealed) right before sending.
+    pub fn with_secrets(mut self, secrets: Option<SecretBox>) -> Self {
+        self.secrets = secrets;
+        self
     }
 
     /// The task's headers, minus the ones a tenant may not set (refused at task creation too;
     /// dropped here for rows written before that rule).
-    fn headers(p: &AlarmPayload, out: &WebhookOutput) -> Result<HeaderMap, SinkError> {
+    fn headers(&self, p: &AlarmPayload, out: &WebhookOutput) -> Result<HeaderMap, SinkError> {
+        let mut task_headers = out.headers.clone();
+        if let Some(secrets) = &self.secrets {
+            vigil_core::secret_fields::open_headers(secrets, &mut task_headers);
+        }
         let mut headers = HeaderMap::new();
         headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-        for (k, v) in &out.headers {
+        for (k, v) in &task_headers {
             if vigil_core::outbound_headers::is_forbidden(k) {
                 tracing::warn!(task_id = %p.alarm.task_id, header = %k, "webhook header dropped: tasks may not set it");
                 continue;
@@ -86,7 +102,7 @@ impl WebhookSink {
             tracing::warn!(task_id = %task, destination = %dest, reason = %denied, "webhook refused by the egress policy");
             return Err(SinkError::Denied(GENERIC_CONNECT_ERROR.into()));
         }
-        let headers = Self::headers(p, &out)?;
+        let headers = self.headers(p, &out)?;
         let resp = self
             .http
             .post(url)

@@ -308,3 +308,26 @@ async fn forbidden_headers_never_leave() {
     assert_eq!(got[0].alarm, p.alarm, "the body arrived intact");
     rx.stop();
 }
+
+/// Header values sealed at rest (as the API stores them and the outbox carries them) are opened
+/// right before sending; a forbidden name stays dropped whatever its value.
+#[tokio::test]
+async fn sealed_headers_are_opened() {
+    use vigil_core::secret_box::SecretBox;
+    let secrets = SecretBox::from_hex(&SecretBox::generate_hex_key()).unwrap();
+    let rx = Receiver::start(Mode::Ok).await;
+    let p = payload(
+        &rx.url(),
+        json!({"X-Receiver-Token": secrets.seal_compact("s3cret"),
+               "X-Forwarded-For": secrets.seal_compact("10.0.0.1")}),
+    );
+    sink(EgressPolicy::default(), 0)
+        .with_secrets(Some(secrets))
+        .deliver(&p)
+        .await
+        .unwrap();
+    let got = rx.accepted();
+    assert_eq!(got[0].headers["x-receiver-token"], "s3cret");
+    assert!(got[0].headers.get("x-forwarded-for").is_none());
+    rx.stop();
+}

@@ -5,14 +5,23 @@ use vigil_core::task_io::TaskSource;
 use vigil_media::{RtspTransport, SourceSpec};
 use vigil_store::video_sources::SourceRecord;
 
-/// `rtsp://` URLs go to the RTSP client (retina); everything else through libavformat.
+/// `rtsp://` URLs go to the RTSP client (retina); everything else through libavformat. An
+/// `rtsps://` camera's certificate is verified (task inputs and `vigil analyze` have no opt-out).
 pub fn from_url(url: &str) -> SourceSpec {
-    if url.to_ascii_lowercase().starts_with("rtsp://") {
+    url_spec(url, true)
+}
+
+/// [`from_url`] with the source's `certificate_check` (an `rtsps://` address becomes an RTSP
+/// spec carrying it; libavformat still opens it).
+pub fn url_spec(url: &str, tls_verify: bool) -> SourceSpec {
+    let lower = url.to_ascii_lowercase();
+    if lower.starts_with("rtsp://") || lower.starts_with("rtsps://") {
         SourceSpec::Rtsp {
             url: url.to_string(),
             user: None,
             password: None,
             transport: RtspTransport::Tcp,
+            tls_verify,
         }
     } else {
         SourceSpec::url(url)
@@ -30,7 +39,7 @@ pub fn from_source(src: &SourceRecord, secrets: Option<&SecretBox>) -> Result<So
     let addr = vigil_core::video_source::parse_address(ty, &type_config).map_err(|e| e.message)?;
     use vigil_core::video_source::SourceAddress as A;
     match addr {
-        A::Url { url } => Ok(from_url(&url)),
+        A::Url { url, tls_verify } => Ok(url_spec(&url, tls_verify)),
         A::Restful {
             url,
             rtsp_path,
@@ -82,5 +91,54 @@ pub fn from_task_source(src: &TaskSource, project_id: &str) -> Option<SourceSpec
             path: path.clone(),
         }),
         TaskSource::VideoSource { .. } => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url_source(type_config: &str) -> SourceRecord {
+        SourceRecord {
+            id: "s".into(),
+            project_id: "p".into(),
+            name: "n".into(),
+            access_type: "cloud".into(),
+            source_type: "url".into(),
+            type_config: type_config.into(),
+            password_sealed: None,
+            latitude: String::new(),
+            longitude: String::new(),
+            tags: Vec::new(),
+            status: 1,
+            stream_path: String::new(),
+            image: String::new(),
+            quality: Vec::new(),
+            scene_recommend: Vec::new(),
+            create_at: 0,
+            modify_at: 0,
+        }
+    }
+
+    fn tls_verify(spec: &SourceSpec) -> Option<bool> {
+        match spec {
+            SourceSpec::Rtsp { tls_verify, .. } => Some(*tls_verify),
+            _ => None,
+        }
+    }
+
+    /// The source's `<certificate_check>` reaches the media layer; task inputs always verify.
+    #[test]
+    fn rtsps_certificate_check_is_carried_per_source() {
+        let url = "rtsps://127.0.0.1:8322/cam";
+        let opted_out = url_source(&format!(
+            "<type_config><url_address>{url}</url_address><certificate_check>0</certificate_check></type_config>"
+        ));
+        let spec = from_source(&opted_out, None).expect("spec");
+        assert_eq!(tls_verify(&spec), Some(false));
+        let default = url_source(&format!("<type_config><url_address>{url}</url_address></type_config>"));
+        assert_eq!(tls_verify(&from_source(&default, None).expect("spec")), Some(true));
+        let input = TaskSource::Url { url: url.into() };
+        assert_eq!(tls_verify(&from_task_source(&input, "p").expect("spec")), Some(true));
     }
 }

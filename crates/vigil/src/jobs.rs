@@ -69,11 +69,17 @@ fn obs_backend(storage: &Storage, a: &ServeArgs, f: &ServeArgs) -> anyhow::Resul
 
 pub fn media_config(storage: &Storage, a: &ServeArgs, f: &ServeArgs) -> anyhow::Result<vigil_media::MediaConfig> {
     let security = crate::settings::security(&storage.data_dir, a, f)?;
+    let rtsps_ca_file = a.rtsps_ca_file.clone().or(f.rtsps_ca_file.clone());
+    if let Some(path) = &rtsps_ca_file {
+        // A bad file fails the start, not every rtsps:// camera later.
+        vigil_media::tls_check::load_ca_file(path)?;
+    }
     Ok(vigil_media::MediaConfig {
         obs: obs_backend(storage, a, f)?,
         egress: security.egress,
         media_roots: Some(security.media_roots),
         max_video_size: (security.max_video_width, security.max_video_height),
+        rtsps_ca_file,
         ..Default::default()
     })
 }
@@ -120,6 +126,7 @@ pub fn worker(
     sinks_cfg.webhook_max_redirects = pick!(a, f, webhook_max_redirects, 0).min(20);
     sinks_cfg.obs = obs_backend(storage, a, f)?;
     sinks_cfg.egress = crate::settings::security(&storage.data_dir, a, f)?.egress;
+    sinks_cfg.secrets = Some(crate::master_key::load(&storage.data_dir)?);
     if let Some(url) = a.mqtt_url.clone().or(f.mqtt_url.clone()) {
         sinks_cfg.mqtt = Some(vigil_sinks::mqtt::MqttConfig {
             url,

@@ -138,6 +138,9 @@ pub struct ServeArgs {
     /// PEM file of the CA that signs an mqtts:// broker's certificate. [default: the system roots]
     #[arg(long, env = "VIGIL_MQTT_CA_FILE")]
     pub mqtt_ca_file: Option<PathBuf>,
+    /// PEM file of CAs trusted for rtsps:// cameras, on top of the system roots (a source may opt out with <certificate_check>false</certificate_check>). [default: none; the system roots]
+    #[arg(long, env = "VIGIL_RTSPS_CA_FILE")]
+    pub rtsps_ca_file: Option<PathBuf>,
     /// Kafka bootstrap brokers for `dis` outputs, host:port[,host:port…] (instead of MQTT). [default: none]
     #[arg(long, env = "VIGIL_KAFKA_BROKERS")]
     pub kafka_brokers: Option<String>,

@@ -78,6 +78,8 @@ fn run(server: &Server, config: &Path, report: &Path, filter: &[&str]) -> Result
         .arg(report)
         .args(filter)
         .env("NO_COLOR", "1")
+        // schemathesis and hypothesis keep caches in the working directory: not in the checkout.
+        .current_dir(report.parent().unwrap())
         .output()
         .expect("schemathesis runs (scripts/setup.sh installs it into .vigil/venv)");
     let text = format!(

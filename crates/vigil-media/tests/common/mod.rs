@@ -99,6 +99,8 @@ pub fn assert_cadence(frames: &[vigil_media::Frame], count: usize, step: Duratio
 }
 
 /// A self-signed certificate for 127.0.0.1 and its key (openssl CLI), made once per process.
+/// A server (leaf) certificate, as cameras ship, so it can also be trusted as its own CA file
+/// (webpki refuses a CA:TRUE certificate as the server's).
 pub fn self_signed_cert() -> (PathBuf, PathBuf) {
     static FILES: OnceLock<(PathBuf, PathBuf)> = OnceLock::new();
     FILES
@@ -107,6 +109,7 @@ pub fn self_signed_cert() -> (PathBuf, PathBuf) {
             let status = Command::new("openssl")
                 .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2"])
                 .args(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+                .args(["-addext", "basicConstraints=critical,CA:FALSE"])
                 .arg("-keyout")
                 .arg(&key)
                 .arg("-out")
