@@ -16,7 +16,10 @@ const ROI: &str = "{\"polygons\":[{\"data\":[[0,0],[0,576],[768,576],[768,0]],\"
 /// Every string the database holds for the project's tasks and sources, as one text.
 async fn stored_text(s: &TestServer) -> String {
     let mut text = String::new();
-    for (table, cols) in [("tasks", "input, output"), ("video_sources", "type_config, stream_path")] {
+    for (table, cols) in [
+        ("tasks", "input, output"),
+        ("video_sources", "type_config, stream_path"),
+    ] {
         let rows = sqlx::query(&format!("SELECT {cols} FROM {table}"))
             .fetch_all(s.store.pool())
             .await
@@ -81,7 +84,10 @@ async fn secrets_sealed(b: Backend) {
     let mut output = d["output"].clone();
     output["webhook"]["headers"]["X-Extra"] = json!("new-789");
     let (st, v) = s
-        .put(&format!("/v2/{{p}}/tasks/{task}"), json!({"input": d["input"], "output": output}))
+        .put(
+            &format!("/v2/{{p}}/tasks/{task}"),
+            json!({"input": d["input"], "output": output}),
+        )
         .await;
     assert_eq!(st, 200, "{v}");
     let rec = s.store.get_task(&s.a.project_id, &task).await.unwrap();
