@@ -323,29 +323,7 @@ fn resolution_change_mid_stream_keeps_decoding() {
     let _s = serial();
     // Two MPEG-TS segments (TS concatenates byte-wise) with different sizes: the decoder
     // reinitialises on the new SPS and frames take the new size.
-    let a = lavfi_clip(
-        "seg-a.ts",
-        "testsrc=size=320x240:rate=10:duration=2",
-        &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-bf", "0"],
-    );
-    let b = lavfi_clip(
-        "seg-b.ts",
-        "testsrc=size=640x480:rate=10:duration=2",
-        &[
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-bf",
-            "0",
-            "-output_ts_offset",
-            "2",
-        ],
-    );
-    let joined = tmp().join("joined.ts");
-    let mut bytes = std::fs::read(&a).expect("seg a");
-    bytes.extend(std::fs::read(&b).expect("seg b"));
-    std::fs::write(&joined, bytes).expect("write joined");
+    let joined = resizing_clip("seg");
     let (frames, _, status) = read_file(
         SourceSpec::url(joined.to_str().expect("utf8")),
         ReaderConfig::default(),

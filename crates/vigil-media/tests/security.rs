@@ -259,29 +259,7 @@ fn pictures_larger_than_the_limit_are_refused() {
     assert!(err.message().contains("exceeds"), "{err}");
 
     // A stream that declares 320x240 and switches to 640x480 mid-stream ends at the switch.
-    let a = lavfi_clip(
-        "lim-a.ts",
-        "testsrc=size=320x240:rate=10:duration=2",
-        &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-bf", "0"],
-    );
-    let b = lavfi_clip(
-        "lim-b.ts",
-        "testsrc=size=640x480:rate=10:duration=2",
-        &[
-            "-c:v",
-            "libx264",
-            "-pix_fmt",
-            "yuv420p",
-            "-bf",
-            "0",
-            "-output_ts_offset",
-            "2",
-        ],
-    );
-    let joined = tmp().join("lim-joined.ts");
-    let mut bytes = std::fs::read(&a).expect("seg a");
-    bytes.extend(std::fs::read(&b).expect("seg b"));
-    std::fs::write(&joined, bytes).expect("write joined");
+    let joined = resizing_clip("lim");
     let deps = ReaderDeps {
         opener: Arc::new(opener),
         ..ReaderDeps::default()

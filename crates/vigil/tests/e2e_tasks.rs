@@ -15,6 +15,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::api::Api;
 use common::{free_port, shared, Server};
 use serde_json::{json, Value};
 
@@ -100,56 +101,7 @@ impl Receiver {
     }
 }
 
-struct Api {
-    base: String,
-    token: String,
-    project: String,
-    http: reqwest::blocking::Client,
-}
-
 impl Api {
-    fn login(server: &Server) -> Self {
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "password": "pw"}}},
-                                    "scope": {"project": {"name": "default"}}}});
-        let r = http.post(server.url("/v3/auth/tokens")).json(&body).send().unwrap();
-        assert_eq!(r.status(), 201);
-        let token = r.headers()["x-subject-token"].to_str().unwrap().to_string();
-        let v: Value = r.json().unwrap();
-        Self {
-            base: server.url(""),
-            token,
-            project: v["token"]["project"]["id"].as_str().unwrap().into(),
-            http,
-        }
-    }
-
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self
-            .http
-            .request(method, format!("{}/v2/{}{path}", self.base, self.project))
-            .header("X-Auth-Token", &self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().unwrap();
-        let status = r.status();
-        let v: Value = r.json().unwrap_or(Value::Null);
-        assert!(status.is_success(), "{path}: {status} {v}");
-        v
-    }
-
-    fn get(&self, path: &str) -> Value {
-        self.call(reqwest::Method::GET, path, None)
-    }
-
-    fn post(&self, path: &str, body: Value) -> Value {
-        self.call(reqwest::Method::POST, path, Some(body))
-    }
-
     fn wait_for(&self, what: &str, timeout: Duration, mut ok: impl FnMut(&Api) -> bool) {
         let deadline = Instant::now() + timeout;
         while !ok(self) {
@@ -197,7 +149,7 @@ fn rtsp_intrusion_to_webhook_and_flow_counts_on_file() {
             &roots,
         ],
     );
-    let api = Api::login(&server);
+    let api = Api::login(&server, "admin", "pw", "default");
 
     // The source: probed online, with a snapshot and a stream path.
     let url = format!("rtsp://127.0.0.1:{rtsp_port}/ped");
@@ -365,7 +317,7 @@ fn camera_outage_and_server_kill_are_survived() {
         "5",
     ];
     let mut server = Server::start_with(&data, &[("VIGIL_ADMIN_PASSWORD", "pw")], &args);
-    let api = Api::login(&server);
+    let api = Api::login(&server, "admin", "pw", "default");
     let url = format!("rtsp://127.0.0.1:{rtsp_port}/ped");
     let src = api.post(
         "/source",
@@ -419,7 +371,7 @@ fn camera_outage_and_server_kill_are_survived() {
     server.child.kill().unwrap();
     let _ = server.child.wait();
     server = Server::start_with(&data, &[], &args);
-    let api = Api::login(&server);
+    let api = Api::login(&server, "admin", "pw", "default");
     api.wait_for("the task to resume", Duration::from_secs(60), |a| {
         a.state(&task) == "RUNNING"
     });

@@ -16,6 +16,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::api::Api;
 use common::{run_ok, shared, vigil, Server};
 use serde_json::{json, Value};
 
@@ -123,50 +124,7 @@ impl Tripwire {
     }
 }
 
-struct Api {
-    base: String,
-    token: String,
-    project: String,
-    http: reqwest::blocking::Client,
-}
-
 impl Api {
-    fn login(server: &Server, user: &str, password: &str, project: &str) -> Self {
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": user, "password": password}}},
-                                    "scope": {"project": {"name": project}}}});
-        let r = http.post(server.url("/v3/auth/tokens")).json(&body).send().unwrap();
-        if r.status() != 201 {
-            panic!("login {user}: {} {}", r.status(), r.text().unwrap_or_default());
-        }
-        let token = r.headers()["x-subject-token"].to_str().unwrap().to_string();
-        let v: Value = r.json().unwrap();
-        Api {
-            base: server.url(""),
-            token,
-            project: v["token"]["project"]["id"].as_str().unwrap().into(),
-            http,
-        }
-    }
-
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
-        let mut req = self
-            .http
-            .request(method, format!("{}/v2/{}{path}", self.base, self.project))
-            .header("X-Auth-Token", &self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().unwrap();
-        let status = r.status();
-        let v: Value = r.json().unwrap_or(Value::Null);
-        assert!(status.is_success(), "{path}: {status} {v}");
-        v
-    }
-
     fn source(&self, name: &str, ty: &str, type_config: String) -> String {
         let v = self.call(
             reqwest::Method::POST,

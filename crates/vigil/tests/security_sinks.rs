@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::api::Api;
 use common::{shared, Server};
 use serde_json::{json, Value};
 
@@ -115,48 +116,9 @@ fn subscribe(topic: &str) -> std::sync::mpsc::Receiver<(String, Vec<u8>)> {
     rx
 }
 
-struct Api {
-    base: String,
-    token: String,
-    project: String,
-    http: reqwest::blocking::Client,
-}
-
 impl Api {
-    fn login(server: &Server) -> Self {
-        let http = reqwest::blocking::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap();
-        let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "password": "pw"}}},
-                                    "scope": {"project": {"name": "default"}}}});
-        let r = http.post(server.url("/v3/auth/tokens")).json(&body).send().unwrap();
-        assert_eq!(r.status(), 201);
-        let token = r.headers()["x-subject-token"].to_str().unwrap().to_string();
-        let v: Value = r.json().unwrap();
-        Self {
-            base: server.url(""),
-            token,
-            project: v["token"]["project"]["id"].as_str().unwrap().into(),
-            http,
-        }
-    }
-
-    fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
-        let mut req = self
-            .http
-            .request(method, format!("{}/v2/{}{path}", self.base, self.project))
-            .header("X-Auth-Token", &self.token);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let r = req.send().unwrap();
-        let status = r.status().as_u16();
-        (status, r.json().unwrap_or(Value::Null))
-    }
-
     fn create(&self, input: Value, output: Value) -> (u16, Value) {
-        self.call(
+        self.request(
             reqwest::Method::POST,
             "/services/c-intrusiondetection-cloud/tasks",
             Some(json!({"name": "gate", "input": input, "output": output,
@@ -211,7 +173,7 @@ fn sinks_stay_inside_the_policy_and_the_project() {
             &topic_prefix,
         ],
     );
-    let api = Api::login(&server);
+    let api = Api::login(&server, "admin", "pw", "default");
     let p = api.project.clone();
     let input = json!({"type": "url", "data": [{"url": format!("file://{}", clip.display())}]});
 

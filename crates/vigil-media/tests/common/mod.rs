@@ -402,3 +402,32 @@ pub fn collect_all(rx: &FrameReceiver, limit: Duration) -> Vec<vigil_media::Fram
         }
     }
 }
+
+/// An MPEG-TS file whose picture grows from 320x240 to 640x480 after 2 s: two segments made
+/// by the ffmpeg CLI and joined byte-wise (TS concatenates), so the decoder sees a new SPS.
+pub fn resizing_clip(name: &str) -> PathBuf {
+    let a = lavfi_clip(
+        &format!("{name}-a.ts"),
+        "testsrc=size=320x240:rate=10:duration=2",
+        &["-c:v", "libx264", "-pix_fmt", "yuv420p", "-bf", "0"],
+    );
+    let b = lavfi_clip(
+        &format!("{name}-b.ts"),
+        "testsrc=size=640x480:rate=10:duration=2",
+        &[
+            "-c:v",
+            "libx264",
+            "-pix_fmt",
+            "yuv420p",
+            "-bf",
+            "0",
+            "-output_ts_offset",
+            "2",
+        ],
+    );
+    let joined = tmp().join(format!("{name}-joined.ts"));
+    let mut bytes = std::fs::read(&a).expect("seg a");
+    bytes.extend(std::fs::read(&b).expect("seg b"));
+    std::fs::write(&joined, bytes).expect("write joined");
+    joined
+}
