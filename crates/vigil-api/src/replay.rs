@@ -44,7 +44,8 @@ impl ReplayCache {
         let inner = &mut *g;
         if let Some(s) = inner.seen.get(signature).copied() {
             if s.expires_ms > now_ms {
-                return now_ms - s.first_ms <= grace_ms;
+                // Writes (grace 0) never repeat, even within the same millisecond.
+                return grace_ms > 0 && now_ms - s.first_ms <= grace_ms;
             }
             inner.by_expiry.remove(&(s.expires_ms, signature.to_string()));
             inner.seen.remove(signature);
@@ -82,6 +83,7 @@ mod tests {
         let c = ReplayCache::new(3);
         assert!(c.first_use("a", 100, 200, 0));
         assert!(!c.first_use("a", 150, 250, 0));
+        assert!(!c.first_use("a", 100, 200, 0), "a write repeated within the same millisecond");
         assert!(c.first_use("a", 200, 300, 0), "expired entries may be used again");
         for (i, sig) in ["b", "c", "d", "e"].iter().enumerate() {
             assert!(c.first_use(sig, 200, 400 + i as i64, 0));

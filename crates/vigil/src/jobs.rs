@@ -164,6 +164,7 @@ pub fn worker(
         sinks,
         DispatcherConfig {
             worker_id: format!("{id}/{}", std::process::id()),
+            per_project: pick!(a, f, delivery_slots_per_project, 4).max(1),
             ..Default::default()
         },
     );

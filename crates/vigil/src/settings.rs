@@ -162,6 +162,9 @@ pub struct ServeArgs {
     /// Days an alarm that keeps failing delivery stays in the outbox; 0 keeps it forever. [default: 7]
     #[arg(long, env = "VIGIL_OUTBOX_RETENTION_DAYS")]
     pub outbox_retention_days: Option<u64>,
+    /// Alarm deliveries of one project (per output kind) in flight at once, across all dispatchers; the rest wait their turn so one tenant cannot take every slot. [default: 4]
+    #[arg(long, env = "VIGIL_DELIVERY_SLOTS_PER_PROJECT")]
+    pub delivery_slots_per_project: Option<usize>,
     /// Largest accepted distance of an AK/SK request's X-Sdk-Date from the server clock, in seconds. [default: 900]
     #[arg(long, env = "VIGIL_MAX_CLOCK_SKEW")]
     pub max_clock_skew: Option<u64>,
