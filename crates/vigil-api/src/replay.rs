@@ -83,7 +83,10 @@ mod tests {
         let c = ReplayCache::new(3);
         assert!(c.first_use("a", 100, 200, 0));
         assert!(!c.first_use("a", 150, 250, 0));
-        assert!(!c.first_use("a", 100, 200, 0), "a write repeated within the same millisecond");
+        assert!(
+            !c.first_use("a", 100, 200, 0),
+            "a write repeated within the same millisecond"
+        );
         assert!(c.first_use("a", 200, 300, 0), "expired entries may be used again");
         for (i, sig) in ["b", "c", "d", "e"].iter().enumerate() {
             assert!(c.first_use(sig, 200, 400 + i as i64, 0));
