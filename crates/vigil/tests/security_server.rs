@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::api::Api;
 use common::{free_port, run_ok, shared, vigil, Server};
 use serde_json::{json, Value};
 
@@ -225,26 +226,9 @@ fn deleting_a_project_stops_and_deletes_its_tasks() {
             media.to_str().unwrap(),
         ],
     );
-    let http = reqwest::blocking::Client::new();
-    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "t1", "password": "tenant-password"}}},
-                               "scope": {"project": {"name": "tenant"}}}});
-    let r = http.post(server.url("/v3/auth/tokens")).json(&body).send().unwrap();
-    assert_eq!(r.status(), 201);
-    let token = r.headers()["x-subject-token"].to_str().unwrap().to_string();
-    let project = r.json::<Value>().unwrap()["token"]["project"]["id"]
-        .as_str()
-        .unwrap()
-        .to_string();
-    let post = |path: &str, body: Value| -> Value {
-        let r = http
-            .post(server.url(&format!("/v2/{project}{path}")))
-            .header("X-Auth-Token", &token)
-            .json(&body)
-            .send()
-            .unwrap();
-        assert_eq!(r.status(), 200, "{path}");
-        r.json().unwrap()
-    };
+    let api = Api::login(&server, "t1", "tenant-password", "tenant");
+    let (http, token, project) = (&api.http, &api.token, &api.project);
+    let post = |path: &str, body: Value| api.post(path, body);
     let src = post(
         "/source",
         json!({"video_source_name": "cam", "access_type": "cloud", "type": "url",
@@ -267,7 +251,7 @@ fn deleting_a_project_stops_and_deletes_its_tasks() {
     loop {
         let r: Value = http
             .get(server.url(&format!("/v2/{project}/tasks/{task}")))
-            .header("X-Auth-Token", &token)
+            .header("X-Auth-Token", token)
             .send()
             .unwrap()
             .json()
@@ -311,7 +295,7 @@ fn deleting_a_project_stops_and_deletes_its_tasks() {
     // The tenant's credentials are gone with it.
     let r = http
         .get(server.url(&format!("/v2/{project}/tasks")))
-        .header("X-Auth-Token", &token)
+        .header("X-Auth-Token", token)
         .send()
         .unwrap();
     assert_eq!(r.status(), 401);
