@@ -1,77 +1,115 @@
 #!/usr/bin/env bash
-# How many simultaneous real-time 720p/25 fps H.264 camera streams one Vigil process sustains on
-# this machine running intrusion detection at 5 analysed frames/s each, with under 1 % of the
-# analysis frames dropped. Streams are the pedestrian clip scaled to 720p, served over RTSP.
-# usage: scripts/bench_streams.sh [MAX_STREAMS (32)] [SECONDS_PER_STEP (60)]
-# Doubles the stream count until one fails, then bisects; prints streams per core.
+# Vigil against the Python baseline (../shared/bench/pybaseline.py), in the same run, on the same
+# input: N real-time 720p25 H.264 High streams (../shared/bench/make_input.sh: every frame
+# distinct), intrusion on the lower part of the frame (y 330..720) at 5 analysed frames/s each.
+#
+#   Vigil : `vigil serve` (release), each stream an RTSP mount of ../shared/tools/gst_rtsp_server.py
+#           (a looped copy of the input, so the stream outlasts the run), one intrusion task per
+#           stream. Per stream rate and drops come from the `pipeline stats` log lines (every 10 s);
+#           the window is from the moment every task has logged its first line to the earliest
+#           last line (start-up excluded); CPU = utime+stime of the vigil process over that window.
+#           Sustained: every stream >= 99 % of 5/s and < 1 % of the sampled frames dropped.
+#   Python: `pybaseline.py realtime` on the input files (it paces them itself; one process per
+#           stream). Sustained: its keeps_up (drops < 1 %, p99 lag < 1 s) and every stream >= 99 %
+#           of 5/s. CPU = its per-stream getrusage. It takes one video per invocation, so --mix
+#           runs one invocation per input video concurrently and sums them (starts differ by the
+#           model-load time, a few seconds).
+#   The engines run one after the other for each N (Vigil first), never at the same time. Vigil
+#   also pays RTP depacketisation and shares the cores with the RTSP server (its CPU is shown in
+#   the detail line, not counted); the baseline reads files.
+#
+# Output, per N:
+#   N=.. vigil: sustained yes/no drops x% slowest y/s cpu z ms/stream-s | python: (same) | ratios: cpu vigil/python
+#     "slowest" = the slowest stream's analysed frames/s; "cpu" = CPU ms per stream per second.
+#   then a detail line per engine (machine load, RTSP server CPU, detector runs, alarms), and at the
+#   end the largest N each sustains with the ratio (target >= 1.5x; >= 2.5x with --gating --mix) and
+#   the CPU-per-stream ratio at the largest N both sustain (target <= 0.7x, ungated).
+# --three-tasks: one stream, intrusion alone, then intrusion + people flow (a line across the
+#   walkway) + crowd density (sampling_time_interval 1) on the same video source: CPU ms/s of the
+#   vigil process each and the ratio (target <= 1.3).
+# --sampling: decode cost of sampling 5 of 25 fps against decoding every frame. Vigil has no
+#   decode-only command, so: one stream, one intrusion task, `serve --analysis-fps 5` vs `25`, and
+#   the CPU of the reader threads only (/proc/<pid>/task/*, named vigil-media-reader: demux +
+#   libavcodec decode, which skips unsampled non-reference pictures); inference runs on other
+#   threads and is not counted. Target ratio <= 0.6. Whole-process CPU is shown beside it.
+# Raw results (JSON) and logs go to .vigil/bench/. Needs 2 free cores to mean anything: run it on
+# a quiet machine and compare only numbers from the same run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MAX=${1:-32}; SECS=${2:-60}
-bash scripts/setup.sh >/dev/null
-[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
-cargo build --release -p vigil >/dev/null 2>&1
-SHARED="${VIGIL_SHARED_DIR:-$(cd .. && pwd)/shared}"
-WORK=.vigil/bench; mkdir -p "$WORK"
-CLIP="$WORK/pedestrians_720p25.mp4"
-[ -f "$CLIP" ] || ffmpeg -loglevel error -y -i "$SHARED/media/pedestrians_vtest.mp4" \
-  -vf "scale=1280:720,fps=25" -c:v libx264 -profile:v high -g 50 -pix_fmt yuv420p "$CLIP"
-cores=$(nproc)
 
-# One measurement: N streams for SECS seconds. Prints a summary line; succeeds when every stream
-# reported, analysed at least 99 % of 5 frames/s (decode kept up) and dropped under 1 % (analysis
-# kept up). Rates are taken between each task's first and last stats line (start-up excluded).
-measure() {
-  local n=$1 mounts=() i
-  rm -rf "$WORK/data"
-  for i in $(seq 1 "$n"); do mounts+=("s$i=$(pwd)/$CLIP"); done
-  /usr/bin/python3 "$SHARED/tools/gst_rtsp_server.py" 18554 "${mounts[@]}" >/dev/null 2>&1 & local rtsp=$!
-  VIGIL_ADMIN_PASSWORD=pw ./target/release/vigil --data-dir "$WORK/data" --log-json true serve --listen 127.0.0.1:18080 \
-    --probe-interval 0 --analysis-fps 5 --rate-limit 0 2>"$WORK/serve.log" & local srv=$!
-  for _ in $(seq 1 60); do curl -sf http://127.0.0.1:18080/health >/dev/null && break; sleep 1; done
-  .vigil/venv/bin/python - "$n" <<'PY'
-import json, sys, requests
-n = int(sys.argv[1]); base = "http://127.0.0.1:18080"
-r = requests.post(f"{base}/v3/auth/tokens", json={"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "password": "pw"}}}, "scope": {"project": {"name": "default"}}}})
-h = {"X-Auth-Token": r.headers["X-Subject-Token"]}; api = f"{base}/v2/{r.json()['token']['project']['id']}"
-roi = json.dumps({"polygons": [{"data": [[0, 187], [250, 187], [250, 350], [0, 350]], "name": "road_west"}]})
-for i in range(1, n + 1):
-    tc = f"<type_config><url_address>rtsp://127.0.0.1:18554/s{i}</url_address></type_config>"
-    src = requests.post(f"{api}/source", headers=h, json={"video_source_name": f"s{i}", "access_type": "cloud", "type": "url", "type_config": tc}).json()["video_source_id"]
-    requests.post(f"{api}/services/c-intrusiondetection-cloud/tasks", headers=h, json={"name": f"t{i}", "input": {"type": "video_source", "data": [{"video_source_id": src}]}, "output": {"event_center": True}, "config": {"common": {"target_roi": roi}}}).raise_for_status()
-PY
-  sleep "$SECS"
-  kill "$srv" "$rtsp" 2>/dev/null || true; wait "$srv" "$rtsp" 2>/dev/null || true
-  .vigil/venv/bin/python - "$WORK/serve.log" "$n" <<'PY'
-import datetime, json, re, sys
-first, last = {}, {}
-for line in open(sys.argv[1]):
-    try: v = json.loads(line)
-    except ValueError: continue
-    f = v.get("fields", {})
-    if f.get("message") != "pipeline stats": continue
-    ts = re.sub(r"(\.\d{6})\d*", r"\1", v["timestamp"]).replace("Z", "+00:00")
-    rec = (datetime.datetime.fromisoformat(ts).timestamp(), f["delivered"], f["dropped"])
-    first.setdefault(f["task_id"], rec); last[f["task_id"]] = rec
-n = int(sys.argv[2]); tasks = [k for k in last if last[k][0] > first[k][0]]
-delivered = sum(last[k][1] - first[k][1] for k in tasks); dropped = sum(last[k][2] - first[k][2] for k in tasks)
-rate = min(((last[k][1] - first[k][1]) / (last[k][0] - first[k][0]) for k in tasks), default=0.0)
-drop = 100.0 * dropped / delivered if delivered else 100.0
-ok = len(tasks) == n and rate >= 0.99 * 5 and drop < 1.0
-print(f"streams={n} reporting={len(tasks)} slowest_stream={rate:.2f} analysed/s (target 5) drops={drop:.2f}% (target <1%) -> {'sustained' if ok else 'NOT sustained'}", flush=True)
-sys.exit(0 if ok else 1)
-PY
+usage() {
+  cat <<'EOF'
+usage: scripts/bench_streams.sh [options]
+  --streams "N1 N2 .."  stream counts to measure (default "4 6 8 10 12"; env BENCH_STREAMS)
+  --duration S          measured seconds per run (default 60; env BENCH_DURATION)
+  --quick               CI smoke: --streams 2 (unless given) --duration 20
+  --gating              add "motion_gating_sw": 1 to every Vigil task (the baseline has no gating)
+  --mix                 half the streams the pedestrian input, half alternately the car park and
+                        standing-desk inputs (quiet scenes), for both engines
+  --three-tasks         only the "three tasks on one camera" line (add --sweep to also sweep)
+  --sampling            only the "sampling 5 of 25 fps vs every frame" line (add --sweep too)
+  --sweep               run the N sweep even with --three-tasks/--sampling
+  --no-build            do not run cargo build --release -p vigil
+  -h, --help            this text
+EOF
 }
 
-# Double until a count fails, then bisect between the last good and the first bad count.
-good=0; bad=0; n=1
-while [ "$n" -le "$MAX" ]; do
-  if measure "$n"; then good=$n; n=$((n * 2)); else bad=$n; break; fi
+STREAMS=${BENCH_STREAMS:-}; DURATION=${BENCH_DURATION:-}; QUICK=0; BUILD=1; EXTRA=(); SWEEP=0; ONLY=0; MIX=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --streams) STREAMS=$2; shift ;;
+    --duration) DURATION=$2; shift ;;
+    --quick) QUICK=1 ;;
+    --gating) EXTRA+=(--gating) ;;
+    --mix) EXTRA+=(--mix); MIX=1 ;;
+    --three-tasks) EXTRA+=(--three-tasks); ONLY=1 ;;
+    --sampling) EXTRA+=(--sampling); ONLY=1 ;;
+    --sweep) SWEEP=1 ;;
+    --no-build) BUILD=0 ;;
+    -h|--help) usage; exit 0 ;;
+    *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+  esac
+  shift
 done
-if [ "$bad" -eq 0 ] && [ "$good" -lt "$MAX" ]; then
-  if measure "$MAX"; then good=$MAX; else bad=$MAX; fi
+if [ "$QUICK" = 1 ]; then STREAMS=${STREAMS:-2}; DURATION=${DURATION:-20}; fi
+STREAMS=${STREAMS:-"4 6 8 10 12"}; DURATION=${DURATION:-60}
+if [ "$ONLY" = 0 ] || [ "$SWEEP" = 1 ]; then EXTRA+=(--sweep); fi
+
+SHARED="${VIGIL_SHARED_DIR:-$(cd .. && pwd)/shared}"
+BASE=${BASELINE_DIR:-/tmp/vigil-baseline}   # the baseline's venv and inputs (its setup.sh)
+WORK=.vigil/bench; mkdir -p "$WORK"
+export CARGO_INCREMENTAL=0
+[ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+
+if [ "$BUILD" = 1 ]; then
+  cargo build --release -p vigil >"$WORK/build.log" 2>&1 || { tail -30 "$WORK/build.log" >&2; exit 1; }
 fi
-while [ "$bad" -gt $((good + 1)) ]; do
-  mid=$(((good + bad) / 2))
-  if measure "$mid"; then good=$mid; else bad=$mid; fi
+[ -x target/release/vigil ] || { echo "target/release/vigil missing (cargo build --release -p vigil)" >&2; exit 1; }
+if [ ! -x "$BASE/venv/bin/python" ] || [ ! -f "$BASE/ped720p25.mp4" ]; then
+  BASELINE_DIR="$BASE" bash "$SHARED/bench/setup.sh" >&2
+fi
+
+# Inputs: the pedestrian input (setup.sh made it) and, for --mix, the quiet scenes the same way.
+PED=$BASE/ped720p25.mp4; CARPARK=$BASE/carpark720p25.mp4; DESK=$BASE/desk720p25.mp4
+INPUTS=("$PED")
+if [ "$MIX" = 1 ]; then
+  [ -f "$CARPARK" ] || bash "$SHARED/bench/make_input.sh" "$SHARED/media/carpark_cars.mp4" "$CARPARK"
+  [ -f "$DESK" ] || bash "$SHARED/bench/make_input.sh" "$SHARED/media/standing_desk_people.mp4" "$DESK"
+  INPUTS+=("$CARPARK" "$DESK")
+fi
+# RTSP copies long enough for a run (start-up + first stats line + DURATION + margin); stream copy
+# of whole 50-frame GOPs, so decoding costs the same as the 60 s input.
+COPIES=$(( (${DURATION%.*} + 45 + 59) / 60 ))
+LOOPS=""
+for f in "${INPUTS[@]}"; do
+  out="$WORK/$(basename "${f%.mp4}")_x$COPIES.mp4"
+  [ -f "$out" ] || ffmpeg -hide_banner -loglevel error -y -stream_loop $((COPIES - 1)) -i "$f" -c copy "$out"
+  LOOPS+="$f=$(pwd)/$out "
 done
-echo "sustained streams: $good on $cores cores = $(awk -v b="$good" -v c="$cores" 'BEGIN { printf "%.2f", b / c }') streams per core (reference: each stream real-time 720p/25 fps H.264 over RTSP, intrusion at 5 analysed frames/s, >= 99 % of them analysed, < 1 % dropped)"
+
+echo "bench_streams: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)), load $(cut -d' ' -f1-3 /proc/loadavg)," \
+  "streams \"$STREAMS\", ${DURATION} s per run${EXTRA[*]:+, ${EXTRA[*]}}"
+exec /usr/bin/python3 scripts/bench/bench_streams.py --vigil "$(pwd)/target/release/vigil" \
+  --py "$BASE/venv/bin/python" --pybaseline "$SHARED/bench/pybaseline.py" \
+  --rtsp-server "$SHARED/tools/gst_rtsp_server.py" --work "$WORK" --ped "$PED" --carpark "$CARPARK" \
+  --desk "$DESK" --loops "$LOOPS" --streams "$STREAMS" --duration "$DURATION" "${EXTRA[@]}"

@@ -1,8 +1,14 @@
 //! The one trait every algorithm implements, and what flows through it: a decoded frame and the
-//! detector's output in, VIAS events (payload + boxes to draw) out.
+//! shared perception of it in, VIAS events (payload + boxes to draw) out.
+//!
+//! An analyzer never runs a model: it declares what it needs ([`Needs`]: detectors, faces,
+//! poses, motion, its analysis rate) and the engine computes the union of every task's needs
+//! on a source once per frame ([`Perception`]).
 
 use serde_json::Value;
-use vigil_vision::{BBox, Detection, ImageBgr, Roi};
+use vigil_vision::{BBox, ImageBgr, Roi};
+
+pub use vigil_vision::{DetectorModel, DetectorNeed, Needs, Perception};
 
 /// One analysed frame.
 pub struct FrameInput<'a> {
@@ -12,15 +18,9 @@ pub struct FrameInput<'a> {
     pub time: f64,
     /// Epoch seconds of the frame (the alarm `timestamp`).
     pub epoch: i64,
-}
-
-/// What an analyzer needs from the shared detector.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DetectorNeeds {
-    /// COCO class ids to keep (e.g. person, car); empty = the analyzer needs no detector.
-    pub classes: Vec<usize>,
-    /// Confidence floor of the detections handed in (trackers want low-score boxes too).
-    pub conf_threshold: f32,
+    /// The rate this analyzer is fed at (analysed frames per second): what it asked for in
+    /// [`Needs::fps`], capped by the stream's own rate.
+    pub rate: f64,
 }
 
 /// One message to deliver: the VIAS `event_type`, `data` payload and optional `alarm_type`.
@@ -35,10 +35,21 @@ pub struct Event {
     pub with_image: bool,
 }
 
+/// An analyzer could not analyse a frame (the task reports it; nothing is skipped silently).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{0}")]
+pub struct AnalyzerError(pub String);
+
 pub trait Analyzer: Send {
-    fn needs(&self) -> DetectorNeeds;
-    /// Analyses one frame given the detections on it (already filtered to `needs().classes`).
-    fn process(&mut self, frame: &FrameInput, detections: &[Detection]) -> Vec<Event>;
+    /// What this analyzer needs per frame, and at which rate. Constant for the analyzer's life.
+    fn needs(&self) -> Needs;
+    /// Analyses one frame given the source's shared perception of it (which may hold more
+    /// classes than asked for: keep your own).
+    fn process(&mut self, frame: &FrameInput, perception: &Perception) -> Result<Vec<Event>, AnalyzerError>;
+    /// End of stream at frame time `time`: flush what is pending (a partial counting period).
+    fn finish(&mut self, _time: f64) -> Vec<Event> {
+        Vec::new()
+    }
     /// The configured ROI, drawn in yellow when `render_roi_sw` is on.
     fn roi(&self) -> Option<&Roi>;
 }

@@ -1,72 +1,42 @@
-//! Pieces the tracking analyzers share: a tracker created at the stream's frame rate, the
+//! Pieces the tracking analyzers share: a tracker created at the analysis rate, the
 //! size filter, stable detection ids, and JSON helpers.
 
 use serde_json::{json, Value};
+
+use crate::analyzer::FrameInput;
 use vigil_vision::roi::RoiPolygon;
 use vigil_vision::{
     BBox, ByteTracker, CrossingConfig, Detection, LineCrossingCounter, Point, Roi, Track, TrackerConfig,
 };
 
-/// Frame rate assumed until two frames have been seen.
-const DEFAULT_FPS: f32 = 10.0;
-
-/// A ByteTrack tracker whose lost buffer is set from the measured frame rate: the first frame's
-/// detections are kept, and when the second frame arrives the tracker is created at
-/// `1 / (t2 - t1)` fps and both frames are fed in order. Deterministic.
-pub(crate) struct LazyTracker {
+/// A ByteTrack tracker running at the rate the analyzer is fed (`FrameInput::rate`, given by
+/// the engine, not guessed from timestamps): its lost buffer and motion gates follow that rate.
+pub(crate) struct RateTracker {
     tracker: Option<ByteTracker>,
-    first: Option<(f64, Vec<Detection>)>,
-    frame_size: (f32, f32),
 }
 
-impl LazyTracker {
+impl RateTracker {
     pub(crate) fn new() -> Self {
-        Self {
-            tracker: None,
-            first: None,
-            frame_size: (0.0, 0.0),
-        }
-    }
-
-    fn make(&self, fps: f32) -> ByteTracker {
-        let size = (self.frame_size.0 > 0.0 && self.frame_size.1 > 0.0).then_some(self.frame_size);
-        ByteTracker::new(TrackerConfig {
-            frame_size: size,
-            ..TrackerConfig::for_fps(fps)
-        })
+        Self { tracker: None }
     }
 
     /// Feeds one frame; returns the confirmed tracks matched in it and the ids dropped from the
     /// lost buffer in this call.
-    pub(crate) fn update(&mut self, time: f64, size: (u32, u32), dets: &[Detection]) -> (Vec<Track>, Vec<u64>) {
-        self.frame_size = (size.0 as f32, size.1 as f32);
-        if let Some(t) = self.tracker.as_mut() {
-            let tracks = t.update(dets);
-            return (tracks, t.removed_ids().to_vec());
-        }
-        match self.first.take() {
-            None => {
-                self.first = Some((time, dets.to_vec()));
-                // Report the first frame's targets as the tracker would (ByteTrack activates
-                // tracks of the very first frame immediately) with a provisional tracker.
-                let mut probe = self.make(DEFAULT_FPS);
-                (probe.update(dets), Vec::new())
-            }
-            Some((t1, first)) => {
-                let dt = time - t1;
-                let fps = if dt.is_finite() && dt > 0.0 {
-                    (1.0 / dt) as f32
-                } else {
-                    DEFAULT_FPS
-                };
-                let mut tracker = self.make(fps.clamp(0.2, 120.0));
-                tracker.update(&first);
-                let tracks = tracker.update(dets);
-                let removed = tracker.removed_ids().to_vec();
-                self.tracker = Some(tracker);
-                (tracks, removed)
-            }
-        }
+    pub(crate) fn update(&mut self, frame: &FrameInput, dets: &[Detection]) -> (Vec<Track>, Vec<u64>) {
+        let size = (frame.image.width() as f32, frame.image.height() as f32);
+        let fps = if frame.rate.is_finite() && frame.rate > 0.0 {
+            frame.rate as f32
+        } else {
+            5.0
+        };
+        let t = self.tracker.get_or_insert_with(|| {
+            ByteTracker::new(TrackerConfig {
+                frame_size: (size.0 > 0.0 && size.1 > 0.0).then_some(size),
+                ..TrackerConfig::for_fps(fps.clamp(0.2, 120.0))
+            })
+        });
+        let tracks = t.update(dets);
+        (tracks, t.removed_ids().to_vec())
     }
 }
 

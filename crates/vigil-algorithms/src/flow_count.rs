@@ -6,9 +6,11 @@
 //!   people who crossed into side 1 / side 2 during that interval (spec sample shape):
 //!   `{"interval": n, "event_set": [{"line": [[x1,y1],[x2,y2]], "line_id": i, "side1_count",
 //!   "side2_count", "side1_name"?, "side2_name"?}]}`. Side names are present when configured.
-//! - 131074 region counts (Vigil's payload), every `region_count_interval` s, the number of
-//!   tracked people whose anchor is in each ROI polygon on that frame (no polygon: the whole
-//!   frame): `{"interval": n, "event_set": [{"polygon": [[x,y],…], "polygon_name"?, "count"}]}`.
+//! - 131074 region counts (a Vigil extension: the spec lists the event type without a payload),
+//!   every `region_count_interval` s, the number of tracked people whose anchor is in each ROI
+//!   polygon on that frame (no polygon: the whole frame), named like the crowd-density payload
+//!   (spec §6.4): `{"interval": n, "event_set": [{"polygon": [[x,y],…], "polygon_name"?,
+//!   "crowd_count"}]}`.
 //! - 131075 heat map (Vigil's payload), every `heatmap_detection_interval` s:
 //!   `{"interval": n, "frame_size": [w, h], "grid": {"cell": c, "cols": k, "rows": r},
 //!   "samples": s, "counts": [[…cols…], …rows…]}` where the cell is square, `c = ceil(max(w,h) /
@@ -18,65 +20,58 @@
 //! Periods start at the first frame's time. A period's message goes out with the first frame at
 //! or past its end; when frames stop for longer than a period (a stall), the elapsed periods are
 //! folded into one message and the next period starts at the interval boundary before that frame.
+//! At the end of a stream the partial line-count and heat-map periods are reported (`finish`).
 //! Messages carry a picture only when `output_image_sw` is 1.
 
 use serde_json::{json, Map, Value};
 use vigil_vision::detect::coco;
 use vigil_vision::{BBox, Detection, LineCrossingCounter, Roi, Side};
 
-use crate::analyzer::{Analyzer, DetectorNeeds, Event, FrameInput};
-use crate::common::{anchor, clip, line_counters, point_json, sane, Area, LazyTracker};
+use crate::analyzer::{Analyzer, AnalyzerError, DetectorModel, Event, FrameInput, Needs, Perception};
+use crate::common::{anchor, clip, line_counters, point_json, sane, Area, RateTracker};
 use crate::event_type::{FLOW_HEATMAP, FLOW_LINE_COUNT, FLOW_REGION_COUNT};
+use crate::registry::AnalyzerContext;
+use crate::typed_config::{switch, typed};
+use crate::validate::{ConfigError, ValidatedCommon};
 
 /// Heat-map grid: the longer image side is divided into this many cells.
 pub const HEATMAP_CELLS_LONG_SIDE: u32 = 32;
 
-/// Effective settings of a flow-count analyzer.
-#[derive(Debug, Clone, PartialEq)]
+/// Analysed frames per second people flow asks for when it counts line crossings: at 5 fps a
+/// walker moves ~30 px between frames at 720p and the tracker loses too many of the people a
+/// person counts by hand (docs/engine.md, "Tracking that counts right").
+pub const LINE_COUNT_FPS: f64 = 10.0;
+
+/// Effective settings of a flow-count analyzer: `config.common` keys, typed (defaults and
+/// ranges from the catalogue).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct FlowConfig {
+    #[serde(rename = "line_detection_sw", deserialize_with = "switch")]
     pub line: bool,
     /// Seconds.
+    #[serde(rename = "line_count_interval")]
     pub line_interval: i64,
+    #[serde(rename = "region_detection_sw", deserialize_with = "switch")]
     pub region: bool,
+    #[serde(rename = "region_count_interval")]
     pub region_interval: i64,
+    #[serde(rename = "heatmap_detection_sw", deserialize_with = "switch")]
     pub heatmap: bool,
+    #[serde(rename = "heatmap_detection_interval")]
     pub heatmap_interval: i64,
     /// Analysed frames between heat-map samples.
+    #[serde(rename = "heatmap_point_interval")]
     pub heatmap_point_interval: i64,
+    #[serde(rename = "output_image_sw", deserialize_with = "switch")]
     pub output_image: bool,
+    /// Vigil extension: skip the detector on frames without motion in the ROI.
+    #[serde(rename = "motion_gating_sw", deserialize_with = "switch")]
+    pub motion_gating: bool,
 }
 
-impl Default for FlowConfig {
-    fn default() -> Self {
-        Self {
-            line: true,
-            line_interval: 2,
-            region: true,
-            region_interval: 2,
-            heatmap: false,
-            heatmap_interval: 10,
-            heatmap_point_interval: 4,
-            output_image: false,
-        }
-    }
-}
-
-impl FlowConfig {
-    pub fn from_common(common: &crate::ValidatedCommon) -> Self {
-        let d = Self::default();
-        let sw = |k: &str, v: bool| common.get_switch(k).unwrap_or(v);
-        let int = |k: &str, v: i64| common.get_i64(k).unwrap_or(v).max(1);
-        Self {
-            line: sw("line_detection_sw", d.line),
-            line_interval: int("line_count_interval", d.line_interval),
-            region: sw("region_detection_sw", d.region),
-            region_interval: int("region_count_interval", d.region_interval),
-            heatmap: sw("heatmap_detection_sw", d.heatmap),
-            heatmap_interval: int("heatmap_detection_interval", d.heatmap_interval),
-            heatmap_point_interval: int("heatmap_point_interval", d.heatmap_point_interval),
-            output_image: sw("output_image_sw", d.output_image),
-        }
-    }
+/// Builds the analyzer of a task (the registry line of `c-flowcount`).
+pub fn build(common: &ValidatedCommon, roi: Roi, ctx: &AnalyzerContext) -> Result<Box<dyn Analyzer>, ConfigError> {
+    Ok(Box::new(FlowCountAnalyzer::new(typed(common)?, roi, ctx)))
 }
 
 /// A period on frame time.
@@ -144,18 +139,28 @@ pub struct FlowCountAnalyzer {
     areas: Vec<Area>,
     region_period: Period,
     heat: HeatMap,
-    tracker: LazyTracker,
+    tracker: RateTracker,
+    fps: f64,
+    /// Time of the last analysed frame (`None` before the first).
+    last_time: Option<f64>,
 }
 
 impl FlowCountAnalyzer {
-    pub fn new(cfg: FlowConfig, roi: Roi) -> Self {
+    pub fn new(cfg: FlowConfig, roi: Roi, ctx: &AnalyzerContext) -> Self {
         let areas = if roi.polygons.is_empty() {
             vec![Area::WholeFrame]
         } else {
             roi.polygons.iter().cloned().map(Area::Polygon).collect()
         };
         let lines = line_counters(&roi);
+        let fps = if cfg.line && !lines.is_empty() {
+            ctx.analysis_fps.max(LINE_COUNT_FPS)
+        } else {
+            ctx.analysis_fps
+        };
         Self {
+            fps,
+            last_time: None,
             line_counts: vec![[0, 0]; lines.len()],
             line_period: Period::new(cfg.line_interval),
             region_period: Period::new(cfg.region_interval),
@@ -173,7 +178,7 @@ impl FlowCountAnalyzer {
             roi,
             lines,
             areas,
-            tracker: LazyTracker::new(),
+            tracker: RateTracker::new(),
         }
     }
 
@@ -233,14 +238,14 @@ impl FlowCountAnalyzer {
 }
 
 impl Analyzer for FlowCountAnalyzer {
-    fn needs(&self) -> DetectorNeeds {
-        DetectorNeeds {
-            classes: vec![coco::PERSON as usize],
-            conf_threshold: 0.1,
-        }
+    fn needs(&self) -> Needs {
+        let mut needs = Needs::detector(DetectorModel::Coco, vec![coco::PERSON], 0.1, self.fps);
+        needs.motion_gated = self.cfg.motion_gating;
+        needs
     }
 
-    fn process(&mut self, frame: &FrameInput, detections: &[Detection]) -> Vec<Event> {
+    fn process(&mut self, frame: &FrameInput, perception: &Perception) -> Result<Vec<Event>, AnalyzerError> {
+        let detections = perception.detections(DetectorModel::Coco);
         let size = (frame.image.width(), frame.image.height());
         let time = frame.time;
         let dets: Vec<Detection> = detections
@@ -248,7 +253,7 @@ impl Analyzer for FlowCountAnalyzer {
             .filter(|d| sane(d) && d.class_id == coco::PERSON)
             .copied()
             .collect();
-        let (tracks, removed) = self.tracker.update(time, size, &dets);
+        let (tracks, removed) = self.tracker.update(frame, &dets);
         for id in &removed {
             for l in &mut self.lines {
                 l.remove(*id);
@@ -288,7 +293,7 @@ impl Analyzer for FlowCountAnalyzer {
                 if let Some(n) = area.name() {
                     m.insert("polygon_name".into(), json!(n));
                 }
-                m.insert("count".into(), json!(inside.len()));
+                m.insert("crowd_count".into(), json!(inside.len()));
                 set.push(Value::Object(m));
                 boxes.extend(inside);
             }
@@ -315,6 +320,23 @@ impl Analyzer for FlowCountAnalyzer {
                 }
             }
             self.heat.frames += 1;
+        }
+        self.last_time = Some(time);
+        Ok(events)
+    }
+
+    /// End of stream: the partial line-count and heat-map periods are reported (a file's last
+    /// seconds would otherwise never be counted). Region counts are snapshots: nothing pending.
+    fn finish(&mut self, _time: f64) -> Vec<Event> {
+        let mut events = Vec::new();
+        if self.last_time.is_none() {
+            return events;
+        }
+        if self.cfg.line {
+            events.extend(self.line_message());
+        }
+        if self.cfg.heatmap && self.heat.samples > 0 {
+            events.push(self.heat_message());
         }
         events
     }

@@ -30,9 +30,12 @@ use serde_json::{json, Map, Value};
 use vigil_vision::detect::coco;
 use vigil_vision::{BBox, Detection, LineCrossingCounter, Roi, Side};
 
-use crate::analyzer::{Analyzer, DetectorNeeds, Event, FrameInput};
-use crate::common::{anchor, bbox_json, clip, detection_id, line_counters, sane, Area, LazyTracker, SizeFilter};
+use crate::analyzer::{Analyzer, AnalyzerError, DetectorModel, Event, FrameInput, Needs, Perception};
+use crate::common::{anchor, bbox_json, clip, detection_id, line_counters, sane, Area, RateTracker, SizeFilter};
 use crate::event_type::{INTRUSION, LOITERING};
+use crate::registry::AnalyzerContext;
+use crate::typed_config::{secs, switch, typed};
+use crate::validate::{ConfigError, ValidatedCommon};
 
 /// Seconds a target must be outside an area before it counts as having left it.
 pub const LEAVE_SECS: f64 = 1.0;
@@ -40,64 +43,42 @@ pub const LEAVE_SECS: f64 = 1.0;
 /// COCO classes reported as vehicles (`category` 1).
 pub const VEHICLE_CLASSES: [u32; 4] = [coco::CAR, coco::MOTORCYCLE, coco::BUS, coco::TRUCK];
 
-/// Effective settings of an intrusion analyzer (from `config.common`).
-#[derive(Debug, Clone, PartialEq)]
+/// Effective settings of an intrusion analyzer: `config.common` keys, typed. Defaults and
+/// ranges are the catalogue's (`vigil_core::catalog`), filled in by validation.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct IntrusionConfig {
+    #[serde(rename = "person_detection_sw", deserialize_with = "switch")]
     pub person: bool,
+    #[serde(rename = "car_detection_sw", deserialize_with = "switch")]
     pub vehicle: bool,
     /// Pixels at 1080p.
+    #[serde(rename = "detection_min_size")]
     pub min_size: i64,
+    #[serde(rename = "detection_max_size")]
     pub max_size: i64,
+    #[serde(rename = "line_detection_sw", deserialize_with = "switch")]
     pub line: bool,
+    #[serde(rename = "region_detection_sw", deserialize_with = "switch")]
     pub region: bool,
+    #[serde(rename = "loitering_detection_sw", deserialize_with = "switch")]
     pub loitering: bool,
     /// Seconds.
+    #[serde(rename = "loitering_time_threshold", deserialize_with = "secs")]
     pub loitering_time: f64,
+    #[serde(rename = "all_print_sw", deserialize_with = "switch")]
     pub all_print: bool,
+    #[serde(rename = "event_disappear_alert_sw", deserialize_with = "switch")]
     pub disappear_alert: bool,
+    #[serde(rename = "output_image_sw", deserialize_with = "switch")]
     pub output_image: bool,
+    /// Vigil extension: skip the detector on frames without motion in the ROI.
+    #[serde(rename = "motion_gating_sw", deserialize_with = "switch")]
+    pub motion_gating: bool,
 }
 
-impl Default for IntrusionConfig {
-    fn default() -> Self {
-        Self {
-            person: true,
-            vehicle: false,
-            min_size: 60,
-            max_size: 1080,
-            line: true,
-            region: true,
-            loitering: false,
-            loitering_time: 30.0,
-            all_print: false,
-            disappear_alert: false,
-            output_image: true,
-        }
-    }
-}
-
-impl IntrusionConfig {
-    /// Reads the keys of a validated `config.common` (absent keys keep the defaults).
-    pub fn from_common(common: &crate::ValidatedCommon) -> Self {
-        let d = Self::default();
-        let sw = |k: &str, v: bool| common.get_switch(k).unwrap_or(v);
-        Self {
-            person: sw("person_detection_sw", d.person),
-            vehicle: sw("car_detection_sw", d.vehicle),
-            min_size: common.get_i64("detection_min_size").unwrap_or(d.min_size),
-            max_size: common.get_i64("detection_max_size").unwrap_or(d.max_size),
-            line: sw("line_detection_sw", d.line),
-            region: sw("region_detection_sw", d.region),
-            loitering: sw("loitering_detection_sw", d.loitering),
-            loitering_time: common
-                .get_i64("loitering_time_threshold")
-                .map(|v| v as f64)
-                .unwrap_or(d.loitering_time),
-            all_print: sw("all_print_sw", d.all_print),
-            disappear_alert: sw("event_disappear_alert_sw", d.disappear_alert),
-            output_image: sw("output_image_sw", d.output_image),
-        }
-    }
+/// Builds the analyzer of a task (the registry line of `c-intrusiondetection`).
+pub fn build(common: &ValidatedCommon, roi: Roi, ctx: &AnalyzerContext) -> Result<Box<dyn Analyzer>, ConfigError> {
+    Ok(Box::new(IntrusionAnalyzer::new(typed(common)?, roi, ctx)))
 }
 
 /// Presence of one track in one area.
@@ -126,16 +107,17 @@ pub struct IntrusionAnalyzer {
     roi: Roi,
     areas: Vec<Area>,
     lines: Vec<LineCrossingCounter>,
-    tracker: LazyTracker,
+    tracker: RateTracker,
     seed: u64,
+    fps: f64,
     tracks: BTreeMap<u64, TrackInfo>,
     /// (track id, area index) -> presence.
     presence: BTreeMap<(u64, usize), Presence>,
 }
 
 impl IntrusionAnalyzer {
-    /// `seed` makes the `detection_id`s of this analyzer (task) differ from other tasks'.
-    pub fn new(cfg: IntrusionConfig, roi: Roi, seed: u64) -> Self {
+    /// `ctx.seed` makes the `detection_id`s of this analyzer (task) differ from other tasks'.
+    pub fn new(cfg: IntrusionConfig, roi: Roi, ctx: &AnalyzerContext) -> Self {
         let areas = if !roi.polygons.is_empty() {
             roi.polygons.iter().cloned().map(Area::Polygon).collect()
         } else if roi.lines.is_empty() {
@@ -149,8 +131,9 @@ impl IntrusionAnalyzer {
             roi,
             areas,
             lines,
-            tracker: LazyTracker::new(),
-            seed,
+            tracker: RateTracker::new(),
+            seed: ctx.seed,
+            fps: ctx.analysis_fps,
             tracks: BTreeMap::new(),
             presence: BTreeMap::new(),
         }
@@ -213,21 +196,21 @@ impl IntrusionAnalyzer {
 }
 
 impl Analyzer for IntrusionAnalyzer {
-    fn needs(&self) -> DetectorNeeds {
+    fn needs(&self) -> Needs {
         let mut classes = Vec::new();
         if self.cfg.person {
-            classes.push(coco::PERSON as usize);
+            classes.push(coco::PERSON);
         }
         if self.cfg.vehicle {
-            classes.extend(VEHICLE_CLASSES.iter().map(|&c| c as usize));
+            classes.extend(VEHICLE_CLASSES);
         }
-        DetectorNeeds {
-            classes,
-            conf_threshold: 0.1,
-        }
+        let mut needs = Needs::detector(DetectorModel::Coco, classes, 0.1, self.fps);
+        needs.motion_gated = self.cfg.motion_gating;
+        needs
     }
 
-    fn process(&mut self, frame: &FrameInput, detections: &[Detection]) -> Vec<Event> {
+    fn process(&mut self, frame: &FrameInput, perception: &Perception) -> Result<Vec<Event>, AnalyzerError> {
+        let detections = perception.detections(DetectorModel::Coco);
         let size = (frame.image.width(), frame.image.height());
         let time = frame.time;
         let filter = SizeFilter {
@@ -239,7 +222,7 @@ impl Analyzer for IntrusionAnalyzer {
             .filter(|d| sane(d) && self.wanted(d.class_id) && filter.keeps(&d.bbox, size.1))
             .copied()
             .collect();
-        let (tracks, removed) = self.tracker.update(time, size, &dets);
+        let (tracks, removed) = self.tracker.update(frame, &dets);
 
         // [intrusion, loitering] disappear items.
         let mut gone: [Vec<(Value, BBox)>; 2] = [Vec::new(), Vec::new()];
@@ -365,7 +348,7 @@ impl Analyzer for IntrusionAnalyzer {
         if !gone_loiter.is_empty() {
             events.push(self.event(LOITERING, gone_loiter, 1));
         }
-        events
+        Ok(events)
     }
 
     fn roi(&self) -> Option<&Roi> {

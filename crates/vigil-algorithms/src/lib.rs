@@ -1,4 +1,5 @@
-//! vigil-algorithms: the catalogue of built-in VIAS algorithms and `config.common` validation.
+//! vigil-algorithms: the analyzers of the built-in VIAS algorithms, on top of the catalogue and
+//! `config.common` validation of `vigil_core::catalog` (re-exported here).
 //!
 //! ```
 //! use serde_json::json;
@@ -19,22 +20,26 @@
 //! See `docs/algorithms.md` for the catalogue and the decisions taken where the spec is silent.
 
 pub mod analyzer;
-pub mod catalog;
 mod common;
-pub mod event_type;
+pub mod crowd_count;
 pub mod flow_count;
 pub mod intrusion;
 pub mod registry;
-pub mod schema;
-#[rustfmt::skip]
-mod table;
-pub mod validate;
+pub mod typed_config;
 
-pub use analyzer::{Analyzer, DetectorNeeds, Event, FrameInput};
+// The catalogue, its schemas and `config.common` validation live in vigil-core (so the API can use
+// them without linking inference); re-exported here under their old paths.
+pub use vigil_core::catalog::{self, event_type, schema, validate};
+
+pub use analyzer::{Analyzer, AnalyzerError, DetectorModel, DetectorNeed, Event, FrameInput, Needs, Perception};
 pub use catalog::{AlgorithmSpec, Catalog, Constraint, Placement};
 pub use event_type::{EventSpec, Provenance};
+pub use crowd_count::{CrowdConfig, CrowdCountAnalyzer};
 pub use flow_count::{FlowConfig, FlowCountAnalyzer};
 pub use intrusion::{IntrusionAnalyzer, IntrusionConfig};
-pub use registry::{build_analyzer, build_analyzer_seeded, parse_roi, validate_roi};
+pub use registry::{
+    build_analyzer, build_analyzer_seeded, build_analyzer_with, is_implemented, parse_roi, validate_roi, AnalyzerContext,
+    REGISTRY,
+};
 pub use schema::{DefaultValue, ParamKind, ParamSpec};
 pub use validate::{validate_common, validate_common_at, ConfigError, ConfigErrorKind, ValidatedCommon};

@@ -1,46 +1,56 @@
-//! Which analyzer runs a service, and `target_roi` validation for task creation.
+//! Which analyzer runs a service: one line per implemented algorithm.
 
 use vigil_vision::Roi;
 
 use crate::analyzer::Analyzer;
 use crate::catalog::Catalog;
 use crate::common::fresh_seed;
-use crate::flow_count::{FlowConfig, FlowCountAnalyzer};
-use crate::intrusion::{IntrusionAnalyzer, IntrusionConfig};
 use crate::validate::{ConfigError, ConfigErrorKind, ValidatedCommon, COMMON_PATH};
+use crate::{crowd_count, flow_count, intrusion};
 
-/// Parses `target_roi` of `common`; errors name the field under `param_prefix`, e.g.
-/// `config.common.target_roi.lines[0].data` for the prefix `config.common.target_roi`.
-pub fn parse_roi(common: &ValidatedCommon, param_prefix: &str) -> Result<Roi, ConfigError> {
-    Roi::parse(common.target_roi().unwrap_or("")).map_err(|e| {
-        let field = e.field().unwrap_or("target_roi");
-        let rest = field.strip_prefix("target_roi").unwrap_or("");
-        let rest = if rest.is_empty() || rest.starts_with('.') || rest.starts_with('[') {
-            rest.to_string()
-        } else {
-            format!(".{rest}")
-        };
-        ConfigError {
-            param: format!("{param_prefix}{rest}"),
-            message: e.to_string(),
-            kind: ConfigErrorKind::InvalidValue,
+// `target_roi` checking lives with the catalogue in vigil-core (the API uses it without inference).
+pub use vigil_core::catalog::{parse_roi, validate_roi};
+
+/// What the engine tells an analyzer when it is built.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalyzerContext {
+    /// The server's analysis rate (`--analysis-fps`): analyzers that have no rate of their own
+    /// ask for this one.
+    pub analysis_fps: f64,
+    /// Seed of the task's `detection_id`s (differs between tasks; fixed in tests).
+    pub seed: u64,
+}
+
+impl Default for AnalyzerContext {
+    fn default() -> Self {
+        AnalyzerContext {
+            analysis_fps: 5.0,
+            seed: fresh_seed(),
         }
-    })
+    }
 }
 
-/// Checks `target_roi` at task creation; see [`parse_roi`].
-pub fn validate_roi(common: &ValidatedCommon, param_prefix: &str) -> Result<(), ConfigError> {
-    parse_roi(common, param_prefix).map(|_| ())
-}
+/// Builds an analyzer from the validated `config.common` and the parsed ROI.
+pub type BuildFn = fn(&ValidatedCommon, Roi, &AnalyzerContext) -> Result<Box<dyn Analyzer>, ConfigError>;
 
-/// Algorithm ids ([`crate::AlgorithmSpec::id`]) that have an analyzer.
-pub const IMPLEMENTED: &[&str] = &["c-flowcount", "c-intrusiondetection"];
+/// Algorithm id ([`crate::AlgorithmSpec::id`]) → analyzer. Adding an algorithm: one file with
+/// its typed config, `needs()` and `process()`, and one line here (docs/engine.md).
+pub const REGISTRY: &[(&str, BuildFn)] = &[
+    ("c-intrusiondetection", intrusion::build),
+    ("c-flowcount", flow_count::build),
+    ("c-crowdcount", crowd_count::build),
+];
+
+/// Whether an algorithm id has an analyzer.
+pub fn is_implemented(id: &str) -> bool {
+    REGISTRY.iter().any(|(i, _)| *i == id)
+}
 
 /// The analyzer of `service_name` (e.g. `c-intrusiondetection-edge`) configured by `common`.
 /// Refuses unknown and unimplemented services (`param` `service_name`) and an invalid ROI
 /// (`param` `config.common.target_roi…`).
 pub fn build_analyzer(service_name: &str, common: &ValidatedCommon) -> Result<Box<dyn Analyzer>, ConfigError> {
-    build_analyzer_seeded(service_name, common, fresh_seed())
+    build_analyzer_with(service_name, common, &AnalyzerContext::default())
 }
 
 /// As [`build_analyzer`], with the seed of the `detection_id`s given (reproducible ids).
@@ -48,6 +58,22 @@ pub fn build_analyzer_seeded(
     service_name: &str,
     common: &ValidatedCommon,
     seed: u64,
+) -> Result<Box<dyn Analyzer>, ConfigError> {
+    build_analyzer_with(
+        service_name,
+        common,
+        &AnalyzerContext {
+            seed,
+            ..AnalyzerContext::default()
+        },
+    )
+}
+
+/// As [`build_analyzer`], in the given context.
+pub fn build_analyzer_with(
+    service_name: &str,
+    common: &ValidatedCommon,
+    ctx: &AnalyzerContext,
 ) -> Result<Box<dyn Analyzer>, ConfigError> {
     let refuse = |message: String| ConfigError {
         param: "service_name".to_string(),
@@ -57,17 +83,12 @@ pub fn build_analyzer_seeded(
     let Some((spec, _)) = Catalog::by_service_name(service_name) else {
         return Err(refuse(format!("unknown algorithm service {service_name:?}")));
     };
-    let roi = parse_roi(common, &format!("{COMMON_PATH}.target_roi"))?;
-    match spec.id {
-        "c-intrusiondetection" => Ok(Box::new(IntrusionAnalyzer::new(
-            IntrusionConfig::from_common(common),
-            roi,
-            seed,
-        ))),
-        "c-flowcount" => Ok(Box::new(FlowCountAnalyzer::new(FlowConfig::from_common(common), roi))),
-        _ => Err(refuse(format!(
+    let Some((_, build)) = REGISTRY.iter().find(|(id, _)| *id == spec.id) else {
+        return Err(refuse(format!(
             "algorithm {service_name:?} ({}) is not implemented by Vigil yet",
             spec.title_en
-        ))),
-    }
+        )));
+    };
+    let roi = parse_roi(common, &format!("{COMMON_PATH}.target_roi"))?;
+    build(common, roi, ctx)
 }

@@ -4,7 +4,8 @@
 use serde_json::{json, Value};
 use vigil_algorithms::event_type::{FLOW_HEATMAP, FLOW_LINE_COUNT, FLOW_REGION_COUNT, INTRUSION, LOITERING};
 use vigil_algorithms::{
-    build_analyzer, build_analyzer_seeded, validate_common, validate_roi, Analyzer, Catalog, ConfigErrorKind, Event,
+    build_analyzer, build_analyzer_seeded, validate_common, validate_roi, Analyzer, Catalog, ConfigErrorKind, DetectorModel,
+    Event, Perception,
     FrameInput, ValidatedCommon,
 };
 use vigil_vision::{BBox, Detection, ImageBgr};
@@ -47,8 +48,10 @@ fn run(a: &mut dyn Analyzer, fps: f64, frames: &[Vec<Detection>]) -> Vec<Vec<Eve
                 image: &img,
                 time,
                 epoch: 1_700_000_000 + time as i64,
+                rate: fps,
             };
-            a.process(&frame, dets)
+            a.process(&frame, &Perception::with_detections(DetectorModel::Coco, dets.clone()))
+                .expect("process")
         })
         .collect()
 }
@@ -164,7 +167,7 @@ fn flow_region_counts_and_heatmap() {
     for r in &regions {
         assert_eq!(r.data["interval"], 1);
         let it = &r.data["event_set"][0];
-        assert_eq!(it["count"], 2, "{it}");
+        assert_eq!(it["crowd_count"], 2, "{it}");
         assert_eq!(it["polygon_name"], "west");
         assert_eq!(it["polygon"], json!([[0, 0], [960, 0], [960, 1080], [0, 1080]]));
         assert_eq!(r.boxes.len(), 2);
@@ -202,7 +205,7 @@ fn flow_region_without_polygon_is_whole_frame() {
         r[0].data["event_set"][0]["polygon"],
         json!([[0, 0], [1920, 0], [1920, 1080], [0, 1080]])
     );
-    assert_eq!(r[0].data["event_set"][0]["count"], 1);
+    assert_eq!(r[0].data["event_set"][0]["crowd_count"], 1);
     assert!(r[0].data["event_set"][0].get("polygon_name").is_none());
     assert!(r[0].with_image, "output_image_sw 1");
 }
@@ -331,8 +334,13 @@ fn intrusion_size_filter_scales_with_frame_height() {
             image: &img,
             time: i as f64 * 0.1,
             epoch: 0,
+            rate: 10.0,
         };
-        for e in b.process(&f, &[person(200.0, 300.0, 40.0), person(600.0, 500.0, 200.0)]) {
+        let dets = vec![person(200.0, 300.0, 40.0), person(600.0, 500.0, 200.0)];
+        for e in b
+            .process(&f, &Perception::with_detections(DetectorModel::Coco, dets))
+            .expect("process")
+        {
             n += e.data["event_set"].as_array().map_or(0, Vec::len);
         }
     }
@@ -395,7 +403,7 @@ fn intrusion_class_switches() {
             .filter_map(|i| i["category"].as_i64())
             .collect();
         c.sort();
-        (c, a.needs().classes)
+        (c, a.needs().detectors[0].classes.clone())
     };
     assert_eq!(categories(json!({})), (vec![0], vec![0]));
     assert_eq!(
@@ -515,8 +523,61 @@ fn no_panic_on_odd_input() {
             image: &img,
             time: *t,
             epoch: i as i64,
+            rate: 5.0,
         };
-        let _ = a.process(&fr, &odd);
-        let _ = f.process(&fr, &odd);
+        let p = Perception::with_detections(DetectorModel::Coco, odd.to_vec());
+        let _ = a.process(&fr, &p);
+        let _ = f.process(&fr, &p);
     }
+}
+
+#[test]
+fn registry_matches_catalogue() {
+    let flagged: Vec<&str> = Catalog::implemented().map(|s| s.id).collect();
+    let registered: Vec<&str> = vigil_algorithms::REGISTRY.iter().map(|(id, _)| *id).collect();
+    let mut a = flagged.clone();
+    let mut b = registered.clone();
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "catalogue `.implemented()` flags and REGISTRY lines must agree");
+}
+
+#[test]
+fn every_registered_analyzer_builds_from_its_defaults() {
+    // A config field naming a key the catalogue lacks (a typo) fails here, not silently later.
+    for (id, _) in vigil_algorithms::REGISTRY {
+        let spec = Catalog::implemented().find(|s| s.id == *id).expect("in catalogue");
+        let service = spec
+            .cloud_service_name
+            .or(spec.edge_service_name)
+            .expect("a service name");
+        let a = build_analyzer(service, &common(service, json!({}))).unwrap_or_else(|e| panic!("{id}: {e}"));
+        assert!(a.needs().fps > 0.0, "{id} asks for a rate");
+    }
+}
+
+#[test]
+fn crowd_density_alarms_at_the_threshold_with_the_spec_payload() {
+    let mut a = analyzer(
+        "c-crowdcount-edge",
+        json!({"alarm_threshold": "3", "sampling_time_interval": 2,
+               "target_roi": r#"{"polygons":[{"data":[[0,0],[960,0],[960,1080],[0,1080]],"name":"west"}]}"#}),
+    );
+    assert_eq!(a.needs().fps, 0.5);
+    let two = vec![person(100.0, 500.0, 200.0), person(400.0, 500.0, 200.0), person(1500.0, 500.0, 200.0)];
+    let three = vec![
+        person(100.0, 500.0, 200.0),
+        person(400.0, 500.0, 200.0),
+        person(700.0, 500.0, 200.0),
+    ];
+    let events = run(a.as_mut(), 0.5, &[two, three]);
+    assert!(events[0].is_empty(), "2 people in the polygon: below the threshold of 3");
+    let e = &events[1][0];
+    assert_eq!(e.event_type, 524_288);
+    assert_eq!(e.data["scene_type"], 1);
+    assert_eq!(e.data["alarm_type"], 1);
+    assert_eq!(e.data["event_set"][0]["crowd_count"], 3);
+    assert_eq!(e.data["event_set"][0]["banner_count"], 0);
+    assert_eq!(e.data["event_set"][0]["polygon_name"], "west");
+    assert_eq!(e.data["event_set"][0]["polygon"][1], json!([960, 0]));
 }

@@ -12,7 +12,9 @@ use std::sync::OnceLock;
 
 use serde_json::{json, Value};
 use vigil_algorithms::event_type::{FLOW_LINE_COUNT, FLOW_REGION_COUNT, INTRUSION, LOITERING};
-use vigil_algorithms::{build_analyzer_seeded, validate_common, Analyzer, Catalog, Event, FrameInput};
+use vigil_algorithms::{
+    build_analyzer_seeded, validate_common, Analyzer, Catalog, DetectorModel, Event, FrameInput, Perception,
+};
 use vigil_vision::detect::coco;
 use vigil_vision::{BackendConfig, Detection, Detector, DetectorConfig, ImageBgr, ModelDir, Point, Roi, YoloxDetector};
 
@@ -127,8 +129,11 @@ fn replay(service: &str, cfg: Value) -> Vec<(f64, Event)> {
             image: &img,
             time: *time,
             epoch: 1_700_000_000 + *time as i64,
+            rate: 5.0,
         };
-        let out = a.process(&f, dets);
+        let out = a
+            .process(&f, &Perception::with_detections(DetectorModel::Coco, dets.clone()))
+            .expect("process");
         for t in [INTRUSION, LOITERING, FLOW_LINE_COUNT, FLOW_REGION_COUNT] {
             for at in [None, Some(0), Some(1)] {
                 assert!(out.iter().filter(|e| e.event_type == t && e.alarm_type == at).count() <= 1);
@@ -201,7 +206,7 @@ fn flow_count_line_totals_match_hand_count() {
         .iter()
         .map(|(_, e)| e)
         .filter(|e| e.event_type == FLOW_REGION_COUNT)
-        .filter_map(|e| e.data["event_set"][0]["count"].as_i64())
+        .filter_map(|e| e.data["event_set"][0]["crowd_count"].as_i64())
         .collect();
     assert_eq!(regions.len(), 39);
     assert!(regions.iter().all(|&n| (1..=15).contains(&n)), "{regions:?}");
@@ -296,4 +301,43 @@ fn intrusion_alarms_match_hand_count() {
         "{}",
         loiter.len()
     );
+}
+
+/// Crowd density against the people counted by eye in two regions on 12 frames each
+/// (`tests/data/flow_lines.json`, `flow_lines_ground_truth.md`). The clip is sampled at 5 fps
+/// here, so an odd hand-counted frame is compared with the frame before it (0.1 s earlier).
+#[test]
+fn crowd_density_counts_match_the_hand_counts_in_two_regions() {
+    let gt: Value =
+        serde_json::from_str(include_str!("data/flow_lines.json")).expect("ground truth json");
+    let c = clip();
+    let (spec, _) = Catalog::by_service_name("c-crowdcount-cloud").expect("service");
+    let (mut pairs, mut off_by_more_than_one, mut within) = (0, 0, 0);
+    for region in gt["regions"].as_array().expect("regions") {
+        let roi = json!({"polygons": [{"data": region["polygon"], "name": region["name"]}]}).to_string();
+        let common = validate_common(spec, &json!({"target_roi": roi, "alarm_threshold": "1"})).expect("config");
+        let a = vigil_algorithms::CrowdCountAnalyzer::new(
+            serde_json::from_value(common.to_value()).expect("typed config"),
+            vigil_algorithms::parse_roi(&common, "target_roi").expect("roi"),
+        );
+        for (frame, want) in region["frames"].as_object().expect("frames") {
+            let frame: usize = frame.parse().expect("frame number");
+            let certain = want.as_u64().expect("count") as usize;
+            let doubtful = region["doubtful"][frame.to_string()].as_u64().unwrap_or(0) as usize;
+            let (_, dets) = &c.frames[frame / 2];
+            let got = a.count(&Perception::with_detections(DetectorModel::Coco, dets.clone()), c.size)[0].len();
+            eprintln!("{} frame {frame}: got {got}, hand count {certain} (+{doubtful} doubtful)", region["name"]);
+            pairs += 1;
+            if (certain..=certain + doubtful).contains(&got) {
+                within += 1;
+            }
+            if got + 1 < certain || got > certain + doubtful + 1 {
+                off_by_more_than_one += 1;
+            }
+        }
+    }
+    eprintln!("crowd counts: {within}/{pairs} within the hand count, {off_by_more_than_one} off by more than one");
+    assert_eq!(pairs, 24);
+    assert!(within * 4 >= pairs * 3, "{within}/{pairs} within the hand count (want >= 75 %)");
+    assert!(off_by_more_than_one <= 1, "{off_by_more_than_one} frames off by more than one person");
 }

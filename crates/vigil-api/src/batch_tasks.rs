@@ -557,7 +557,7 @@ pub async fn list(
     let sources = state.store.list_sources(&caller.project_id).await?;
     let mut rows: Vec<(i64, i64, Value)> = Vec::new();
     for b in &batches {
-        let spec = vigil_algorithms::Catalog::by_service_name(&b.service_name);
+        let spec = vigil_core::catalog::Catalog::by_service_name(&b.service_name);
         let mine: Vec<_> = tasks.iter().filter(|t| t.batch_id.as_deref() == Some(&b.id)).collect();
         let group_names: Vec<&str> = groups
             .iter()

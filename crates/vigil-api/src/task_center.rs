@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
-use vigil_algorithms::{validate_common_at, AlgorithmSpec, Catalog, Placement};
+use vigil_core::catalog::{validate_common_at, AlgorithmSpec, Catalog, Placement};
 use vigil_core::secret_fields::{mask_json, mask_url, seal_json};
 use vigil_core::task_io::{parse_input, parse_output, TaskSource};
 use vigil_core::{schedule, validate, ErrorCode, FieldError};
@@ -291,7 +291,7 @@ pub fn effective_config(spec: &AlgorithmSpec, body: &TaskBody) -> ApiResult<Valu
     };
     let validated = validate_common_at(spec, &common, &format!("{field}.common"))
         .map_err(|e| ApiError::invalid(e.param.clone(), e.message.clone()))?;
-    vigil_algorithms::validate_roi(&validated, &format!("{field}.common.target_roi"))
+    vigil_core::catalog::validate_roi(&validated, &format!("{field}.common.target_roi"))
         .map_err(|e| ApiError::invalid(e.param, e.message))?;
     Ok(json!({"common": validated.into_value()}))
 }

@@ -6,7 +6,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 use utoipa::IntoParams;
-use vigil_algorithms::Catalog;
+use vigil_core::catalog::Catalog;
 use vigil_core::task_state::TaskState;
 use vigil_core::FieldError;
 

@@ -1,6 +1,7 @@
 //! Vigil's domain: ids, error codes, video-source types and validation rules. No I/O here.
 
 pub mod alarm;
+pub mod catalog;
 pub mod egress;
 pub mod error_code;
 pub mod field_error;
@@ -8,6 +9,7 @@ pub mod ids;
 pub mod object_storage;
 pub mod outbound_headers;
 pub mod password;
+pub mod roi;
 pub mod schedule;
 pub mod secret_box;
 pub mod secret_fields;

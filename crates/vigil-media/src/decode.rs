@@ -59,6 +59,8 @@ pub struct Decoder {
     pub packets_sent: u64,
     /// Packets rejected by libavcodec (corrupt or undecodable).
     pub packet_errors: u64,
+    /// Non-reference pictures are being discarded (see [`Decoder::set_skip_nonref`]).
+    skipping_nonref: bool,
 }
 
 impl Decoder {
@@ -137,6 +139,7 @@ impl Decoder {
             decoded: 0,
             packets_sent: 0,
             packet_errors: 0,
+            skipping_nonref: false,
         })
     }
 
@@ -216,6 +219,38 @@ impl Decoder {
             ));
         }
         Ok(())
+    }
+
+    /// Media time of a packet's picture (its presentation timestamp), once the time origin is
+    /// known (after the first decoded picture).
+    pub fn packet_time(&self, pkt: &EncodedPacket) -> Option<Duration> {
+        let pts = pkt.packet.pts()?;
+        let start = self.start_pts?;
+        Some(ticks_to_duration(pts.saturating_sub(start), self.time_base))
+    }
+
+    /// The last measured time between two pictures.
+    pub fn frame_step(&self) -> Option<Duration> {
+        self.last_time.map(|(_, step)| step).filter(|s| !s.is_zero())
+    }
+
+    /// Lets libavcodec discard non-reference pictures (no other picture is predicted from
+    /// them, so skipping one changes nothing else) for the packets sent until switched back.
+    /// The reader sets it for pictures no subscriber will sample.
+    pub fn set_skip_nonref(&mut self, skip: bool) {
+        if self.opts.keyframes_only || skip == self.skipping_nonref {
+            return;
+        }
+        self.skipping_nonref = skip;
+        let mode = if skip {
+            ffmpeg_next::ffi::AVDiscard::AVDISCARD_NONREF
+        } else {
+            ffmpeg_next::ffi::AVDiscard::AVDISCARD_DEFAULT
+        };
+        // SAFETY: a plain field of the codec context we own; libavcodec reads it per picture.
+        unsafe {
+            (*self.inner.as_mut_ptr()).skip_frame = mode;
+        }
     }
 
     /// Signals end of stream; then drain with [`Decoder::receive`].

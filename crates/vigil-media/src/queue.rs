@@ -220,6 +220,16 @@ impl Hub {
         dropped
     }
 
+    /// Whether any subscriber may sample a picture at `t` (see [`Sampler::wants`]); true with
+    /// no subscriber (a file waits for one).
+    pub(crate) fn wants(&self, session: u32, t: Duration, step: Duration) -> bool {
+        let subs = lock(&self.subs);
+        subs.is_empty()
+            || subs
+                .iter()
+                .any(|s| !lock(&s.queue.state).receiver_gone && s.sampler.wants(session, t, step))
+    }
+
     /// Ends every subscription: receivers drain what is queued, then see `Closed`.
     pub(crate) fn close(&self) {
         *lock(&self.closed) = true;

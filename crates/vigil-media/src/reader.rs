@@ -424,6 +424,12 @@ impl Run {
                 dec = dec.replace_with(next);
             }
             self.shared.packets.fetch_add(1, Ordering::Relaxed);
+            // Pictures no subscriber will sample need not be decoded when nothing refers to them.
+            let unwanted = match (dec.packet_time(&pkt), dec.frame_step()) {
+                (Some(t), Some(step)) => !self.shared.hub.wants(self.session, t, step),
+                _ => false,
+            };
+            dec.set_skip_nonref(unwanted);
             dec.send(&pkt)?;
             self.drain(&mut dec, mode, &mut pace_origin)?;
         }

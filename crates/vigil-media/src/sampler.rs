@@ -25,6 +25,26 @@ impl Sampler {
         }
     }
 
+    /// Whether a picture at `t` may be the next one [`Sampler::accept`]s, asked before it is
+    /// decoded (`step` = time between pictures): false for pictures before the next due time,
+    /// and for those after the picture at the due time (unless well past it: a missing picture
+    /// restarts the grid). Pictures it says no to may be left undecoded.
+    pub fn wants(&self, session: u32, t: Duration, step: Duration) -> bool {
+        let (Some(_), Some(due)) = (self.interval, self.next_due) else {
+            return true;
+        };
+        if session != self.session {
+            return true;
+        }
+        let slack = Duration::from_micros(500);
+        if t + slack < due {
+            return false;
+        }
+        // Decode order runs ahead of presentation by a few pictures (B-frames): a picture
+        // more than 4 steps past the due time means the due one never came.
+        t < due + step + slack || t >= due + step * 4
+    }
+
     /// Whether the frame at `t` (of connection `session`) should be delivered.
     pub fn accept(&mut self, session: u32, t: Duration) -> bool {
         let Some(interval) = self.interval else {

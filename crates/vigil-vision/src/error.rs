@@ -70,6 +70,15 @@ pub enum VisionError {
     },
 }
 
+impl From<vigil_core::roi::RoiError> for VisionError {
+    fn from(e: vigil_core::roi::RoiError) -> Self {
+        VisionError::Roi {
+            field: e.field,
+            reason: e.reason,
+        }
+    }
+}
+
 impl VisionError {
     /// The offending field path for ROI validation errors (for VIAS `params`).
     pub fn field(&self) -> Option<&str> {

@@ -13,6 +13,8 @@
 //! - [`roi`] — VIAS `target_roi` parsing, geometry and line crossing with hysteresis.
 //! - [`pixel`] — colour conversion, region statistics, masks, background model, components.
 //! - [`render`] — boxes and ROI drawing plus JPEG encoding for alarm pictures.
+//! - [`perception`] — what analyzers declare they need ([`Needs`]) and get ([`Perception`]);
+//!   [`perceiver`] computes the merged needs of one source once per frame, with [`motion`] gating.
 //! - [`worker`] — dedicated inference threads (never run models on the async runtime).
 //!
 //! Frames are [`ImageBgr`]: packed BGR24 rows with a stride, shared via `Arc`.
@@ -22,7 +24,10 @@ pub mod detect;
 pub mod error;
 pub mod image;
 pub mod models;
+pub mod motion;
 pub mod ocr;
+pub mod perceiver;
+pub mod perception;
 pub mod pixel;
 pub mod pose;
 pub mod render;
@@ -35,6 +40,9 @@ pub use detect::{BBox, Detection, Detector, DetectorConfig, FaceDetector, YoloxD
 pub use error::{Result, VisionError};
 pub use image::ImageBgr;
 pub use models::{ModelDir, ModelManifest, ModelStatus};
+pub use motion::{LumaView, MotionConfig, MotionGate};
+pub use perceiver::{Perceiver, PerceiverFrame, PerceiverStats};
+pub use perception::{DetectorModel, DetectorNeed, Needs, Perception};
 pub use render::{render_alarm_jpeg, Canvas, RenderOptions};
 pub use roi::{CrossingConfig, LineCrossingCounter, Point, Roi, Side};
 pub use tracker::{ByteTracker, Track, TrackerConfig};

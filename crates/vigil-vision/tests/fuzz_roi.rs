@@ -1,15 +1,15 @@
 //! Property-based fuzzing of the `target_roi` parser (`Roi::parse`, which the Task Center runs on
 //! every task's `config.common.target_roi`) and of the geometry run on what it accepts.
 //!
-//! Hostile input must end in a `VisionError::Roi` naming the field (`target_roi…`), never a
+//! Hostile input must end in a `RoiError` naming the field (`target_roi…`), never a
 //! panic, and what parses must be geometry the analyzers can use. Cases: `PROPTEST_CASES`
 //! (default 512; `scripts/fuzz.sh` runs 100,000).
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::{json, Value};
-use vigil_vision::roi::MAX_POLYGON_POINTS;
-use vigil_vision::{Point, Roi, VisionError};
+use vigil_vision::roi::{RoiError, MAX_POLYGON_POINTS};
+use vigil_vision::{Point, Roi};
 
 fn config() -> Config {
     let cases = std::env::var("PROPTEST_CASES")
@@ -213,11 +213,10 @@ proptest! {
                     let _ = l.crossed_by(Point::new(0.0, 0.0), Point::new(px, py));
                 }
             }
-            Err(VisionError::Roi { field, reason }) => {
+            Err(RoiError { field, reason }) => {
                 prop_assert!(field.starts_with("target_roi"), "field {:?}", field);
                 prop_assert!(!reason.is_empty());
             }
-            Err(other) => prop_assert!(false, "not a ROI error: {other:?}"),
         }
     }
 

@@ -27,7 +27,8 @@ pub struct StartError {
     pub retryable: bool,
 }
 
-/// A running pipeline. Dropping it must not block; `stop` may wait briefly for threads.
+/// A running pipeline. Dropping it must not block; `stop` raises the stop flag and waits for
+/// the pipeline's threads (the worker calls it on a joiner thread, never on the runtime).
 pub trait PipelineHandle: Send {
     fn stop(self: Box<Self>);
 }

@@ -1,5 +1,6 @@
 //! One task's pipeline under supervision: started, restarted with backoff after failures,
-//! stopped on request. Owned by the worker loop; no threads of its own.
+//! stopped on request. Owned by the worker loop; stopping never blocks it (the join happens on
+//! a joiner thread, see [`crate::stopping`]).
 
 use std::time::{Duration, Instant};
 
@@ -10,6 +11,7 @@ use vigil_store::tasks::TaskRecord;
 use crate::pipeline::{PipelineEvent, PipelineFactory, PipelineHandle};
 
 pub struct Supervised {
+    task_id: String,
     /// The task revision the running pipeline was built from.
     pub revision: i64,
     handle: Option<Box<dyn PipelineHandle>>,
@@ -31,6 +33,7 @@ impl Supervised {
     pub fn new(task: &TaskRecord) -> Self {
         let (events_tx, events) = mpsc::unbounded_channel();
         Self {
+            task_id: task.id.clone(),
             revision: task.revision,
             handle: None,
             events,
@@ -44,6 +47,12 @@ impl Supervised {
         self.handle.is_some()
     }
 
+    /// Whether an earlier pipeline of this task (in this process) is still being stopped; a new
+    /// one must not start before it is gone.
+    pub fn is_stopping(&self) -> bool {
+        crate::stopping::is_stopping(&self.task_id)
+    }
+
     /// Starts the pipeline; on failure returns the error for the caller to report.
     pub fn start(&mut self, factory: &dyn PipelineFactory, task: &TaskRecord) -> Result<(), crate::StartError> {
         self.stop();
@@ -54,9 +63,11 @@ impl Supervised {
         Ok(())
     }
 
+    /// Raises the pipeline's stop flag and returns at once; the pipeline's thread is joined in
+    /// the background while [`Self::is_stopping`] says so.
     pub fn stop(&mut self) {
         if let Some(h) = self.handle.take() {
-            h.stop();
+            crate::stopping::stop_in_background(&self.task_id, h);
         }
     }
 

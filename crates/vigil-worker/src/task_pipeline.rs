@@ -1,24 +1,23 @@
-//! The pipeline of one task: its source read by a supervised `StreamReader`, sampled frames
-//! analysed on this pipeline's own thread, events written as alarms into the durable outbox.
+//! The pipeline of one task: its source resolved and attached to the engine's [`StreamHub`]
+//! (shared with every other task on the same camera), its alarms written into the durable
+//! outbox.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use serde_json::Value;
 use tokio::runtime::Handle;
 use tokio::sync::mpsc::UnboundedSender;
+use vigil_core::alarm::AlarmOutputs;
 use vigil_core::secret_box::SecretBox;
 use vigil_core::task_io::{parse_input, parse_output, TaskSource};
-use vigil_media::{
-    DefaultOpener, MediaConfig, MediaError, Pace, ReaderConfig, ReaderDeps, Recv, SourceSpec, StreamReader,
-    StreamStatus, SubscriberConfig,
-};
+use vigil_media::{MediaConfig, SourceSpec};
 use vigil_store::tasks::TaskRecord;
 use vigil_store::Store;
 
-use crate::analysis::{Analysis, AnalysisSettings};
+use crate::analysis::{build_task_analyzer, AnalysisSettings};
+use crate::engine::{AlarmSink, Attachment, EngineSettings, Produced, StreamHub, TaskSlot};
 use crate::pipeline::{PipelineEvent, PipelineFactory, PipelineHandle, StartError};
 
 /// Builds real pipelines. `wake` nudges the alarm dispatcher after each alarm.
@@ -33,31 +32,65 @@ pub struct TaskPipelines {
     /// Opens the secrets sealed in stored inputs and sources (URL passwords, RESTful header
     /// values) right before connecting; `None` when they are stored as plain text (tests).
     pub secrets: Option<SecretBox>,
+    /// A live source that is online but delivers no frame for this long is reopened.
+    pub stall_restart: Duration,
+    /// The engine, started with the first pipeline.
+    pub hub: OnceLock<StreamHub>,
+}
+
+/// Writes a task's alarms into the outbox (the dispatcher delivers them from there).
+struct OutboxSink {
+    store: Store,
+    runtime: Handle,
+    task_id: String,
+    project_id: String,
+    stream_id: String,
+    video_source_id: Option<String>,
+    outputs: AlarmOutputs,
+    wake: Option<Arc<dyn Fn() + Send + Sync>>,
+}
+
+impl AlarmSink for OutboxSink {
+    fn deliver(&mut self, p: &Produced) -> Result<(), String> {
+        let alarm = p.to_alarm(&self.task_id, &self.stream_id);
+        self.runtime
+            .block_on(self.store.enqueue_alarm(
+                &alarm,
+                &self.project_id,
+                self.video_source_id.as_deref(),
+                &self.outputs,
+            ))
+            .map_err(|e| e.to_string())?;
+        if let Some(w) = &self.wake {
+            w();
+        }
+        Ok(())
+    }
 }
 
 struct Running {
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
+    /// Resolves the source (store lookups) off the async runtime, then attaches.
+    starter: Option<JoinHandle<()>>,
+    attachment: Arc<Mutex<Option<Attachment>>>,
+    stopped: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl PipelineHandle for Running {
     fn stop(mut self: Box<Self>) {
-        self.stop.store(true, Ordering::SeqCst);
-        if let Some(t) = self.thread.take() {
+        self.stopped.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.starter.take() {
             let _ = t.join();
         }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::SeqCst);
+        let taken = self.attachment.lock().ok().and_then(|mut a| a.take());
+        if let Some(a) = taken {
+            a.detach(Duration::from_secs(5));
+        }
     }
 }
 
 /// A media failure as tenants see it: the kind's fixed code and text; the message (addresses,
 /// paths, RESTful answers) goes to the log with the task id.
-fn failed(task_id: &str, e: &MediaError, fatal: bool) -> PipelineEvent {
+fn failed(task_id: &str, e: &vigil_media::MediaError, fatal: bool) -> PipelineEvent {
     tracing::warn!(task_id, kind = e.kind().as_str(), error = %e, "task input failed");
     PipelineEvent::Failed {
         code: e.kind().public_code().into(),
@@ -86,43 +119,82 @@ impl PipelineFactory for Arc<TaskPipelines> {
             start_err(code, "the analysis could not be set up (configuration or model)", false)
         };
         let config: Value = serde_json::from_str(&task.config).map_err(|e| setup("VIGIL.CONFIG", e.to_string()))?;
-        let analysis =
-            Analysis::new(&task.service_name, &config, &self.analysis).map_err(|e| setup("VIGIL.ANALYZER", e))?;
+        let (analyzer, render) = build_task_analyzer(&task.service_name, &config, &self.analysis)
+            .map_err(|e| setup("VIGIL.ANALYZER", e))?;
         let outputs = serde_json::from_str::<Value>(&task.output)
             .ok()
             .and_then(|v| parse_output(&v).ok())
             .map(|(o, _)| o)
             .ok_or_else(|| start_err("VIGIL.OUTPUT", "stored output is invalid", false))?;
-        let stop = Arc::new(AtomicBool::new(false));
         let ctx = Arc::clone(self);
-        let (task, flag) = (task.clone(), Arc::clone(&stop));
-        let task_id = task.id.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("task-{}", &task.id[..8.min(task.id.len())]))
+        let task = task.clone();
+        let attachment = Arc::new(Mutex::new(None));
+        let stopped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (slot_cell, stop_flag) = (attachment.clone(), stopped.clone());
+        let starter = std::thread::Builder::new()
+            .name(format!("start-{}", &task.id[..8.min(task.id.len())]))
             .spawn(move || {
-                let run = std::panic::AssertUnwindSafe(|| ctx.run(&task, analysis, outputs, &flag, &events));
-                if let Err(p) = std::panic::catch_unwind(run) {
-                    let message = p
-                        .downcast_ref::<String>()
-                        .cloned()
-                        .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()));
-                    tracing::error!(task_id = %task_id, panic = message.as_deref().unwrap_or("?"), "pipeline panicked");
-                    let _ = events.send(PipelineEvent::Failed {
-                        code: "VIGIL.PANIC".into(),
-                        message: "internal error; the pipeline is restarted".into(),
-                        fatal: false,
-                    });
+                let (spec, stream_id) = match ctx.source(&task) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        let _ = events.send(e);
+                        return;
+                    }
+                };
+                let sink = OutboxSink {
+                    store: ctx.store.clone(),
+                    runtime: ctx.runtime.clone(),
+                    task_id: task.id.clone(),
+                    project_id: task.project_id.clone(),
+                    stream_id,
+                    video_source_id: task.video_source_id.clone(),
+                    outputs,
+                    wake: ctx.wake.clone(),
+                };
+                let status = events.clone();
+                let slot = TaskSlot {
+                    task_id: task.id.clone(),
+                    analyzer,
+                    render,
+                    sink: Box::new(sink),
+                    status: Box::new(move |ev| {
+                        let _ = status.send(ev);
+                    }),
+                };
+                let mut cell = slot_cell.lock().unwrap_or_else(|p| p.into_inner());
+                if stop_flag.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                match ctx.hub().attach(spec, slot) {
+                    Ok(a) => *cell = Some(a),
+                    Err(e) => {
+                        let _ = events.send(failed(&task.id, &e, false));
+                    }
                 }
             })
             .map_err(|e| start_err("VIGIL.THREAD", e.to_string(), true))?;
         Ok(Box::new(Running {
-            stop,
-            thread: Some(thread),
+            starter: Some(starter),
+            attachment,
+            stopped,
         }))
     }
 }
 
 impl TaskPipelines {
+    /// The engine every pipeline of this process attaches to.
+    pub fn hub(&self) -> &StreamHub {
+        self.hub.get_or_init(|| {
+            StreamHub::new(EngineSettings {
+                models: self.analysis.models.clone(),
+                backend: self.analysis.backend.clone(),
+                media: self.media.clone(),
+                replay_files_realtime: self.replay_files_realtime,
+                stall_restart: self.stall_restart,
+            })
+        })
+    }
+
     /// The stream to open and the alarm `stream_id`.
     fn source(&self, task: &TaskRecord) -> Result<(SourceSpec, String), PipelineEvent> {
         // Tenants see fixed texts; the details go to the log.
@@ -174,124 +246,5 @@ impl TaskPipelines {
                 Ok((spec, stream_id))
             }
         }
-    }
-
-    fn run(
-        &self,
-        task: &TaskRecord,
-        mut analysis: Analysis,
-        outputs: vigil_core::alarm::AlarmOutputs,
-        stop: &AtomicBool,
-        events: &UnboundedSender<PipelineEvent>,
-    ) {
-        let (spec, stream_id) = match self.source(task) {
-            Ok(s) => s,
-            Err(e) => {
-                let _ = events.send(e);
-                return;
-            }
-        };
-        let live = spec.is_live();
-        let pace = if !live && self.replay_files_realtime {
-            Pace::RealTime
-        } else {
-            Pace::AsFastAsConsumed
-        };
-        // The server's media settings: media roots, egress policy, picture size limit.
-        let deps = ReaderDeps {
-            opener: Arc::new(DefaultOpener::new(self.media.clone())),
-            ..ReaderDeps::default()
-        };
-        let config = ReaderConfig {
-            pace,
-            ..Default::default()
-        };
-        let reader = match StreamReader::start_with(spec, config, deps) {
-            Ok(r) => r,
-            Err(e) => {
-                let _ = events.send(failed(&task.id, &e, false));
-                return;
-            }
-        };
-        let frames = reader.subscribe(SubscriberConfig {
-            capacity: 4,
-            fps: Some(self.analysis.fps),
-        });
-        let mut converter = vigil_media::RgbConverter::bgr();
-        let mut last_online = None;
-        // Analysis throughput and drops, logged every 10 s (scripts/bench_streams.sh reads them).
-        let (mut analysed, mut window) = (0u64, std::time::Instant::now());
-        let video_source_id = task.video_source_id.clone();
-        while !stop.load(Ordering::SeqCst) {
-            // Report the stream's health when it changes.
-            let status = reader.status();
-            let online = status.is_online();
-            if last_online != Some(online) {
-                let ev = match &status {
-                    StreamStatus::Online => Some(PipelineEvent::Running),
-                    StreamStatus::Offline(e) | StreamStatus::Abnormal(e) => {
-                        tracing::warn!(task_id = %task.id, kind = e.kind().as_str(), error = %e, "task input unavailable");
-                        Some(PipelineEvent::Abnormal {
-                            code: e.kind().public_code().into(),
-                            message: e.kind().public_message().into(),
-                        })
-                    }
-                    _ => None,
-                };
-                if let Some(ev) = ev {
-                    let _ = events.send(ev);
-                    last_online = Some(online);
-                }
-            }
-            let frame = match frames.recv_timeout(Duration::from_millis(250)) {
-                Recv::Frame(f) => f,
-                Recv::Timeout => continue,
-                Recv::Closed => break,
-            };
-            analysed += 1;
-            if window.elapsed() >= Duration::from_secs(10) {
-                tracing::info!(
-                    task_id = %task.id, analysed, delivered = frames.delivered(), dropped = frames.dropped(),
-                    "pipeline stats"
-                );
-                window = std::time::Instant::now();
-            }
-            let produced = match analysis.on_frame(&mut converter, &frame) {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(task_id = %task.id, error = %e, "frame analysis failed; frame skipped");
-                    continue;
-                }
-            };
-            for p in produced {
-                let alarm = p.to_alarm(&task.id, &stream_id);
-                // Written before anything is sent; the dispatcher delivers from the outbox.
-                match self.runtime.block_on(self.store.enqueue_alarm(
-                    &alarm,
-                    &task.project_id,
-                    video_source_id.as_deref(),
-                    &outputs,
-                )) {
-                    Ok(_) => {
-                        if let Some(w) = &self.wake {
-                            w();
-                        }
-                    }
-                    Err(e) => tracing::error!(task_id = %task.id, error = %e, "cannot store alarm"),
-                }
-            }
-        }
-        let ended = reader.status();
-        reader.stop();
-        if stop.load(Ordering::SeqCst) {
-            return;
-        }
-        let _ = events.send(match ended {
-            StreamStatus::Ended(None) => PipelineEvent::Finished,
-            StreamStatus::Ended(Some(e)) | StreamStatus::Offline(e) | StreamStatus::Abnormal(e) => {
-                failed(&task.id, &e, !live)
-            }
-            _ => PipelineEvent::Finished,
-        });
     }
 }

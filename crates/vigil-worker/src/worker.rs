@@ -74,18 +74,35 @@ pub struct Worker {
     factory: Arc<dyn PipelineFactory>,
     config: WorkerConfig,
     running: HashMap<String, Supervised>,
+    /// Tasks whose stored schedule cannot be read, by the revision already reported (warned
+    /// about once per revision, not every tick).
+    unreadable_schedules: HashMap<String, i64>,
 }
 
-/// Whether a task's schedule (if any) has a window open at `now`.
-fn in_schedule(task: &TaskRecord, now: DateTime<Utc>) -> bool {
-    let Some(raw) = &task.schedule else { return true };
+/// Whether a task may run now by its schedule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Window {
+    Open,
+    Closed,
+    /// The stored schedule cannot be parsed: treated as closed (never runs), since running a
+    /// task outside the hours its owner set is worse than not running it.
+    Unreadable,
+}
+
+/// What a stopped task shows when its schedule cannot be read.
+const UNREADABLE_STATUS: &str = "the task's schedule cannot be read; update the task with a valid schedule";
+
+/// The state of a task's schedule (if any) at `now`.
+fn schedule_window(task: &TaskRecord, now: DateTime<Utc>) -> Window {
+    let Some(raw) = &task.schedule else { return Window::Open };
     let field = if task.legacy { "timing" } else { "schedule" };
     match serde_json::from_str(raw)
         .ok()
         .and_then(|v| schedule::parse(field, &v).ok())
     {
-        Some(s) => s.is_active_at(now),
-        None => true,
+        Some(s) if s.is_active_at(now) => Window::Open,
+        Some(_) => Window::Closed,
+        None => Window::Unreadable,
     }
 }
 
@@ -96,6 +113,7 @@ impl Worker {
             factory,
             config,
             running: HashMap::new(),
+            unreadable_schedules: HashMap::new(),
         }
     }
 
@@ -116,11 +134,20 @@ impl Worker {
             }
         }
         let ids: Vec<String> = self.running.keys().cloned().collect();
-        for id in ids {
-            if let Some(mut s) = self.running.remove(&id) {
+        for id in &ids {
+            if let Some(mut s) = self.running.remove(id) {
                 s.stop();
             }
-            let _ = self.store.release_task(&id, &self.config.id, None).await;
+        }
+        // A lease is released only once its pipeline has ended, so that another worker taking
+        // the task over at once never runs it side by side with ours; a pipeline that does not
+        // end keeps its lease until it expires.
+        let busy = crate::stopping::wait_idle(&ids, Duration::from_secs(10)).await;
+        for id in ids.iter().filter(|id| !busy.contains(id)) {
+            let _ = self.store.release_task(id, &self.config.id, None).await;
+        }
+        for id in &busy {
+            tracing::warn!(task_id = %id, "pipeline still stopping at shutdown; its lease is left to expire");
         }
         tracing::info!(worker = %self.config.id, "worker stopped");
     }
@@ -130,7 +157,8 @@ impl Worker {
         let me = self.config.id.clone();
         let ttl = self.config.lease_ttl.as_millis() as i64;
         let now = self.config.clock.now();
-        let scheduled = |t: &TaskRecord| in_schedule(t, now);
+        let window = |t: &TaskRecord| schedule_window(t, now);
+        let scheduled = |t: &TaskRecord| window(t) == Window::Open;
         // 1. Follow the API for the tasks we run.
         let owned: HashMap<String, TaskRecord> = self
             .store
@@ -153,6 +181,9 @@ impl Worker {
                     (Some(_), Some(TaskState::Stopping | TaskState::Stopped)) => {
                         self.store.release_task(&id, &me, Some("STOPPED")).await?;
                         tracing::info!(task_id = %id, "task stopped");
+                    }
+                    (Some(t), Some(s)) if s.wants_pipeline() && window(t) == Window::Unreadable => {
+                        self.unreadable_schedule(t).await?;
                     }
                     (Some(t), Some(s)) if s.wants_pipeline() => {
                         self.store.set_schedule_status(&t.id, "INACTIVATED").await?;
@@ -199,6 +230,13 @@ impl Worker {
             if claimed >= self.config.claims_per_tick {
                 break;
             }
+            if window(&t) == Window::Unreadable {
+                if self.unreadable_schedules.get(&t.id) != Some(&t.revision) && self.store.claim_task(&t.id, &me, ttl).await? {
+                    self.unreadable_schedule(&t).await?;
+                }
+                continue;
+            }
+            self.unreadable_schedules.remove(&t.id);
             if !scheduled(&t) {
                 if t.schedule_status != "INACTIVATED" {
                     self.store.set_schedule_status(&t.id, "INACTIVATED").await?;
@@ -225,12 +263,33 @@ impl Worker {
         Ok(())
     }
 
+    /// A task (whose lease we hold) has a schedule that cannot be read: it does not run, shows
+    /// why (`PENDING`, `VIGIL.SCHEDULE`) and its lease is released; warned once per revision.
+    async fn unreadable_schedule(&mut self, t: &TaskRecord) -> Result<(), vigil_store::StoreError> {
+        let me = self.config.id.clone();
+        tracing::warn!(task_id = %t.id, revision = t.revision, "the task's stored schedule cannot be read; the task does not run until it is updated");
+        self.unreadable_schedules.insert(t.id.clone(), t.revision);
+        self.store.set_schedule_status(&t.id, "INACTIVATED").await?;
+        self.store
+            .report_task_state(
+                &t.id,
+                &me,
+                "PENDING",
+                UNREADABLE_STATUS,
+                ("VIGIL.SCHEDULE", "the stored schedule cannot be read"),
+            )
+            .await?;
+        self.store.release_task(&t.id, &me, None).await
+    }
+
     async fn service(&mut self, id: &str, known: Option<&TaskRecord>) -> Result<(), vigil_store::StoreError> {
         let me = self.config.id.clone();
         let Some(sup) = self.running.get_mut(id) else {
             return Ok(());
         };
-        if !sup.is_running() && sup.retry_at.is_some_and(|at| at <= Instant::now()) {
+        // An earlier pipeline of the task still being joined: start on a later tick, never
+        // side by side with it.
+        if !sup.is_running() && !sup.is_stopping() && sup.retry_at.is_some_and(|at| at <= Instant::now()) {
             let task = match known {
                 Some(t) if t.revision == sup.revision => t.clone(),
                 _ => match self.store.all_tasks().await?.into_iter().find(|t| t.id == id) {

@@ -156,3 +156,66 @@ async fn weekly_windows_start_and_stop_tasks(b: Backend) {
 }
 
 both_backends!(weekly_windows_start_and_stop_tasks);
+
+/// A stored schedule that cannot be read keeps the task from running (it used to count as
+/// "always on") and the task says why, once, instead of running outside its owner's hours.
+async fn unreadable_schedules_never_run(b: Backend) {
+    let s = TestServer::start(b).await;
+    let every_day = json!({"type": "weekly", "days_of_week": [1, 2, 3, 4, 5, 6, 7], "periods": [["00:00:00", "23:59:59"]]});
+    let running = create_task(&s, "running", every_day.clone()).await;
+    let broken = create_task(&s, "broken", every_day).await;
+    // What an old or damaged row could hold; the API never writes it.
+    s.store
+        .execute_raw(&format!("UPDATE tasks SET schedule = '{{\"type\": \"weekly\", \"days_of_week\": [9]' WHERE id = '{broken}'"))
+        .await
+        .unwrap();
+    let recorder = Arc::new(Recorder::default());
+    let mut worker = Worker::new(
+        s.store.clone(),
+        recorder.clone(),
+        WorkerConfig {
+            id: "w1".into(),
+            claims_per_tick: 10,
+            clock: WallClock::new(|| Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap()),
+            ..Default::default()
+        },
+    );
+    let started = || recorder.started.lock().unwrap().clone();
+    for _ in 0..3 {
+        worker.tick().await.unwrap();
+    }
+    assert_eq!(started(), vec![running.clone()], "only the readable schedule runs");
+    let why = |v: &Value| {
+        (
+            v["state"].as_str().unwrap_or_default().to_string(),
+            v["error"]["code"].as_str().unwrap_or_default().to_string(),
+            v["status"].as_str().unwrap_or_default().to_string(),
+        )
+    };
+    let (st, v) = s.get(&format!("/v2/{{p}}/tasks/{broken}")).await;
+    assert_eq!(st, 200, "{v}");
+    let (state, code, status) = why(&v);
+    assert_eq!((state.as_str(), code.as_str()), ("PENDING", "VIGIL.SCHEDULE"), "{v}");
+    assert!(status.contains("schedule cannot be read"), "{v}");
+    assert_eq!(v["schedule_status"], "INACTIVATED", "{v}");
+    // Not left leased by us: another worker could try it, and would refuse it the same way.
+    let lease = s.store.all_tasks().await.unwrap().into_iter().find(|t| t.id == broken).unwrap().lease_owner;
+    assert_eq!(lease, None);
+
+    // A running task whose stored schedule becomes unreadable is stopped and says why.
+    s.store
+        .execute_raw(&format!("UPDATE tasks SET schedule = 'not json' WHERE id = '{running}'"))
+        .await
+        .unwrap();
+    for _ in 0..3 {
+        worker.tick().await.unwrap();
+    }
+    assert_eq!(recorder.stopped.lock().unwrap().clone(), vec![running.clone()]);
+    assert_eq!(started().len(), 1, "{:?}", started());
+    let (_, v) = s.get(&format!("/v2/{{p}}/tasks/{running}")).await;
+    let (state, code, _) = why(&v);
+    assert_eq!((state.as_str(), code.as_str()), ("PENDING", "VIGIL.SCHEDULE"), "{v}");
+    s.finish().await;
+}
+
+both_backends!(unreadable_schedules_never_run);

@@ -2,14 +2,20 @@
 //! the quickest way to tune an ROI before creating a task.
 
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
-use vigil_media::{ReaderConfig, Recv, StreamReader, StreamStatus, SubscriberConfig};
-use vigil_worker::analysis::{Analysis, AnalysisSettings};
+use vigil_algorithms::{Analyzer, AnalyzerError, Event, FrameInput, Needs, Perception};
+use vigil_vision::Roi;
+use vigil_worker::analysis::{build_task_analyzer, AnalysisSettings};
+use vigil_worker::engine::{AlarmSink, EngineSettings, Produced, StreamHub, TaskSlot};
+use vigil_worker::PipelineEvent;
 
 use crate::settings::Storage;
 
@@ -49,6 +55,52 @@ fn load_config(raw: &str) -> anyhow::Result<Value> {
     })
 }
 
+/// Prints each alarm as a JSON line (pictures to `--snapshots` when given).
+struct PrintSink {
+    stream_id: String,
+    snapshots: Option<PathBuf>,
+    bar: ProgressBar,
+    alarms: Arc<AtomicU64>,
+}
+
+impl AlarmSink for PrintSink {
+    fn deliver(&mut self, p: &Produced) -> Result<(), String> {
+        let mut alarm = p.to_alarm("analyze", &self.stream_id);
+        if let (Some(dir), Some(jpeg)) = (&self.snapshots, &p.jpeg) {
+            let path = dir.join(format!("{}.jpg", alarm.message_id));
+            std::fs::write(&path, jpeg).map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+            alarm.image_base64 = None;
+        }
+        self.alarms.fetch_add(1, Ordering::Relaxed);
+        self.bar.suspend(|| println!("{}", alarm.to_json()));
+        Ok(())
+    }
+}
+
+/// Forwards to the task's analyzer and records how far into the video it got.
+struct Progress {
+    inner: Box<dyn Analyzer>,
+    time_ms: Arc<AtomicU64>,
+    frames: Arc<AtomicU64>,
+}
+
+impl Analyzer for Progress {
+    fn needs(&self) -> Needs {
+        self.inner.needs()
+    }
+    fn process(&mut self, frame: &FrameInput, p: &Perception) -> Result<Vec<Event>, AnalyzerError> {
+        self.time_ms.store((frame.time * 1000.0) as u64, Ordering::Relaxed);
+        self.frames.fetch_add(1, Ordering::Relaxed);
+        self.inner.process(frame, p)
+    }
+    fn finish(&mut self, time: f64) -> Vec<Event> {
+        self.inner.finish(time)
+    }
+    fn roi(&self) -> Option<&Roi> {
+        self.inner.roi()
+    }
+}
+
 pub fn run(storage: &Storage, args: AnalyzeArgs) -> anyhow::Result<()> {
     if !(0.1..=60.0).contains(&args.fps) {
         bail!("--fps must be between 0.1 and 60");
@@ -61,62 +113,79 @@ pub fn run(storage: &Storage, args: AnalyzeArgs) -> anyhow::Result<()> {
         backend: vigil_vision::BackendConfig::default(),
         fps: args.fps,
     };
-    let mut analysis = Analysis::new(&args.service, &config, &settings).map_err(anyhow::Error::msg)?;
+    let (analyzer, render) =
+        build_task_analyzer(&args.service, &config, &settings).map_err(anyhow::Error::msg)?;
     if let Some(dir) = &args.snapshots {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
-    let spec = vigil_worker::source_spec::from_url(&args.input);
-    let reader = StreamReader::start(
-        spec,
-        ReaderConfig {
-            reconnect: false,
-            ..Default::default()
-        },
-    )
-    .map_err(|e| anyhow::anyhow!("cannot open {}: {}", args.input, e.message()))?;
-    let frames = reader.subscribe(SubscriberConfig {
-        capacity: 8,
-        fps: Some(args.fps),
-    });
     let bar = ProgressBar::new_spinner();
     bar.set_style(
         ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
-    let stream_id = args.input.rsplit('/').next().unwrap_or(&args.input).to_string();
-    let (mut analysed, mut alarms) = (0u64, 0u64);
-    let mut converter = vigil_media::RgbConverter::bgr();
-    loop {
-        let frame = match frames.recv_timeout(Duration::from_millis(500)) {
-            Recv::Frame(f) => f,
-            Recv::Timeout => continue,
-            Recv::Closed => break,
-        };
-        let t = frame.media_time().as_secs_f64();
-        if args.max_seconds.is_some_and(|m| t > m) {
-            break;
-        }
-        analysed += 1;
-        for p in analysis.on_frame(&mut converter, &frame).map_err(anyhow::Error::msg)? {
-            let mut alarm = p.to_alarm("analyze", &stream_id);
-            if let (Some(dir), Some(jpeg)) = (&args.snapshots, &p.jpeg) {
-                let path = dir.join(format!("{}.jpg", alarm.message_id));
-                std::fs::write(&path, jpeg).with_context(|| format!("cannot write {}", path.display()))?;
-                alarm.image_base64 = None;
-            }
-            alarms += 1;
-            bar.suspend(|| println!("{}", alarm.to_json()));
-        }
+    let (alarms, time_ms, frames) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    // The same engine as the server's tasks; the operator's own files are not confined to
+    // media roots.
+    let hub = StreamHub::new(EngineSettings {
+        models: settings.models.clone(),
+        backend: settings.backend.clone(),
+        media: vigil_media::MediaConfig::default(),
+        replay_files_realtime: false,
+        stall_restart: Duration::from_secs(60),
+    });
+    let (tx, rx) = std::sync::mpsc::channel();
+    let slot = TaskSlot {
+        task_id: "analyze".into(),
+        analyzer: Box::new(Progress {
+            inner: analyzer,
+            time_ms: time_ms.clone(),
+            frames: frames.clone(),
+        }),
+        render,
+        sink: Box::new(PrintSink {
+            stream_id: args.input.rsplit('/').next().unwrap_or(&args.input).to_string(),
+            snapshots: args.snapshots.clone(),
+            bar: bar.clone(),
+            alarms: alarms.clone(),
+        }),
+        status: Box::new(move |ev| {
+            let _ = tx.send(ev);
+        }),
+    };
+    let spec = vigil_worker::source_spec::from_url(&args.input);
+    let attachment = hub
+        .attach(spec, slot)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {}", args.input, e.message()))?;
+    let outcome = loop {
+        let t = time_ms.load(Ordering::Relaxed) as f64 / 1000.0;
         bar.set_message(format!(
-            "{t:.1} s of video, {analysed} frames analysed, {alarms} alarms"
+            "{t:.1} s of video, {} frames analysed, {} alarms",
+            frames.load(Ordering::Relaxed),
+            alarms.load(Ordering::Relaxed)
         ));
-    }
-    let status = reader.status();
-    reader.stop();
+        if args.max_seconds.is_some_and(|m| t > m) {
+            break Ok(());
+        }
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(PipelineEvent::Finished) => break Ok(()),
+            Ok(PipelineEvent::Failed { code, message, .. }) => break Err((code, message)),
+            Ok(PipelineEvent::Abnormal { code, message }) => {
+                bar.suspend(|| eprintln!("input unavailable: {message} ({code})"));
+                break Err((code, message));
+            }
+            Ok(PipelineEvent::Running) | Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => break Ok(()),
+        }
+    };
+    attachment.detach(Duration::from_secs(10));
     bar.finish_and_clear();
-    if let StreamStatus::Ended(Some(e)) = status {
-        bail!("reading {} failed: {} ({})", args.input, e.message(), e.kind().as_str());
+    if let Err((code, message)) = outcome {
+        bail!("reading {} failed: {message} ({code})", args.input);
     }
-    eprintln!("analysed {analysed} frames, {alarms} alarms");
+    eprintln!(
+        "analysed {} frames, {} alarms",
+        frames.load(Ordering::Relaxed),
+        alarms.load(Ordering::Relaxed)
+    );
     Ok(())
 }

@@ -100,6 +100,15 @@ pub fn random_secret(len: usize) -> String {
     (0..len).map(|_| CHARS[rng.gen_range(0..CHARS.len())] as char).collect()
 }
 
+/// An argon2 hash of `password`, computed on the blocking pool: it takes tens of milliseconds
+/// of CPU, which must not stall the async runtime's threads.
+pub async fn hash_password(password: &str) -> anyhow::Result<String> {
+    let password = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || vigil_core::password::hash(&password)).await?;
+    anyhow::ensure!(!hash.is_empty(), "cannot hash the password");
+    Ok(hash)
+}
+
 fn random_access_key() -> String {
     const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
     let mut rng = rand::thread_rng();
@@ -144,9 +153,7 @@ async fn dispatch(storage: &Storage, store: &Store, cmd: IamCommand) -> anyhow::
             let generated = password.is_none();
             let password = password.unwrap_or_else(|| random_secret(20));
             let id = vigil_core::ids::new_hex32_id();
-            store
-                .create_user(&id, &name, &vigil_core::password::hash(&password))
-                .await?;
+            store.create_user(&id, &name, &hash_password(&password).await?).await?;
             if let Some(p) = p {
                 store.grant_project(&id, &project(store, &p).await?.id).await?;
             }

@@ -1,5 +1,6 @@
 //! Background jobs of `vigil serve` and `vigil worker`: the source-health prober, the alarm
-//! dispatcher, the alarm retention cleanup and the task worker, all stopped by one shutdown flag.
+//! dispatcher, the alarm retention cleanup and the task worker, all stopped by one shutdown flag
+//! and each restarted by [`supervise`] if it dies before.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,6 +15,7 @@ use vigil_worker::analysis::AnalysisSettings;
 use vigil_worker::task_pipeline::TaskPipelines;
 use vigil_worker::{Worker, WorkerConfig};
 
+use crate::job_supervisor::{supervise, Backoff};
 use crate::settings::{ServeArgs, Storage};
 
 /// Resolves to `()` once the shutdown flag is raised.
@@ -30,14 +32,6 @@ macro_rules! pick {
     ($a:expr, $f:expr, $field:ident, $default:expr) => {
         $a.$field.clone().or($f.$field.clone()).unwrap_or($default)
     };
-}
-
-fn host_name() -> String {
-    std::fs::read_to_string("/etc/hostname")
-        .ok()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-        .unwrap_or_else(|| "vigil".into())
 }
 
 /// The `obs` backend: the S3-compatible endpoint when one is configured, else the local root.
@@ -107,9 +101,11 @@ pub fn prober(
         secrets: Some(crate::master_key::load(&storage.data_dir)?),
     });
     tracing::info!(interval_s = interval, "source health prober started");
-    Ok(Some(tokio::spawn(
-        async move { prober.run(targets, stopped(stop)).await },
-    )))
+    let stop_job = stop.clone();
+    Ok(Some(supervise("source health prober", stop, Backoff::default(), move || {
+        let (prober, targets, stop) = (prober.clone(), targets.clone(), stop_job.clone());
+        async move { prober.run(targets, stopped(stop)).await }
+    })))
 }
 
 /// The alarm dispatcher (outbox → webhook, obs, MQTT) and the task worker.
@@ -120,7 +116,7 @@ pub fn worker(
     store: &Store,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
-    let id = pick!(a, f, worker_id, host_name());
+    let id = crate::worker_id::for_process(&storage.data_dir, a.worker_id.clone().or(f.worker_id.clone()))?;
     let mut sinks_cfg = SinksConfig::with_data_dir(&storage.data_dir);
     sinks_cfg.webhook_timeout = Duration::from_secs(pick!(a, f, webhook_timeout, 10).max(1));
     sinks_cfg.webhook_max_redirects = pick!(a, f, webhook_max_redirects, 0).min(20);
@@ -168,17 +164,20 @@ pub fn worker(
             ..Default::default()
         },
     );
-    let mut jobs = vec![dispatcher.clone().spawn(stopped(stop.clone()))];
+    let mut jobs = vec![supervise("alarm dispatcher", stop.clone(), Backoff::default(), {
+        let (dispatcher, stop) = (dispatcher.clone(), stop.clone());
+        move || dispatcher.clone().run(stopped(stop.clone()))
+    })];
     // Hourly: event-center alarms and undeliverable outbox rows past their retention.
-    let retention = vigil_sinks::retention::Retention::new(
-        store.clone(),
-        vigil_sinks::retention::RetentionConfig {
-            alarm_days: pick!(a, f, alarm_retention_days, 30),
-            outbox_days: pick!(a, f, outbox_retention_days, 7),
-            ..Default::default()
-        },
-    );
-    jobs.push(tokio::spawn(retention.run(stopped(stop.clone()))));
+    let retention_cfg = vigil_sinks::retention::RetentionConfig {
+        alarm_days: pick!(a, f, alarm_retention_days, 30),
+        outbox_days: pick!(a, f, outbox_retention_days, 7),
+        ..Default::default()
+    };
+    jobs.push(supervise("alarm retention", stop.clone(), Backoff::default(), {
+        let (store, stop) = (store.clone(), stop.clone());
+        move || vigil_sinks::retention::Retention::new(store.clone(), retention_cfg).run(stopped(stop.clone()))
+    }));
 
     let models = vigil_vision::ModelDir::resolve(storage.model_dir.as_deref(), Some(&storage.data_dir))
         .context("resolving the model directory (see `vigil models list`)")?;
@@ -199,6 +198,8 @@ pub fn worker(
         wake: Some(Arc::new(move || wake_dispatcher.wake())),
         replay_files_realtime: pick!(a, f, replay_realtime, false),
         secrets: Some(crate::master_key::load(&storage.data_dir)?),
+        stall_restart: Duration::from_secs(pick!(a, f, stall_restart_secs, 30).max(1)),
+        hub: Default::default(),
     });
     let config = WorkerConfig {
         id: id.clone(),
@@ -208,8 +209,11 @@ pub fn worker(
         claims_per_tick: 1,
         clock: vigil_worker::WallClock::system(),
     };
-    let worker = Worker::new(store.clone(), Arc::new(pipelines), config);
-    jobs.push(tokio::spawn(worker.run(stop)));
+    jobs.push(supervise("task worker", stop.clone(), Backoff::default(), {
+        let store = store.clone();
+        // A restarted worker keeps its id: it resumes the leases of the one that died.
+        move || Worker::new(store.clone(), Arc::new(pipelines.clone()), config.clone()).run(stop.clone())
+    }));
     tracing::info!(worker = %id, "task worker and alarm dispatcher started");
     Ok(jobs)
 }

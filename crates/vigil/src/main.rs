@@ -2,6 +2,7 @@
 
 mod analyze_cmd;
 mod iam_cmd;
+mod job_supervisor;
 mod jobs;
 mod logging;
 mod master_key;
@@ -10,6 +11,7 @@ mod private_files;
 mod serve;
 mod settings;
 mod tls;
+mod worker_id;
 
 use clap::{Parser, Subcommand};
 

@@ -43,9 +43,8 @@ async fn bootstrap_admin(store: &Store, data_dir: &std::path::Path) -> anyhow::R
         _ => (crate::iam_cmd::random_secret(20), true),
     };
     let user_id = vigil_core::ids::new_hex32_id();
-    store
-        .create_user(&user_id, &user, &vigil_core::password::hash(&password))
-        .await?;
+    let hash = crate::iam_cmd::hash_password(&password).await?;
+    store.create_user(&user_id, &user, &hash).await?;
     let project = match store.find_project("default").await? {
         Some(p) => p,
         None => {

@@ -111,7 +111,7 @@ pub struct ServeArgs {
     /// Do not run tasks in this process (run `vigil worker` processes instead).
     #[arg(long, env = "VIGIL_NO_WORKER")]
     pub no_worker: Option<bool>,
-    /// This worker's id in task leases; a restart with the same id resumes its tasks at once. [default: the host name]
+    /// This worker's id in task leases; a restart with the same id resumes its tasks at once. Two running processes must never share one. [default: the host name plus an id persisted in <data-dir>/worker-ids, one per running process]
     #[arg(long, env = "VIGIL_WORKER_ID")]
     pub worker_id: Option<String>,
     /// Frames per second analysed per task. [default: 5]
@@ -126,6 +126,10 @@ pub struct ServeArgs {
     /// Replay file inputs at their own frame rate, as if they were cameras. [default: false]
     #[arg(long, env = "VIGIL_REPLAY_REALTIME")]
     pub replay_realtime: Option<bool>,
+    /// Seconds a live input may stay online without delivering a frame before its reader is
+    /// restarted (its tasks show ABNORMAL VIGIL.STALLED meanwhile). [default: 30]
+    #[arg(long, env = "VIGIL_STALL_RESTART_SECS")]
+    pub stall_restart_secs: Option<u64>,
     /// MQTT broker for `dis` outputs, mqtt://[user:pass@]host[:port]. [default: none; dis alarms wait in the outbox]
     #[arg(long, env = "VIGIL_MQTT_URL")]
     pub mqtt_url: Option<String>,

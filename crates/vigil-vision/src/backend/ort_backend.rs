@@ -1,8 +1,14 @@
 //! ONNX Runtime backend (`ort` with `load-dynamic`). The shared library is the one shipped in
 //! the `onnxruntime` PyPI wheel, extracted by `scripts/setup.sh` into `.vigil/onnxruntime/`.
+//!
+//! `Session::run` needs `&mut`, so one session serves one call at a time. An [`OrtSession`] is a
+//! small pool: a call takes an idle session, and when all are busy a new one is loaded, up to
+//! [`max_concurrent_runs`] (the cores), so streams on different threads infer in parallel
+//! instead of queueing on one lock. Intra-op threads never spin (idle CPU stays idle).
 
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
 
 use ort::session::Session;
 use ort::value::Tensor as OrtTensor;
@@ -95,11 +101,33 @@ fn environment() -> Result<&'static ort::environment::Environment> {
     }
 }
 
-/// A model loaded into ONNX Runtime.
+/// Most sessions of one model run at once: the cores (each run uses its own intra-op threads,
+/// 1 by default), overridable with `VIGIL_INFERENCE_CONCURRENCY`.
+pub fn max_concurrent_runs() -> usize {
+    std::env::var("VIGIL_INFERENCE_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|n| *n > 0)
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1))
+}
+
+/// Idle sessions and how many exist.
+struct Pool {
+    idle: Vec<Session>,
+    created: usize,
+}
+
+/// A model loaded into ONNX Runtime: a pool of sessions, grown on demand.
 pub struct OrtSession {
     path: PathBuf,
     inputs: Vec<String>,
-    session: Mutex<Session>,
+    threads: usize,
+    max: usize,
+    pool: Mutex<Pool>,
+    returned: Condvar,
+    /// Runs in progress right now and the most ever at once (tests and the benchmark read it).
+    running: AtomicUsize,
+    peak: AtomicUsize,
 }
 
 fn err(path: &Path, e: impl std::fmt::Display) -> VisionError {
@@ -110,24 +138,82 @@ fn err(path: &Path, e: impl std::fmt::Display) -> VisionError {
     }
 }
 
+fn build_session(path: &Path, threads: usize) -> Result<Session> {
+    let env = environment()?;
+    let mut builder = Session::builder(env)
+        .map_err(|e| err(path, e))?
+        .with_intra_threads(threads)
+        .map_err(|e| err(path, e))?
+        .with_inter_threads(1)
+        .map_err(|e| err(path, e))?
+        // Spinning threads burn a core each while waiting for work that comes 5 times a second.
+        .with_intra_op_spinning(false)
+        .map_err(|e| err(path, e))?
+        .with_inter_op_spinning(false)
+        .map_err(|e| err(path, e))?;
+    builder.commit_from_file(path).map_err(|e| err(path, e))
+}
+
 impl OrtSession {
     pub fn load(path: &Path, cfg: &BackendConfig) -> Result<Self> {
         ensure_initialized(cfg.ort_library.as_deref())?;
-        let env = environment()?;
         let threads = cfg.threads.max(1);
-        let mut builder = Session::builder(env)
-            .map_err(|e| err(path, e))?
-            .with_intra_threads(threads)
-            .map_err(|e| err(path, e))?
-            .with_inter_threads(1)
-            .map_err(|e| err(path, e))?;
-        let session = builder.commit_from_file(path).map_err(|e| err(path, e))?;
+        let session = build_session(path, threads)?;
         let inputs = session.inputs().iter().map(|i| i.name().to_string()).collect();
         Ok(Self {
             path: path.to_path_buf(),
             inputs,
-            session: Mutex::new(session),
+            threads,
+            max: max_concurrent_runs(),
+            pool: Mutex::new(Pool {
+                idle: vec![session],
+                created: 1,
+            }),
+            returned: Condvar::new(),
+            running: AtomicUsize::new(0),
+            peak: AtomicUsize::new(0),
         })
+    }
+
+    /// Sessions loaded so far (at most [`max_concurrent_runs`]).
+    pub fn sessions(&self) -> usize {
+        self.pool.lock().map(|p| p.created).unwrap_or(0)
+    }
+
+    /// The most runs that were ever in progress at the same time.
+    pub fn peak_concurrency(&self) -> usize {
+        self.peak.load(Ordering::Relaxed)
+    }
+
+    /// An idle session: an existing one, a new one while under the cap, or the next returned.
+    fn take(&self) -> Result<Session> {
+        let p = &self.path;
+        let mut pool = self.pool.lock().map_err(|_| err(p, "session pool lock poisoned"))?;
+        loop {
+            if let Some(s) = pool.idle.pop() {
+                return Ok(s);
+            }
+            if pool.created < self.max {
+                pool.created += 1;
+                drop(pool);
+                return build_session(p, self.threads).inspect_err(|_| {
+                    if let Ok(mut pool) = self.pool.lock() {
+                        pool.created -= 1;
+                    }
+                });
+            }
+            pool = self
+                .returned
+                .wait(pool)
+                .map_err(|_| err(p, "session pool lock poisoned"))?;
+        }
+    }
+
+    fn give_back(&self, s: Session) {
+        if let Ok(mut pool) = self.pool.lock() {
+            pool.idle.push(s);
+        }
+        self.returned.notify_one();
     }
 }
 
@@ -152,17 +238,27 @@ impl InferenceSession for OrtSession {
             };
             values.push((name.clone(), v));
         }
-        let mut session = self.session.lock().map_err(|_| err(p, "session lock poisoned"))?;
-        let outputs = session.run(values).map_err(|e| err(p, e))?;
-        let mut res = Vec::with_capacity(outputs.len());
-        for (name, value) in outputs.iter() {
-            let (shape, data) = value.try_extract_tensor::<f32>().map_err(|e| err(p, e))?;
-            res.push(Output {
-                name: name.to_string(),
-                shape: shape.iter().map(|&d| d.max(0) as usize).collect(),
-                data: data.to_vec(),
-            });
-        }
-        Ok(res)
+        let mut session = self.take()?;
+        let now = self.running.fetch_add(1, Ordering::Relaxed) + 1;
+        self.peak.fetch_max(now, Ordering::Relaxed);
+        let res = extract(p, session.run(values));
+        self.running.fetch_sub(1, Ordering::Relaxed);
+        self.give_back(session);
+        res
     }
+}
+
+/// Copies every output out of the session's buffers (they borrow the session).
+fn extract(p: &Path, outputs: ort::Result<ort::session::SessionOutputs<'_>>) -> Result<Vec<Output>> {
+    let outputs = outputs.map_err(|e| err(p, e))?;
+    let mut res = Vec::with_capacity(outputs.len());
+    for (name, value) in outputs.iter() {
+        let (shape, data) = value.try_extract_tensor::<f32>().map_err(|e| err(p, e))?;
+        res.push(Output {
+            name: name.to_string(),
+            shape: shape.iter().map(|&d| d.max(0) as usize).collect(),
+            data: data.to_vec(),
+        });
+    }
+    Ok(res)
 }

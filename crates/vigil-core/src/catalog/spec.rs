@@ -5,10 +5,10 @@
 //! `table.rs`; where the spec is silent its values are Vigil's decisions, listed in
 //! `docs/algorithms.md`.
 
-use crate::event_type::EventSpec;
-use crate::schema::shared::BASE;
-use crate::schema::ParamSpec;
-use crate::table::ALGORITHMS;
+use crate::catalog::event_type::EventSpec;
+use crate::catalog::schema::shared::BASE;
+use crate::catalog::schema::ParamSpec;
+use crate::catalog::table::ALGORITHMS;
 
 /// Where a task's analysis runs, taken from the `-edge` / `-cloud` suffix of its service name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -2,8 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::catalog::schema::{ParamKind, ParamSpec};
 use crate::catalog::{AlgorithmSpec, Constraint};
-use crate::schema::{ParamKind, ParamSpec};
 
 /// JSON path of the common config in the current task body.
 pub const COMMON_PATH: &str = "config.common";

@@ -1,7 +1,7 @@
 //! Alarm `event_type` codes (spec §6.3) and the two Vigil chose where the spec has none.
 //!
 //! The constants are the wire values. Which algorithm emits which code, with its meaning, is in
-//! the catalogue: [`crate::Catalog::event_type`] looks a code up.
+//! the catalogue: [`crate::catalog::Catalog::event_type`] looks a code up.
 
 /// Where an event type's code comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

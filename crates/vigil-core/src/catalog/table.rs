@@ -4,9 +4,9 @@
 //! Vigil's decisions, documented in `docs/algorithms.md`.
 
 use crate::catalog::{AlgorithmSpec, Constraint};
-use crate::event_type::{self as ev, EventSpec};
-use crate::schema::shared::{self, BASE};
-use crate::schema::{DefaultValue, ParamKind, ParamSpec, DAY_S};
+use crate::catalog::event_type::{self as ev, EventSpec};
+use crate::catalog::schema::shared::{self, BASE};
+use crate::catalog::schema::{DefaultValue, ParamKind, ParamSpec, DAY_S};
 
 /// An integer switch 0/1.
 const fn sw(key: &'static str, default: i64, meaning: &'static str) -> ParamSpec {
@@ -46,6 +46,7 @@ const INTRUSION_KEYS: &[ParamSpec] = &[
     sw("all_print_sw", 0, "1 = report every detected target, not only intruders"),
     shared::EVENT_DISAPPEAR_ALERT_SW,
     shared::OUTPUT_IMAGE_SW,
+    shared::MOTION_GATING_SW,
 ];
 
 const FLOW_KEYS: &[ParamSpec] = &[
@@ -57,6 +58,7 @@ const FLOW_KEYS: &[ParamSpec] = &[
     secs("heatmap_detection_interval", 10, 10, "seconds between heat-map messages"),
     ParamSpec::int("heatmap_point_interval", 1, 10_000, 4, "heat points are accumulated every N analysed frames"),
     shared::OUTPUT_IMAGE_SW.with_default(DefaultValue::Int(0)),
+    shared::MOTION_GATING_SW,
 ];
 
 // --- provisional schemas of the algorithms Vigil does not implement yet ---------------------
@@ -81,6 +83,7 @@ const CROWD_KEYS: &[ParamSpec] = &[
     secs("sampling_time_interval", 1, 8, "seconds between analyses"),
     sw("density_sw", 1, "1 = density map"),
     sw("visualization_output_sw", 1, "1 = rendered output picture"),
+    shared::MOTION_GATING_SW,
 ];
 
 const SAFETY_SUIT_KEYS: &[ParamSpec] = &[
@@ -197,7 +200,8 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
     AlgorithmSpec::new(5, "c-crowdcount", "高密度人群统计", "Crowd density")
         .names("c-crowdcount-edge", "c-crowdcount-cloud")
         .config("CrowdCountServiceConfig", &one(ev::CROWD_DENSITY, "crowd density over threshold"))
-        .with_keys(&[BASE, CROWD_KEYS]),
+        .with_keys(&[BASE, CROWD_KEYS])
+        .implemented(),
     AlgorithmSpec::new(6, "c-safetysuitedetection", "工服工帽检测", "Work gear and helmet detection")
         .names("c-safetysuitedetection-edge", "c-safetysuitedetection-cloud")
         .config("SafetySuitServiceConfig", &one(ev::WORK_CLOTHES_HELMET, "work clothes / helmet violation"))

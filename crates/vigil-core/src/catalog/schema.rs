@@ -182,6 +182,12 @@ pub mod shared {
         DefaultValue::None,
         "detection / merge period in seconds",
     );
+    /// Vigil extension: skip the detector on frames without motion in the ROI (docs/engine.md).
+    pub const MOTION_GATING_SW: ParamSpec = ParamSpec::switch(
+        "motion_gating_sw",
+        0,
+        "1 = skip the detector on frames without motion in the ROI (Vigil's key)",
+    );
     pub const OUTPUT_IMAGE_SW: ParamSpec =
         ParamSpec::switch("output_image_sw", 1, "1 = include the picture (image_base64) in alarms");
     pub const PERSON_DETECTION_SW: ParamSpec = ParamSpec::switch("person_detection_sw", 1, "1 = detect persons");
