@@ -33,13 +33,13 @@ pub use vigil_core::catalog::{self, event_type, schema, validate};
 
 pub use analyzer::{Analyzer, AnalyzerError, DetectorModel, DetectorNeed, Event, FrameInput, Needs, Perception};
 pub use catalog::{AlgorithmSpec, Catalog, Constraint, Placement};
-pub use event_type::{EventSpec, Provenance};
 pub use crowd_count::{CrowdConfig, CrowdCountAnalyzer};
+pub use event_type::{EventSpec, Provenance};
 pub use flow_count::{FlowConfig, FlowCountAnalyzer};
 pub use intrusion::{IntrusionAnalyzer, IntrusionConfig};
 pub use registry::{
-    build_analyzer, build_analyzer_seeded, build_analyzer_with, is_implemented, parse_roi, validate_roi, AnalyzerContext,
-    REGISTRY,
+    build_analyzer, build_analyzer_seeded, build_analyzer_with, is_implemented, parse_roi, validate_roi,
+    AnalyzerContext, REGISTRY,
 };
 pub use schema::{DefaultValue, ParamKind, ParamSpec};
 pub use validate::{validate_common, validate_common_at, ConfigError, ConfigErrorKind, ValidatedCommon};

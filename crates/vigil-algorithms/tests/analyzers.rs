@@ -4,9 +4,8 @@
 use serde_json::{json, Value};
 use vigil_algorithms::event_type::{FLOW_HEATMAP, FLOW_LINE_COUNT, FLOW_REGION_COUNT, INTRUSION, LOITERING};
 use vigil_algorithms::{
-    build_analyzer, build_analyzer_seeded, validate_common, validate_roi, Analyzer, Catalog, ConfigErrorKind, DetectorModel,
-    Event, Perception,
-    FrameInput, ValidatedCommon,
+    build_analyzer, build_analyzer_seeded, validate_common, validate_roi, Analyzer, Catalog, ConfigErrorKind,
+    DetectorModel, Event, FrameInput, Perception, ValidatedCommon,
 };
 use vigil_vision::{BBox, Detection, ImageBgr};
 
@@ -500,7 +499,7 @@ fn no_panic_on_odd_input() {
         "c-flowcount-edge",
         json!({"target_roi": VLINE, "heatmap_detection_sw": 1, "heatmap_point_interval": 1}),
     );
-    let odd = vec![
+    let odd = [
         Detection {
             bbox: BBox::new(f32::NAN, 0.0, f32::INFINITY, 5000.0),
             score: 0.9,
@@ -564,14 +563,21 @@ fn crowd_density_alarms_at_the_threshold_with_the_spec_payload() {
                "target_roi": r#"{"polygons":[{"data":[[0,0],[960,0],[960,1080],[0,1080]],"name":"west"}]}"#}),
     );
     assert_eq!(a.needs().fps, 0.5);
-    let two = vec![person(100.0, 500.0, 200.0), person(400.0, 500.0, 200.0), person(1500.0, 500.0, 200.0)];
+    let two = vec![
+        person(100.0, 500.0, 200.0),
+        person(400.0, 500.0, 200.0),
+        person(1500.0, 500.0, 200.0),
+    ];
     let three = vec![
         person(100.0, 500.0, 200.0),
         person(400.0, 500.0, 200.0),
         person(700.0, 500.0, 200.0),
     ];
     let events = run(a.as_mut(), 0.5, &[two, three]);
-    assert!(events[0].is_empty(), "2 people in the polygon: below the threshold of 3");
+    assert!(
+        events[0].is_empty(),
+        "2 people in the polygon: below the threshold of 3"
+    );
     let e = &events[1][0];
     assert_eq!(e.event_type, 524_288);
     assert_eq!(e.data["scene_type"], 1);

@@ -67,9 +67,9 @@ fn placement_comes_from_the_suffix() {
 }
 
 #[test]
-fn exactly_intrusion_and_people_flow_are_implemented() {
+fn exactly_intrusion_people_flow_and_crowd_density_are_implemented() {
     let implemented: Vec<&str> = Catalog::implemented().map(|a| a.id).collect();
-    assert_eq!(implemented, ["c-flowcount", "c-intrusiondetection"]);
+    assert_eq!(implemented, ["c-flowcount", "c-intrusiondetection", "c-crowdcount"]);
     for alg in Catalog::iter() {
         assert_eq!(alg.refuses_unknown_keys(), alg.implemented, "{}", alg.id);
     }

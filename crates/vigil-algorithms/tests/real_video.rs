@@ -308,8 +308,7 @@ fn intrusion_alarms_match_hand_count() {
 /// here, so an odd hand-counted frame is compared with the frame before it (0.1 s earlier).
 #[test]
 fn crowd_density_counts_match_the_hand_counts_in_two_regions() {
-    let gt: Value =
-        serde_json::from_str(include_str!("data/flow_lines.json")).expect("ground truth json");
+    let gt: Value = serde_json::from_str(include_str!("data/flow_lines.json")).expect("ground truth json");
     let c = clip();
     let (spec, _) = Catalog::by_service_name("c-crowdcount-cloud").expect("service");
     let (mut pairs, mut off_by_more_than_one, mut within) = (0, 0, 0);
@@ -326,7 +325,10 @@ fn crowd_density_counts_match_the_hand_counts_in_two_regions() {
             let doubtful = region["doubtful"][frame.to_string()].as_u64().unwrap_or(0) as usize;
             let (_, dets) = &c.frames[frame / 2];
             let got = a.count(&Perception::with_detections(DetectorModel::Coco, dets.clone()), c.size)[0].len();
-            eprintln!("{} frame {frame}: got {got}, hand count {certain} (+{doubtful} doubtful)", region["name"]);
+            eprintln!(
+                "{} frame {frame}: got {got}, hand count {certain} (+{doubtful} doubtful)",
+                region["name"]
+            );
             pairs += 1;
             if (certain..=certain + doubtful).contains(&got) {
                 within += 1;
@@ -338,6 +340,12 @@ fn crowd_density_counts_match_the_hand_counts_in_two_regions() {
     }
     eprintln!("crowd counts: {within}/{pairs} within the hand count, {off_by_more_than_one} off by more than one");
     assert_eq!(pairs, 24);
-    assert!(within * 4 >= pairs * 3, "{within}/{pairs} within the hand count (want >= 75 %)");
-    assert!(off_by_more_than_one <= 1, "{off_by_more_than_one} frames off by more than one person");
+    assert!(
+        within * 4 >= pairs * 3,
+        "{within}/{pairs} within the hand count (want >= 75 %)"
+    );
+    assert!(
+        off_by_more_than_one <= 1,
+        "{off_by_more_than_one} frames off by more than one person"
+    );
 }

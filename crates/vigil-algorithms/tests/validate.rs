@@ -63,6 +63,7 @@ fn intrusion_defaults() {
         ("render_result_sw", 0),
         ("render_roi_sw", 0),
         ("output_image_sw", 1),
+        ("motion_gating_sw", 0),
     ];
     for (key, value) in expected {
         assert_eq!(v.get_i64(key), Some(value), "{key}");
@@ -88,6 +89,7 @@ fn flow_defaults() {
         ("render_result_sw", 0),
         ("render_roi_sw", 0),
         ("output_image_sw", 0),
+        ("motion_gating_sw", 0),
     ];
     for (key, value) in expected {
         assert_eq!(v.get_i64(key), Some(value), "{key}");
@@ -286,14 +288,14 @@ fn unknown_keys_are_refused_for_implemented_algorithms() {
 
 #[test]
 fn unknown_keys_are_kept_for_provisional_schemas() {
-    let crowd = alg("c-crowdcount-edge");
-    let v = ok(crowd, json!({"some_uncaptured_key": [1, 2]}));
+    let staff = alg("c-staffonduty-edge");
+    let v = ok(staff, json!({"some_uncaptured_key": [1, 2]}));
     assert_eq!(v.get("some_uncaptured_key"), Some(&json!([1, 2])));
     // Known keys are still checked.
     assert_refused(
-        crowd,
-        json!({"density_sw": 3}),
-        "density_sw",
+        staff,
+        json!({"key_region_detection_sw": 3}),
+        "key_region_detection_sw",
         ConfigErrorKind::BadSwitch,
     );
 }

@@ -51,7 +51,10 @@ impl BlockGrid {
         let rows = (l.height / BLOCK).max(1);
         let mut sums = vec![0u32; (cols * rows) as usize];
         for y in 0..(rows * BLOCK).min(l.height) {
-            let Some(row) = l.data.get(y as usize * l.stride..y as usize * l.stride + (cols * BLOCK) as usize) else {
+            let Some(row) = l
+                .data
+                .get(y as usize * l.stride..y as usize * l.stride + (cols * BLOCK) as usize)
+            else {
                 break;
             };
             let base = (y / BLOCK * cols) as usize;
@@ -176,7 +179,10 @@ mod tests {
     use super::*;
 
     fn luma(w: u32, h: u32, f: impl Fn(u32, u32) -> u8) -> Vec<u8> {
-        (0..h).flat_map(|y| (0..w).map(move |x| (x, y))).map(|(x, y)| f(x, y)).collect()
+        (0..h)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .map(|(x, y)| f(x, y))
+            .collect()
     }
 
     #[test]
@@ -201,12 +207,21 @@ mod tests {
         assert!(!gate.must_detect(&r, 0.2, false), "nothing moved");
         assert!(gate.must_detect(&r, 1.2, true), "targets alive: once a second");
         // A bright square appears in the lower right: motion there, not in the upper left.
-        let moved = luma(w, h, |x, y| if x >= 120 && y >= 64 { 255 } else { ((x * 3 + y) % 200) as u8 });
+        let moved = luma(w, h, |x, y| {
+            if x >= 120 && y >= 64 {
+                255
+            } else {
+                ((x * 3 + y) % 200) as u8
+            }
+        });
         let g = view(&moved);
         let r = gate.observe(&g, &[], (w, h));
         assert!(gate.must_detect(&r, 0.4, false));
         let upper_left = [BBox::new(0.0, 0.0, 64.0, 40.0)];
         let r = gate.observe(&g, &upper_left, (w, h));
-        assert!(!gate.must_detect(&r, 0.4, false), "motion outside the region is ignored");
+        assert!(
+            !gate.must_detect(&r, 0.4, false),
+            "motion outside the region is ignored"
+        );
     }
 }

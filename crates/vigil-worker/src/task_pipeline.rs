@@ -119,8 +119,8 @@ impl PipelineFactory for Arc<TaskPipelines> {
             start_err(code, "the analysis could not be set up (configuration or model)", false)
         };
         let config: Value = serde_json::from_str(&task.config).map_err(|e| setup("VIGIL.CONFIG", e.to_string()))?;
-        let (analyzer, render) = build_task_analyzer(&task.service_name, &config, &self.analysis)
-            .map_err(|e| setup("VIGIL.ANALYZER", e))?;
+        let (analyzer, render) =
+            build_task_analyzer(&task.service_name, &config, &self.analysis).map_err(|e| setup("VIGIL.ANALYZER", e))?;
         let outputs = serde_json::from_str::<Value>(&task.output)
             .ok()
             .and_then(|v| parse_output(&v).ok())

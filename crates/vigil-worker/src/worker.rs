@@ -231,7 +231,9 @@ impl Worker {
                 break;
             }
             if window(&t) == Window::Unreadable {
-                if self.unreadable_schedules.get(&t.id) != Some(&t.revision) && self.store.claim_task(&t.id, &me, ttl).await? {
+                if self.unreadable_schedules.get(&t.id) != Some(&t.revision)
+                    && self.store.claim_task(&t.id, &me, ttl).await?
+                {
                     self.unreadable_schedule(&t).await?;
                 }
                 continue;

@@ -161,12 +161,15 @@ both_backends!(weekly_windows_start_and_stop_tasks);
 /// "always on") and the task says why, once, instead of running outside its owner's hours.
 async fn unreadable_schedules_never_run(b: Backend) {
     let s = TestServer::start(b).await;
-    let every_day = json!({"type": "weekly", "days_of_week": [1, 2, 3, 4, 5, 6, 7], "periods": [["00:00:00", "23:59:59"]]});
+    let every_day =
+        json!({"type": "weekly", "days_of_week": [1, 2, 3, 4, 5, 6, 7], "periods": [["00:00:00", "23:59:59"]]});
     let running = create_task(&s, "running", every_day.clone()).await;
     let broken = create_task(&s, "broken", every_day).await;
     // What an old or damaged row could hold; the API never writes it.
     s.store
-        .execute_raw(&format!("UPDATE tasks SET schedule = '{{\"type\": \"weekly\", \"days_of_week\": [9]' WHERE id = '{broken}'"))
+        .execute_raw(&format!(
+            "UPDATE tasks SET schedule = '{{\"type\": \"weekly\", \"days_of_week\": [9]' WHERE id = '{broken}'"
+        ))
         .await
         .unwrap();
     let recorder = Arc::new(Recorder::default());
@@ -199,12 +202,22 @@ async fn unreadable_schedules_never_run(b: Backend) {
     assert!(status.contains("schedule cannot be read"), "{v}");
     assert_eq!(v["schedule_status"], "INACTIVATED", "{v}");
     // Not left leased by us: another worker could try it, and would refuse it the same way.
-    let lease = s.store.all_tasks().await.unwrap().into_iter().find(|t| t.id == broken).unwrap().lease_owner;
+    let lease = s
+        .store
+        .all_tasks()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.id == broken)
+        .unwrap()
+        .lease_owner;
     assert_eq!(lease, None);
 
     // A running task whose stored schedule becomes unreadable is stopped and says why.
     s.store
-        .execute_raw(&format!("UPDATE tasks SET schedule = 'not json' WHERE id = '{running}'"))
+        .execute_raw(&format!(
+            "UPDATE tasks SET schedule = 'not json' WHERE id = '{running}'"
+        ))
         .await
         .unwrap();
     for _ in 0..3 {

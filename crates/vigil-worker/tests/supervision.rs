@@ -87,7 +87,10 @@ async fn stopping_never_blocks_the_loop_nor_overlaps_the_restart() {
     let t0 = Instant::now();
     worker.tick().await.unwrap();
     let took = t0.elapsed();
-    assert!(took < STOP_TAKES / 2, "the tick waited for the pipeline's thread: {took:?}");
+    assert!(
+        took < STOP_TAKES / 2,
+        "the tick waited for the pipeline's thread: {took:?}"
+    );
     // The new pipeline starts only after the old one has ended.
     let deadline = Instant::now() + Duration::from_secs(10);
     while log.lock().unwrap().starts.len() < 2 {
@@ -98,7 +101,10 @@ async fn stopping_never_blocks_the_loop_nor_overlaps_the_restart() {
     {
         let l = log.lock().unwrap();
         assert_eq!(l.stops.len(), 1);
-        assert!(l.starts[1] >= l.stops[0].1, "the restarted pipeline ran beside the old one");
+        assert!(
+            l.starts[1] >= l.stops[0].1,
+            "the restarted pipeline ran beside the old one"
+        );
     }
     drop(worker);
     // The dropped worker's pipeline is stopped in the background too.
@@ -132,7 +138,10 @@ async fn stopping_never_blocks_the_loop_nor_overlaps_the_restart() {
     // While it stops, the lease stays ours.
     tokio::time::sleep(STOP_TAKES / 4).await;
     assert_eq!(lease_of(&s).await.as_deref(), Some("w1"));
-    tokio::time::timeout(Duration::from_secs(10), run).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(log.lock().unwrap().stops.len(), 3);
     assert_eq!(lease_of(&s).await, None);
     s.finish().await;

@@ -113,8 +113,7 @@ pub fn run(storage: &Storage, args: AnalyzeArgs) -> anyhow::Result<()> {
         backend: vigil_vision::BackendConfig::default(),
         fps: args.fps,
     };
-    let (analyzer, render) =
-        build_task_analyzer(&args.service, &config, &settings).map_err(anyhow::Error::msg)?;
+    let (analyzer, render) = build_task_analyzer(&args.service, &config, &settings).map_err(anyhow::Error::msg)?;
     if let Some(dir) = &args.snapshots {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
@@ -123,7 +122,11 @@ pub fn run(storage: &Storage, args: AnalyzeArgs) -> anyhow::Result<()> {
         ProgressStyle::with_template("{spinner} {elapsed} {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     bar.enable_steady_tick(Duration::from_millis(120));
-    let (alarms, time_ms, frames) = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+    let (alarms, time_ms, frames) = (
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+        Arc::new(AtomicU64::new(0)),
+    );
     // The same engine as the server's tasks; the operator's own files are not confined to
     // media roots.
     let hub = StreamHub::new(EngineSettings {

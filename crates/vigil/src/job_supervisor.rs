@@ -36,7 +36,12 @@ fn panic_message(p: &(dyn std::any::Any + Send)) -> &str {
 
 /// Runs `make()` as a task, again and again until `stop` is raised. The returned handle ends
 /// once the job has ended after shutdown.
-pub fn supervise<F, Fut>(name: &'static str, stop: watch::Receiver<bool>, backoff: Backoff, mut make: F) -> JoinHandle<()>
+pub fn supervise<F, Fut>(
+    name: &'static str,
+    stop: watch::Receiver<bool>,
+    backoff: Backoff,
+    mut make: F,
+) -> JoinHandle<()>
 where
     F: FnMut() -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
@@ -54,14 +59,22 @@ where
                 Ok(()) => tracing::error!(job = name, "background job ended before shutdown; restarting it"),
                 Err(e) if e.is_panic() => {
                     let panic = e.into_panic();
-                    tracing::error!(job = name, panic = panic_message(panic.as_ref()), "background job panicked; restarting it");
+                    tracing::error!(
+                        job = name,
+                        panic = panic_message(panic.as_ref()),
+                        "background job panicked; restarting it"
+                    );
                 }
                 Err(_) => tracing::error!(job = name, "background job was cancelled; restarting it"),
             }
             if started.elapsed() >= backoff.healthy_after {
                 delay = backoff.first;
             }
-            tracing::warn!(job = name, retry_in_s = delay.as_secs_f32(), "background job restarts after a pause");
+            tracing::warn!(
+                job = name,
+                retry_in_s = delay.as_secs_f32(),
+                "background job restarts after a pause"
+            );
             tokio::select! {
                 _ = tokio::time::sleep(delay) => {}
                 _ = crate::jobs::stopped(stop.clone()) => return,
@@ -139,6 +152,9 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         stop_tx.send(true).unwrap();
-        tokio::time::timeout(Duration::from_secs(5), job).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), job)
+            .await
+            .unwrap()
+            .unwrap();
     }
 }

@@ -102,10 +102,15 @@ pub fn prober(
     });
     tracing::info!(interval_s = interval, "source health prober started");
     let stop_job = stop.clone();
-    Ok(Some(supervise("source health prober", stop, Backoff::default(), move || {
-        let (prober, targets, stop) = (prober.clone(), targets.clone(), stop_job.clone());
-        async move { prober.run(targets, stopped(stop)).await }
-    })))
+    Ok(Some(supervise(
+        "source health prober",
+        stop,
+        Backoff::default(),
+        move || {
+            let (prober, targets, stop) = (prober.clone(), targets.clone(), stop_job.clone());
+            async move { prober.run(targets, stopped(stop)).await }
+        },
+    )))
 }
 
 /// The alarm dispatcher (outbox → webhook, obs, MQTT) and the task worker.

@@ -60,7 +60,10 @@ fn obs_inputs_read_the_configured_root() {
     assert_eq!(d["state"], "SUCCEEDED", "the object under --obs-root: {d}");
     let d = wait(&missing);
     assert_eq!(d["state"], "FAILED", "{d}");
-    assert_eq!(d["error"]["message"], "the stream, file or object does not exist", "{d}");
+    assert_eq!(
+        d["error"]["message"], "the stream, file or object does not exist",
+        "{d}"
+    );
     // Nothing was looked up under the default root.
     assert!(!data.join("obs").join("videos").exists());
     assert!(!std::path::Path::new("data/obs/videos").exists());

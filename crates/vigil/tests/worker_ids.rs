@@ -20,7 +20,14 @@ fn id_in(line: &str) -> Option<String> {
 /// A `vigil worker` on `data` and its id, read from its log.
 fn start_worker(data: &std::path::Path) -> (Child, String) {
     let mut child = vigil()
-        .args(["--data-dir", data.to_str().unwrap(), "--log-json", "true", "--log", "info"])
+        .args([
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--log-json",
+            "true",
+            "--log",
+            "info",
+        ])
         .args(["worker", "--analysis-fps", "1"])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())

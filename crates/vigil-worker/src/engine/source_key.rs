@@ -30,7 +30,11 @@ fn normalise_url(url: &str) -> String {
                 Some((u, h)) => (format!("{u}@"), h),
                 None => (String::new(), authority),
             };
-            format!("{}://{user}{}{path}", scheme.to_ascii_lowercase(), host.to_ascii_lowercase())
+            format!(
+                "{}://{user}{}{path}",
+                scheme.to_ascii_lowercase(),
+                host.to_ascii_lowercase()
+            )
         }
         None => url.to_string(),
     }

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use vigil_media::{
-    DefaultOpener, Frame, FrameReceiver, MediaError, Pace, ReaderConfig, ReaderDeps, Recv, RgbConverter,
-    StreamReader, StreamStatus, SubscriberConfig,
+    DefaultOpener, Frame, FrameReceiver, MediaError, Pace, ReaderConfig, ReaderDeps, Recv, RgbConverter, StreamReader,
+    StreamStatus, SubscriberConfig,
 };
 use vigil_vision::{BBox, ImageBgr, LumaView, Needs, Perceiver, PerceiverFrame, Roi};
 
@@ -129,7 +129,10 @@ impl Runner {
             if cmds.pending.is_empty() && self.tasks.is_empty() {
                 // The last task left: close under the hub's lock so no attach slips in.
                 cmds.closed = true;
-                if sources.get(&self.shared.key).is_some_and(|s| Arc::ptr_eq(s, &self.shared)) {
+                if sources
+                    .get(&self.shared.key)
+                    .is_some_and(|s| Arc::ptr_eq(s, &self.shared))
+                {
                     sources.remove(&self.shared.key);
                 }
                 return false;
@@ -432,7 +435,9 @@ impl Runner {
                         self.deliver(i, &p);
                     }
                 }
-                Err(e) => tracing::error!(task_id = %self.tasks[i].slot.task_id, error = %e, "flushing at end of stream failed"),
+                Err(e) => {
+                    tracing::error!(task_id = %self.tasks[i].slot.task_id, error = %e, "flushing at end of stream failed")
+                }
             }
         }
         let live = self.live();
@@ -514,10 +519,11 @@ fn roi_boxes(roi: &Roi) -> Vec<BBox> {
         .iter()
         .map(|p| bbox(&mut p.points.iter().map(|q| (q.x, q.y)), POLYGON_MARGIN))
         .collect();
-    out.extend(
-        roi.lines
-            .iter()
-            .map(|l| bbox(&mut [(l.start.x, l.start.y), (l.end.x, l.end.y)].into_iter(), LINE_MARGIN)),
-    );
+    out.extend(roi.lines.iter().map(|l| {
+        bbox(
+            &mut [(l.start.x, l.start.y), (l.end.x, l.end.y)].into_iter(),
+            LINE_MARGIN,
+        )
+    }));
     out
 }

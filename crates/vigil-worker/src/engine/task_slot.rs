@@ -109,7 +109,11 @@ impl TaskEntry {
         };
         self.analysed += 1;
         self.last_time = time;
-        let events = self.slot.analyzer.process(&frame, perception).map_err(|e| e.to_string())?;
+        let events = self
+            .slot
+            .analyzer
+            .process(&frame, perception)
+            .map_err(|e| e.to_string())?;
         self.render(image, epoch, events)
     }
 
