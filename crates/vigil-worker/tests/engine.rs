@@ -404,3 +404,116 @@ fn flow_on_three_more_hand_counted_lines_keeps_its_floor_and_adds_no_extra_cross
     );
     assert!(extra * 100 <= total * 5, "{extra} extra crossings over {total}");
 }
+
+/// A live camera (a RESTful source whose answer points at an HTTP MPEG-TS stream) that sends
+/// two seconds of video and then goes silent without closing the connection: the stream is
+/// restarted, and the task says so (ABNORMAL) and recovers (RUNNING) when video comes again.
+#[test]
+fn a_stream_that_stalls_without_closing_is_restarted_and_the_task_says_so() {
+    use std::io::{Read, Write};
+    use std::net::TcpListener;
+    use std::sync::atomic::AtomicBool;
+
+    let dir = tempfile::tempdir().expect("tmp");
+    let ts = dir.path().join("cam.ts");
+    let ok = std::process::Command::new("ffmpeg")
+        .args([
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            &clip(),
+            "-t",
+            "2",
+            "-c:v",
+            "copy",
+            "-an",
+            "-f",
+            "mpegts",
+        ])
+        .arg(&ts)
+        .status()
+        .expect("ffmpeg runs");
+    assert!(ok.success());
+    let video = std::fs::read(&ts).expect("ts");
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().unwrap().port();
+    let streams = Arc::new(AtomicU32::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    {
+        let (streams, done) = (streams.clone(), done.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                let Ok(mut c) = conn else { continue };
+                let (video, streams, done) = (video.clone(), streams.clone(), done.clone());
+                std::thread::spawn(move || {
+                    let mut buf = [0u8; 2048];
+                    let n = c.read(&mut buf).unwrap_or(0);
+                    let req = String::from_utf8_lossy(&buf[..n]).to_string();
+                    if req.starts_with("GET /cam.json") {
+                        let body = format!(r#"{{"data":{{"url":"http://127.0.0.1:{port}/cam.ts"}}}}"#);
+                        let _ = write!(
+                            c,
+                            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                            body.len()
+                        );
+                        return;
+                    }
+                    streams.fetch_add(1, Ordering::SeqCst);
+                    let _ = write!(
+                        c,
+                        "HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\nConnection: close\r\n\r\n"
+                    );
+                    let _ = c.write_all(&video);
+                    // Silence, connection kept open.
+                    while !done.load(Ordering::SeqCst) {
+                        std::thread::sleep(Duration::from_millis(100));
+                    }
+                });
+            }
+        });
+    }
+    let s = settings();
+    let hub = StreamHub::new(EngineSettings {
+        models: s.models,
+        backend: s.backend,
+        media: MediaConfig {
+            stall_timeout: Duration::from_secs(2),
+            open_timeout: Duration::from_secs(5),
+            ..MediaConfig::default()
+        },
+        replay_files_realtime: false,
+        stall_restart: Duration::from_secs(4),
+    });
+    let spec = SourceSpec::Restful {
+        url: format!("http://127.0.0.1:{port}/cam.json"),
+        headers: vec![],
+        cert_check: true,
+        path: "data/url".into(),
+    };
+    let (a, t) = slot("cam", analyzer("c-intrusiondetection-cloud", json!({})), 0);
+    let x = hub.attach(spec, a).expect("attach");
+    let t0 = Instant::now();
+    // Running (video), then Abnormal (the stall), then Running again (reopened).
+    let saw = |t: &Task| {
+        let evs = t.events.lock().unwrap().clone();
+        let first = evs.iter().position(|e| *e == PipelineEvent::Running);
+        let stalled = first.and_then(|i| {
+            evs[i..]
+                .iter()
+                .position(|e| matches!(e, PipelineEvent::Abnormal { .. }))
+                .map(|j| i + j)
+        });
+        let recovered = stalled.is_some_and(|j| evs[j..].iter().any(|e| *e == PipelineEvent::Running));
+        (stalled.is_some(), recovered, evs)
+    };
+    while t0.elapsed() < Duration::from_secs(60) && !(saw(&t).1 && streams.load(Ordering::SeqCst) >= 2) {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    done.store(true, Ordering::SeqCst);
+    let (abnormal, recovered, evs) = saw(&t);
+    x.detach(Duration::from_secs(5));
+    assert!(abnormal, "the task showed the stall: {evs:?}");
+    assert!(recovered, "and came back when video flowed again: {evs:?}");
+    assert!(streams.load(Ordering::SeqCst) >= 2, "the stream was reopened");
+}
