@@ -504,7 +504,7 @@ fn a_stream_that_stalls_without_closing_is_restarted_and_the_task_says_so() {
                 .position(|e| matches!(e, PipelineEvent::Abnormal { .. }))
                 .map(|j| i + j)
         });
-        let recovered = stalled.is_some_and(|j| evs[j..].iter().any(|e| *e == PipelineEvent::Running));
+        let recovered = stalled.is_some_and(|j| evs[j..].contains(&PipelineEvent::Running));
         (stalled.is_some(), recovered, evs)
     };
     while t0.elapsed() < Duration::from_secs(60) && !(saw(&t).1 && streams.load(Ordering::SeqCst) >= 2) {
