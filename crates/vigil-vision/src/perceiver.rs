@@ -63,17 +63,21 @@ impl Perceiver {
     /// so that a missing model is reported before the first frame.
     pub fn prepare(&mut self, needs: &Needs) -> Result<()> {
         for need in &needs.detectors {
-            let config = DetectorConfig {
+            let config = || DetectorConfig {
                 conf_threshold: need.min_score,
                 classes: Some(need.classes.clone()),
                 ..Default::default()
             };
             match self.detectors.iter_mut().find(|(m, _)| *m == need.model) {
-                Some((_, d)) => d.config = config,
+                // Called per frame: only a change of the source's tasks changes the config.
+                Some((_, d))
+                    if d.config.conf_threshold == need.min_score
+                        && d.config.classes.as_deref() == Some(need.classes.as_slice()) => {}
+                Some((_, d)) => d.config = config(),
                 None => {
                     let d = match need.model {
-                        DetectorModel::Coco => YoloxDetector::coco(&self.models, &self.backend, config)?,
-                        DetectorModel::Person => YoloxDetector::person(&self.models, &self.backend, config)?,
+                        DetectorModel::Coco => YoloxDetector::coco(&self.models, &self.backend, config())?,
+                        DetectorModel::Person => YoloxDetector::person(&self.models, &self.backend, config())?,
                     };
                     self.detectors.push((need.model, d));
                 }

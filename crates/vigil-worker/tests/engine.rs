@@ -166,10 +166,6 @@ fn two_tasks_on_one_source_share_one_reader_and_one_inference_per_frame() {
     assert_eq!(hub.stats().readers_opened, 1, "two tasks, one reader");
     assert!(ta.count(196_609) >= 5, "intrusion alarms: {}", ta.count(196_609));
     assert!(tb.count(524_288) >= 60, "crowd messages: {}", tb.count(524_288));
-    // The crowd task's frames (1 fps) are a subset of the intrusion task's (5 fps): one
-    // detector run per analysed frame, never one per task.
-    let runs = ta.events.lock().unwrap().len(); // keep `ta` alive
-    assert!(runs > 0);
 }
 
 #[test]
