@@ -27,6 +27,8 @@
 # --three-tasks: one stream, intrusion alone, then intrusion + people flow (a line across the
 #   walkway) + crowd density (sampling_time_interval 1) on the same video source: CPU ms/s of the
 #   vigil process each and the ratio (target <= 1.3).
+# --mixed: the same for intrusion + vehicle detection (the same line) + crowd density (issue 10's
+#   mixed load; target <= 1.3 of intrusion alone).
 # --sampling: decode cost of sampling 5 of 25 fps against decoding every frame. Vigil has no
 #   decode-only command, so: one stream, one intrusion task, `serve --analysis-fps 5` vs `25`, and
 #   the CPU of the reader threads only (/proc/<pid>/task/*, named vigil-media-reader: demux +
@@ -47,8 +49,9 @@ usage: scripts/bench_streams.sh [options]
   --mix                 half the streams the pedestrian input, half alternately the car park and
                         standing-desk inputs (quiet scenes), for both engines
   --three-tasks         only the "three tasks on one camera" line (add --sweep to also sweep)
+  --mixed               only the "intrusion + vehicle detection + crowd density" line
   --sampling            only the "sampling 5 of 25 fps vs every frame" line (add --sweep too)
-  --sweep               run the N sweep even with --three-tasks/--sampling
+  --sweep               run the N sweep even with --three-tasks/--mixed/--sampling
   --no-build            do not run cargo build --release -p vigil
   -h, --help            this text
 EOF
@@ -63,6 +66,7 @@ while [ $# -gt 0 ]; do
     --gating) EXTRA+=(--gating) ;;
     --mix) EXTRA+=(--mix); MIX=1 ;;
     --three-tasks) EXTRA+=(--three-tasks); ONLY=1 ;;
+    --mixed) EXTRA+=(--mixed); ONLY=1 ;;
     --sampling) EXTRA+=(--sampling); ONLY=1 ;;
     --sweep) SWEEP=1 ;;
     --no-build) BUILD=0 ;;

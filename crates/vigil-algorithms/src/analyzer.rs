@@ -35,6 +35,31 @@ pub struct Event {
     pub with_image: bool,
 }
 
+impl Event {
+    /// The usual alarm message: `{list_key: items}` with the boxes drawn, or no message at all
+    /// when `items` is empty (nothing new on this frame).
+    pub fn alarm_list(
+        event_type: u64,
+        list_key: &str,
+        items: Vec<Value>,
+        boxes: Vec<BBox>,
+        with_image: bool,
+    ) -> Vec<Event> {
+        if items.is_empty() {
+            return Vec::new();
+        }
+        let mut data = serde_json::Map::new();
+        data.insert(list_key.to_string(), Value::Array(items));
+        vec![Event {
+            event_type,
+            data: Value::Object(data),
+            alarm_type: None,
+            boxes,
+            with_image,
+        }]
+    }
+}
+
 /// An analyzer could not analyse a frame (the task reports it; nothing is skipped silently).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[error("{0}")]

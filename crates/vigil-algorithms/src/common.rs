@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 
-use crate::analyzer::FrameInput;
+use crate::analyzer::{DetectorModel, FrameInput, Perception};
+use vigil_vision::detect::coco;
 use vigil_vision::roi::RoiPolygon;
 use vigil_vision::{
     BBox, ByteTracker, CrossingConfig, Detection, LineCrossingCounter, Point, Roi, Track, TrackerConfig,
@@ -13,11 +14,25 @@ use vigil_vision::{
 /// the engine, not guessed from timestamps): its lost buffer and motion gates follow that rate.
 pub(crate) struct RateTracker {
     tracker: Option<ByteTracker>,
+    /// Changes to the rate's default configuration (see [`RateTracker::tuned`]).
+    tune: Option<fn(TrackerConfig) -> TrackerConfig>,
 }
 
 impl RateTracker {
     pub(crate) fn new() -> Self {
-        Self { tracker: None }
+        Self {
+            tracker: None,
+            tune: None,
+        }
+    }
+
+    /// A tracker whose configuration (the rate's default) is passed through `tune` once, when
+    /// it is created: e.g. lower score thresholds for weakly detected static objects.
+    pub(crate) fn tuned(tune: fn(TrackerConfig) -> TrackerConfig) -> Self {
+        Self {
+            tracker: None,
+            tune: Some(tune),
+        }
     }
 
     /// Feeds one frame; returns the confirmed tracks matched in it and the ids dropped from the
@@ -29,10 +44,15 @@ impl RateTracker {
         } else {
             5.0
         };
+        let tune = self.tune;
         let t = self.tracker.get_or_insert_with(|| {
-            ByteTracker::new(TrackerConfig {
+            let cfg = TrackerConfig {
                 frame_size: (size.0 > 0.0 && size.1 > 0.0).then_some(size),
                 ..TrackerConfig::for_fps(fps.clamp(0.2, 120.0))
+            };
+            ByteTracker::new(match tune {
+                Some(f) => f(cfg),
+                None => cfg,
             })
         });
         let tracks = t.update(dets);
@@ -95,6 +115,17 @@ pub(crate) fn fresh_seed() -> u64 {
     splitmix(t ^ splitmix(n) ^ u64::from(std::process::id()))
 }
 
+/// The COCO person boxes of a frame of `size` with a score of at least `min_score`, clipped to
+/// the frame (the counting analyzers' people).
+pub(crate) fn people(perception: &Perception, size: (u32, u32), min_score: f32) -> Vec<BBox> {
+    perception
+        .detections(DetectorModel::Coco)
+        .iter()
+        .filter(|d| sane(d) && d.class_id == coco::PERSON && d.score >= min_score)
+        .map(|d| clip(&d.bbox, size))
+        .collect()
+}
+
 /// A box clipped to the frame, as VIAS `{x, y, w, h}` integers.
 pub(crate) fn clip(b: &BBox, size: (u32, u32)) -> BBox {
     let (w, h) = (size.0 as f32, size.1 as f32);
@@ -129,7 +160,36 @@ pub(crate) enum Area {
     WholeFrame,
 }
 
+/// Polygon names of no-parking areas (`illegal01`, … in Huawei's samples).
+pub const ILLEGAL_PREFIX: &str = "illegal";
+
 impl Area {
+    /// One area per ROI polygon; the whole frame when the ROI has none.
+    pub(crate) fn polygons_or_frame(roi: &Roi) -> Vec<Area> {
+        if roi.polygons.is_empty() {
+            vec![Area::WholeFrame]
+        } else {
+            roi.polygons.iter().cloned().map(Area::Polygon).collect()
+        }
+    }
+
+    /// The areas of a parking analyzer: the `illegal…` polygons, else every polygon, else the
+    /// whole frame (Huawei's cloud sample sends one unnamed polygon).
+    pub(crate) fn no_parking(roi: &Roi) -> Vec<Area> {
+        let illegal: Vec<Area> = roi
+            .polygons
+            .iter()
+            .filter(|p| p.name.as_deref().is_some_and(|n| n.starts_with(ILLEGAL_PREFIX)))
+            .cloned()
+            .map(Area::Polygon)
+            .collect();
+        if illegal.is_empty() {
+            Area::polygons_or_frame(roi)
+        } else {
+            illegal
+        }
+    }
+
     pub(crate) fn contains(&self, p: Point, size: (u32, u32)) -> bool {
         match self {
             Area::Polygon(poly) => poly.contains(p),
@@ -160,4 +220,41 @@ pub(crate) fn line_counters(roi: &Roi) -> Vec<LineCrossingCounter> {
         .cloned()
         .map(|l| LineCrossingCounter::new(l, CrossingConfig::default()))
         .collect()
+}
+
+/// A reporting period on frame time (people flow, vehicle counting). It starts at the first
+/// frame; when frames stop for longer than a period (a stall), the elapsed periods fold into one
+/// and the next starts at the interval boundary before the frame that ended it.
+#[derive(Debug, Clone)]
+pub(crate) struct Period {
+    secs: f64,
+    start: Option<f64>,
+}
+
+impl Period {
+    pub(crate) fn new(secs: i64) -> Self {
+        Self {
+            secs: secs.max(1) as f64,
+            start: None,
+        }
+    }
+
+    /// True when the current period ended at `time` (then the next one starts).
+    pub(crate) fn roll(&mut self, time: f64) -> bool {
+        let Some(start) = self.start else {
+            self.start = Some(time);
+            return false;
+        };
+        if !time.is_finite() || time < start + self.secs {
+            return false;
+        }
+        let periods = ((time - start) / self.secs).floor().max(1.0);
+        self.start = Some(start + periods * self.secs);
+        true
+    }
+
+    /// True once a frame started the first period.
+    pub(crate) fn started(&self) -> bool {
+        self.start.is_some()
+    }
 }

@@ -61,11 +61,7 @@ pub struct CrowdCountAnalyzer {
 
 impl CrowdCountAnalyzer {
     pub fn new(cfg: CrowdConfig, roi: Roi) -> Self {
-        let areas = if roi.polygons.is_empty() {
-            vec![Area::WholeFrame]
-        } else {
-            roi.polygons.iter().cloned().map(Area::Polygon).collect()
-        };
+        let areas = Area::polygons_or_frame(&roi);
         Self { cfg, roi, areas }
     }
 

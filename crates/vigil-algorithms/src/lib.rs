@@ -19,13 +19,31 @@
 //!
 //! See `docs/algorithms.md` for the catalogue and the decisions taken where the spec is silent.
 
+pub mod abandon;
+pub mod abnormal_park;
 pub mod analyzer;
 mod common;
 pub mod crowd_count;
+mod dwell;
+pub mod fire_exit;
 pub mod flow_count;
+pub mod highpoint_crowd;
+mod homography;
 pub mod intrusion;
+pub mod non_motor;
+pub mod overspeed;
+pub mod payload_schema;
 pub mod registry;
+pub mod retrograde;
+pub mod shared_bicycle;
+pub mod ship_intrusion;
+pub mod staff_on_duty;
+mod stationary;
 pub mod typed_config;
+pub mod umbrella;
+mod vehicle_common;
+pub mod vehicle_detection;
+pub mod vehicle_statistics;
 
 // The catalogue, its schemas and `config.common` validation live in vigil-core (so the API can use
 // them without linking inference); re-exported here under their old paths.

@@ -6,7 +6,10 @@ use crate::analyzer::Analyzer;
 use crate::catalog::Catalog;
 use crate::common::fresh_seed;
 use crate::validate::{ConfigError, ConfigErrorKind, ValidatedCommon, COMMON_PATH};
-use crate::{crowd_count, flow_count, intrusion};
+use crate::{abandon, abnormal_park, fire_exit};
+use crate::{crowd_count, flow_count, highpoint_crowd, intrusion, staff_on_duty};
+use crate::{non_motor, shared_bicycle, ship_intrusion, umbrella};
+use crate::{overspeed, retrograde, vehicle_detection, vehicle_statistics};
 
 // `target_roi` checking lives with the catalogue in vigil-core (the API uses it without inference).
 pub use vigil_core::catalog::{parse_roi, validate_roi};
@@ -39,6 +42,19 @@ pub const REGISTRY: &[(&str, BuildFn)] = &[
     ("c-intrusiondetection", intrusion::build),
     ("c-flowcount", flow_count::build),
     ("c-crowdcount", crowd_count::build),
+    ("c-sharedbicycledetection", shared_bicycle::build),
+    ("c-non-motor-detection", non_motor::build),
+    ("c-urban-umbrella", umbrella::build),
+    ("ship-intrusion", ship_intrusion::build),
+    ("c-vehicle-detection", vehicle_detection::build),
+    ("c-vehicle-statistics", vehicle_statistics::build),
+    ("c-retrograde-detection", retrograde::build),
+    ("c-highpoint-overspeed", overspeed::build),
+    ("c-staffonduty", staff_on_duty::build),
+    ("c-highpoint-crowdcount", highpoint_crowd::build),
+    ("c-abandon-detection", abandon::build),
+    ("c-traffic-abnormal-park", abnormal_park::build),
+    ("c-fire-exit-occupation", fire_exit::build),
 ];
 
 /// Whether an algorithm id has an analyzer.

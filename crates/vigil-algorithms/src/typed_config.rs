@@ -36,6 +36,19 @@ pub fn int_text<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     }
 }
 
+/// A space-separated integer list (`"output_vehicle_type": "0 1 2"`, `"alarm_threshold": "25 30"`,
+/// validated by the catalogue); absent or `null` is `None`.
+pub fn int_list<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Vec<i64>>, D::Error> {
+    match Option::<String>::deserialize(d)? {
+        None => Ok(None),
+        Some(s) => s
+            .split_whitespace()
+            .map(|v| v.parse().map_err(D::Error::custom))
+            .collect::<Result<Vec<i64>, _>>()
+            .map(Some),
+    }
+}
+
 /// Seconds as `f64` from an integer key.
 pub fn secs<'de, D: Deserializer<'de>>(d: D) -> Result<f64, D::Error> {
     Ok(i64::deserialize(d)? as f64)

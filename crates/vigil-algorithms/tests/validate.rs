@@ -288,14 +288,14 @@ fn unknown_keys_are_refused_for_implemented_algorithms() {
 
 #[test]
 fn unknown_keys_are_kept_for_provisional_schemas() {
-    let staff = alg("c-staffonduty-edge");
-    let v = ok(staff, json!({"some_uncaptured_key": [1, 2]}));
+    let gear = alg("c-safetysuitedetection-edge");
+    let v = ok(gear, json!({"some_uncaptured_key": [1, 2]}));
     assert_eq!(v.get("some_uncaptured_key"), Some(&json!([1, 2])));
     // Known keys are still checked.
     assert_refused(
-        staff,
-        json!({"key_region_detection_sw": 3}),
-        "key_region_detection_sw",
+        gear,
+        json!({"hat_detection_sw": 3}),
+        "hat_detection_sw",
         ConfigErrorKind::BadSwitch,
     );
 }

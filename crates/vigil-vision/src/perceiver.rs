@@ -1,11 +1,11 @@
 //! Computes the merged [`Needs`] of one source's tasks on a frame, each once: detectors (shared
-//! sessions from the [`SessionCache`](crate::SessionCache)), faces, poses and motion, with motion
-//! gating of the detectors. One `Perceiver` per source, used from that source's thread.
+//! sessions from the [`SessionCache`](crate::SessionCache), tiled when a task asks for it),
+//! faces, poses and motion, with motion gating of the detectors. One `Perceiver` per source, used from that source's thread.
 
 use std::sync::Arc;
 
 use crate::backend::BackendConfig;
-use crate::detect::{BBox, Detection, Detector, DetectorConfig, FaceDetector, FaceDetectorConfig, YoloxDetector};
+use crate::detect::{tiling, BBox, Detection, DetectorConfig, FaceDetector, FaceDetectorConfig, YoloxDetector};
 use crate::error::Result;
 use crate::image::ImageBgr;
 use crate::models::ModelDir;
@@ -140,7 +140,8 @@ impl Perceiver {
             let mut fresh = Vec::with_capacity(needs.detectors.len());
             for need in &needs.detectors {
                 if let Some((m, d)) = self.detectors.iter().find(|(m, _)| *m == need.model) {
-                    fresh.push((*m, Arc::new(d.detect(image)?)));
+                    let dets = tiling::detect_tiled(d, image, need.tiles, d.config.nms_iou)?;
+                    fresh.push((*m, Arc::new(dets)));
                 }
             }
             self.last = fresh;

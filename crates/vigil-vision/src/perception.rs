@@ -25,6 +25,10 @@ pub struct DetectorNeed {
     pub classes: Vec<u32>,
     /// Score floor of the detections handed in (trackers want low-score boxes too).
     pub min_score: f32,
+    /// Detector tiling for small targets (high cameras): 0 or 1 = the whole frame only; N = also
+    /// an N×N grid of overlapping tiles, merged with the whole-frame pass
+    /// ([`crate::detect::tiling`]; costs N² + 1 inferences).
+    pub tiles: u8,
 }
 
 /// Everything one analyzer needs per analysed frame, and how often.
@@ -64,14 +68,22 @@ impl Needs {
                 model,
                 classes,
                 min_score,
+                tiles: 0,
             }],
             ..Needs::none(fps)
         }
     }
 
-    /// The needs of several analyzers merged: one detector per model with the union of classes
-    /// and the lowest score floor, the highest rate, and gating only when every detector user is
-    /// gated (an ungated task must see fresh detections on every frame).
+    /// One detector at `fps`, run also on a `tiles`×`tiles` grid (see [`DetectorNeed::tiles`]).
+    pub fn tiled_detector(model: DetectorModel, classes: Vec<u32>, min_score: f32, fps: f64, tiles: u8) -> Self {
+        let mut n = Self::detector(model, classes, min_score, fps);
+        n.detectors[0].tiles = tiles;
+        n
+    }
+
+    /// The needs of several analyzers merged: one detector per model with the union of classes,
+    /// the lowest score floor and the finest tiling, the highest rate, and gating only when every
+    /// detector user is gated (an ungated task must see fresh detections on every frame).
     pub fn union<'a>(all: impl IntoIterator<Item = &'a Needs>) -> Needs {
         let mut out = Needs::none(0.0);
         let mut any_detector_user = false;
@@ -94,6 +106,7 @@ impl Needs {
                             }
                         }
                         o.min_score = o.min_score.min(d.min_score);
+                        o.tiles = o.tiles.max(d.tiles);
                     }
                     None => out.detectors.push(d.clone()),
                 }
@@ -163,5 +176,14 @@ mod tests {
         assert!(Needs::union([&a2, &b]).motion_gated);
         let none = Needs::union([&Needs::none(1.0)]);
         assert!(none.detectors.is_empty() && !none.motion_gated);
+    }
+
+    #[test]
+    fn union_keeps_the_finest_tiling() {
+        let a = Needs::detector(DetectorModel::Coco, vec![0], 0.3, 5.0);
+        let b = Needs::tiled_detector(DetectorModel::Coco, vec![0], 0.3, 1.0, 2);
+        assert_eq!(Needs::union([&a]).detectors[0].tiles, 0);
+        assert_eq!(Needs::union([&a, &b]).detectors[0].tiles, 2);
+        assert_eq!(Needs::union([&b, &a]).detectors[0].tiles, 2);
     }
 }

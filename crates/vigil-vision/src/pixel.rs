@@ -267,12 +267,17 @@ impl BackgroundModel {
     /// Updates the model and returns the foreground mask of this frame (all zero on the first
     /// frame, which initialises the model). A size change restarts the model.
     pub fn apply(&mut self, img: &ImageBgr) -> Plane {
-        let g = to_gray(img);
-        let mut m = Plane::new(img.width(), img.height());
-        if self.frames == 0 || self.width != img.width() || self.height != img.height() {
+        self.apply_gray(&to_gray(img))
+    }
+
+    /// As [`BackgroundModel::apply`], on a gray plane (already downscaled or
+    /// exposure-compensated by the caller).
+    pub fn apply_gray(&mut self, g: &Plane) -> Plane {
+        let mut m = Plane::new(g.width, g.height);
+        if self.frames == 0 || self.width != g.width || self.height != g.height {
             self.bg = g.data.iter().map(|&v| v as f32).collect();
-            self.width = img.width();
-            self.height = img.height();
+            self.width = g.width;
+            self.height = g.height;
             self.frames = 1;
             return m;
         }
@@ -291,6 +296,24 @@ impl BackgroundModel {
             *b += a * d;
         }
         m
+    }
+
+    /// Takes `gray` as the background at once wherever `mask` is non-zero: a region accepted
+    /// as the new scene (the ghost an object leaves when it was in the first frame and goes).
+    /// Ignored when the sizes differ from the model's.
+    pub fn absorb(&mut self, gray: &Plane, mask: &Plane) {
+        if gray.width != self.width
+            || gray.height != self.height
+            || mask.width != self.width
+            || mask.height != self.height
+        {
+            return;
+        }
+        for ((b, &v), &m) in self.bg.iter_mut().zip(&gray.data).zip(&mask.data) {
+            if m != 0 {
+                *b = v as f32;
+            }
+        }
     }
 
     /// The background estimate as a gray plane.

@@ -7,32 +7,9 @@ use std::collections::HashSet;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+use common::pg::PgDatabase;
 use common::{vigil, Server};
 use serde_json::{json, Value};
-
-fn postgres_base() -> String {
-    std::env::var("VIGIL_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
-}
-
-/// A fresh database on the test PostgreSQL server; its URL.
-fn fresh_database(rt: &tokio::runtime::Runtime) -> (String, String) {
-    let name = format!("vigil_w_{}", std::process::id());
-    let base = postgres_base();
-    rt.block_on(async {
-        let admin = vigil_store::Store::connect(&base)
-            .await
-            .expect("test PostgreSQL server");
-        let _ = sqlx_exec(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-        sqlx_exec(&admin, &format!("CREATE DATABASE {name}")).await.unwrap();
-        admin.close().await;
-    });
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    (format!("{prefix}/{name}"), name)
-}
-
-async fn sqlx_exec(store: &vigil_store::Store, sql: &str) -> Result<(), String> {
-    store.execute_raw(sql).await.map_err(|e| e.to_string())
-}
 
 /// The shared pedestrian clip (canonical: the media roots compare resolved paths).
 fn clip() -> std::path::PathBuf {
@@ -68,7 +45,8 @@ fn worker(db: &str, data: &std::path::Path, id: &str) -> Child {
 #[test]
 fn two_workers_share_tasks_and_take_over_after_a_kill() {
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let (db, name) = fresh_database(&rt);
+    let pg = PgDatabase::create("w");
+    let db = pg.url.clone();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
@@ -146,9 +124,5 @@ fn two_workers_share_tasks_and_take_over_after_a_kill() {
     let _ = b.kill();
     let _ = b.wait();
     drop(server);
-    rt.block_on(async {
-        if let Ok(admin) = vigil_store::Store::connect(&postgres_base()).await {
-            let _ = sqlx_exec(&admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
-        }
-    });
+    drop(pg);
 }

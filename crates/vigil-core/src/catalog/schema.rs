@@ -25,7 +25,13 @@ pub enum ParamKind {
     Roi,
     /// JSON object with its own keys, e.g. vehicle detection's `license_plate`.
     Object(&'static [ParamSpec]),
+    /// JSON array of exactly `count` points `[x, y]` (JSON numbers, each within
+    /// `±`[`MAX_POINT_ABS`]), e.g. the four calibration points of speeding detection.
+    Points { count: usize },
 }
+
+/// Largest absolute coordinate a [`ParamKind::Points`] value accepts (pixels or metres).
+pub const MAX_POINT_ABS: f64 = 1_000_000.0;
 
 /// Value a key takes when the request omits it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -107,6 +113,7 @@ impl ParamSpec {
             ParamKind::Text { .. } => "string",
             ParamKind::Roi => "string (ROI JSON text)",
             ParamKind::Object(_) => "object",
+            ParamKind::Points { .. } => "array of [x, y]",
         }
     }
 
@@ -125,6 +132,7 @@ impl ParamSpec {
                 let keys: Vec<&str> = fields.iter().map(|f| f.key).collect();
                 format!("keys {}", keys.join(", "))
             }
+            ParamKind::Points { count } => format!("{count} points"),
         }
     }
 }

@@ -65,9 +65,9 @@ const FLOW_KEYS: &[ParamSpec] = &[
 
 const STAFF_KEYS: &[ParamSpec] = &[
     sw("key_region_detection_sw", 1, "1 = key-post (off-duty) detection"),
-    secs("key_region_detect_interval", 1, 2, "seconds between checks"),
-    ParamSpec::int("key_region_detect_threshold", 0, 10_000, 2, "people threshold per area"),
-    ParamSpec::int("key_region_person_count", 0, 10_000, 50, "people count of a key area"),
+    secs("key_region_detect_interval", 1, 2, "seconds per check period (a post is short in a period when even its best frame shows too few people)"),
+    secs("key_region_detect_threshold", 1, 2, "seconds a post must stay short before the alarm (Vigil's reading of the key)"),
+    ParamSpec::int("key_region_person_count", 1, 100, 2, "fewest people a key post must hold (console: minimum people on duty)"),
 ];
 
 const ABANDON_KEYS: &[ParamSpec] = &[
@@ -101,8 +101,13 @@ const ALERT_MODE_KEYS: &[ParamSpec] = &[shared::ALERT_MODE, shared::ALERT_DETECT
 
 const BICYCLE_KEYS: &[ParamSpec] = &[
     shared::ALERT_MODE,
-    shared::ALERT_DETECTION_INTERVAL.with_default(DefaultValue::Int(60)),
+    // Huawei's SharedBicycle page: detection period [1, 3600] s.
+    ParamSpec::int("alert_detection_interval", 1, 3600, 60, "seconds between reports of a bicycle still parked (periodic mode)"),
     secs("illegal_park_alert_threshold", 1, 30, "seconds in an `illegal…` polygon"),
+];
+
+const UMBRELLA_KEYS: &[ParamSpec] = &[
+    ParamSpec::int("alert_time_threshold", 0, 3600, 3, "seconds an umbrella must stay in an ROI polygon before it alarms; 0 = at once (Vigil's key)"),
 ];
 
 const EVENT_ACTION_KEYS: &[ParamSpec] = &[
@@ -116,8 +121,6 @@ const POSE_KEYS: &[ParamSpec] = &[
     sw("wave_detection_sw", 0, "1 = waving alarms"),
     sw("bend_detection_sw", 0, "1 = bending alarms"),
 ];
-
-const DISAPPEAR_KEYS: &[ParamSpec] = &[shared::EVENT_DISAPPEAR_ALERT_SW];
 
 const LICENSE_PLATE_KEYS: &[ParamSpec] = &[
     plate("local_city", "local city letter of plates, e.g. B"),
@@ -140,6 +143,13 @@ const FIRE_EXIT_KEYS: &[ParamSpec] = &[
     sw("vehicle_occupation_sw", 1, "1 = vehicles blocking the passage"),
     secs("stacking_residence_time", 1, 40, "seconds objects must stay"),
     secs("vehicle_residence_time", 1, 50, "seconds a vehicle must stay"),
+    shared::OUTPUT_IMAGE_SW,
+];
+
+const ABNORMAL_PARK_KEYS: &[ParamSpec] = &[
+    shared::EVENT_DISAPPEAR_ALERT_SW,
+    secs("illegal_park_alert_threshold", 1, 60, "seconds a vehicle must stand still in a no-parking polygon (Vigil's key)"),
+    shared::OUTPUT_IMAGE_SW,
 ];
 
 const NON_MOTOR_KEYS: &[ParamSpec] = &[
@@ -154,8 +164,11 @@ const NON_MOTOR_KEYS: &[ParamSpec] = &[
 const OVERFLOW_KEYS: &[ParamSpec] = &[secs("alert_time_threshold", 1, 30, "seconds the overflow must last")];
 
 const HIGHPOINT_CROWD_KEYS: &[ParamSpec] = &[
-    ParamSpec::int("grid_x_number", 0, 500, 0, "grid columns; 0 = polygon-ROI mode"),
-    ParamSpec::int("grid_y_number", 0, 500, 0, "grid rows; 0 = polygon-ROI mode"),
+    ParamSpec::int("grid_x_number", 0, 500, 0, "grid columns, each ⌊W/N⌋ px (the last takes the rest; at most ⌊W/10⌋, checked on the first frame); 0 = polygon-ROI mode"),
+    ParamSpec::int("grid_y_number", 0, 500, 0, "grid rows, each ⌊H/N⌋ px (the last takes the rest; at most ⌊H/10⌋); 0 = polygon-ROI mode"),
+    ParamSpec::new("alarm_threshold", ParamKind::IntList { min: 1, max: 100_000 }, DefaultValue::Str("50"), "people that raise an alarm, one per ROI polygon in order (missing ones 50); grid mode uses the first for every cell"),
+    secs("sampling_time_interval", 1, 5, "seconds between analysed frames, one message each (Vigil's key)"),
+    ParamSpec::int("detector_tiles", 0, 4, 3, "detector tiles per side for small people: 0/1 = whole frame only, N = also N×N overlapping tiles (N²+1 inferences) (Vigil's key)"),
 ];
 
 const ROADSIDE_KEYS: &[ParamSpec] = &[
@@ -166,6 +179,22 @@ const ROADSIDE_KEYS: &[ParamSpec] = &[
 
 const VEHICLE_COUNT_KEYS: &[ParamSpec] = &[
     secs("count_interval", 1, 10, "seconds per count message"),
+    shared::OUTPUT_IMAGE_SW,
+];
+
+const RETROGRADE_KEYS: &[ParamSpec] = &[
+    ParamSpec::int("retrograde_min_distance", 10, 1920, 150, "pixels (1080p reference) a vehicle must move against its lane's ROI line direction before it alarms (Vigil's key)"),
+    shared::OUTPUT_IMAGE_SW,
+];
+
+const CALIBRATION_KEYS: &[ParamSpec] = &[
+    ParamSpec::new("image_points", ParamKind::Points { count: 4 }, DefaultValue::None, "4 points [x, y] on the road in the picture (pixels of the analysed stream), no 3 on one line").required(),
+    ParamSpec::new("ground_points_m", ParamKind::Points { count: 4 }, DefaultValue::None, "the same 4 points on the road plane, [X, Y] in metres").required(),
+];
+
+const OVERSPEED_KEYS: &[ParamSpec] = &[
+    ParamSpec::new("calibration", ParamKind::Object(CALIBRATION_KEYS), DefaultValue::None, "picture-to-road calibration (Vigil's key)").required(),
+    ParamSpec::int("speed_limit", 1, 300, 60, "km/h above which a vehicle alarms (Vigil's key)"),
     shared::OUTPUT_IMAGE_SW,
 ];
 
@@ -192,11 +221,13 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
     AlgorithmSpec::new(3, "c-staffonduty", "关键岗位离岗检测", "On-duty inspection for key positions")
         .names("c-staffonduty-edge", "c-staffonduty-cloud")
         .config("StaffOnDutyServiceConfig", &one(ev::OFF_DUTY, "key position off duty"))
-        .with_keys(&[BASE, STAFF_KEYS]),
+        .with_keys(&[BASE, STAFF_KEYS])
+        .implemented(),
     AlgorithmSpec::new(4, "c-abandon-detection", "遗留物检测", "Abandoned object detection")
         .names("c-abandon-detection-edge", "c-abandon-detection-cloud")
         .config("AbandonServiceConfig", &one(ev::ABANDONED_OBJECT, "abandoned object"))
-        .with_keys(&[BASE, ABANDON_KEYS]),
+        .with_keys(&[BASE, ABANDON_KEYS])
+        .implemented(),
     AlgorithmSpec::new(5, "c-crowdcount", "高密度人群统计", "Crowd density")
         .names("c-crowdcount-edge", "c-crowdcount-cloud")
         .config("CrowdCountServiceConfig", &one(ev::CROWD_DENSITY, "crowd density over threshold"))
@@ -216,7 +247,8 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
     AlgorithmSpec::new(9, "c-sharedbicycledetection", "共享单车违停", "Shared bicycle illegal parking")
         .names("c-sharedbicycledetection-edge", "c-sharedbicycledetection-cloud")
         .config("SharedBicycleServiceConfig", &one(ev::SHARED_BICYCLE_PARKING, "shared bicycle parked illegally"))
-        .with_keys(&[BASE, BICYCLE_KEYS]),
+        .with_keys(&[BASE, BICYCLE_KEYS])
+        .implemented(),
     AlgorithmSpec::new(10, "c-event-action-recog", "个体事件行为", "Individual behaviour (smoking, phoning)")
         .names("c-event-action-recog-edge", "c-event-action-recog-cloud")
         .config("EventActionServiceConfig", &[
@@ -237,25 +269,29 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
     AlgorithmSpec::new(13, "c-traffic-abnormal-park", "异常停车", "Abnormal parking")
         .names("c-traffic-abnormal-park-edge", "c-traffic-abnormal-park-cloud")
         .config("AbnormalParkServiceConfig", &one(ev::ABNORMAL_PARKING, "vehicle parked abnormally"))
-        .with_keys(&[BASE, DISAPPEAR_KEYS]),
+        .with_keys(&[BASE, ABNORMAL_PARK_KEYS])
+        .implemented(),
     AlgorithmSpec::new(14, "c-vehicle-detection", "视频车辆", "Vehicle detection")
         .names("c-vehicle-detection-edge", "c-vehicle-detection-cloud")
         .config("VehicleServiceConfig", &one(ev::VEHICLE_DETECTION, "vehicle passing an ROI line"))
-        .with_keys(&[VEHICLE_KEYS]),
+        .with_keys(&[VEHICLE_KEYS])
+        .implemented(),
     AlgorithmSpec::new(15, "c-fire-exit-occupation", "消防通道占用", "Fire passage obstruction")
         .names("c-fire-exit-occupation-edge", "c-fire-exit-occupation-cloud")
         .config("FireExitServiceConfig", &[
             EventSpec::spec(ev::FIRE_PASSAGE_OBJECTS, "passage blocked by objects"),
             EventSpec::spec(ev::FIRE_PASSAGE_VEHICLE, "passage blocked by a vehicle"),
         ])
-        .with_keys(&[BASE, FIRE_EXIT_KEYS]),
+        .with_keys(&[BASE, FIRE_EXIT_KEYS])
+        .implemented(),
     AlgorithmSpec::new(16, "c-non-motor-detection", "非机动车检测", "Non-motorized vehicle detection")
         .names("c-non-motor-detection-edge", "c-non-motor-detection-cloud")
         .config("NonMotorServiceConfig", &[
             EventSpec::spec(ev::NON_MOTOR_PARKING, "non-motor vehicle parked illegally"),
             EventSpec::spec(ev::NON_MOTOR_INTRUSION, "non-motor vehicle in a prohibited area"),
         ])
-        .with_keys(&[BASE, NON_MOTOR_KEYS]),
+        .with_keys(&[BASE, NON_MOTOR_KEYS])
+        .implemented(),
     AlgorithmSpec::new(17, "c-trash-abnormal-detect", "垃圾桶异常", "Trash-can anomaly")
         .names("c-trash-abnormal-detect-edge", "c-trash-abnormal-detect-cloud")
         .config("TrashAbnormalServiceConfig", &one(ev::TRASH_CAN_ANOMALY, "trash-can anomaly")),
@@ -266,7 +302,8 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
     AlgorithmSpec::new(19, "c-highpoint-crowdcount", "高点人群统计", "Crowd counting at high altitude")
         .names("c-highpoint-crowdcount-edge", "c-highpoint-crowdcount-cloud")
         .config("HighpointCrowdcountServiceConfig", &one(ev::HIGHPOINT_CROWD, "crowd count (high altitude)"))
-        .with_keys(&[BASE, HIGHPOINT_CROWD_KEYS]),
+        .with_keys(&[BASE, HIGHPOINT_CROWD_KEYS])
+        .implemented(),
     AlgorithmSpec::new(20, "c-object-attri-recog", "视频目标属性识别", "Target attribute recognition")
         .names("c-object-attri-recog-edge", "c-object-attri-recog-cloud")
         .config("ObjectAttriRecogServiceConfig", &one(ev::TARGET_ATTRIBUTES, "target attributes")),
@@ -275,7 +312,9 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
         .config("HelmetElecRecogServiceConfig", &one(ev::EBIKE_NO_HELMET, "e-bike rider without helmet")),
     AlgorithmSpec::new(22, "c-urban-umbrella", "城管-违规撑伞", "Umbrella violation")
         .names("c-urban-umbrella-edge", "c-urban-umbrella-cloud")
-        .config("UmbrellaServiceConfig", &one(ev::UMBRELLA, "umbrella violation")),
+        .config("UmbrellaServiceConfig", &one(ev::UMBRELLA, "umbrella violation"))
+        .with_keys(&[BASE, UMBRELLA_KEYS])
+        .implemented(),
     AlgorithmSpec::new(23, "c-urban-sign-detect", "城管-违规广告牌", "Advertisement or sign violation")
         .names("c-urban-sign-detect-edge", "c-urban-sign-detect-cloud")
         .config("SignDetectServiceConfig", &one(ev::ILLEGAL_SIGN, "illegal advertisement or sign")),
@@ -313,17 +352,24 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
         .config("SoilExposureServiceConfig", &one(ev::BARE_SOIL, "exposed bare soil")),
     AlgorithmSpec::new(33, "c-retrograde-detection", "逆行检测", "Wrong-way driving")
         .edge_only("c-retrograde-detection-edge")
-        .config("RetrogradeServiceConfig", &one(ev::WRONG_WAY, "wrong-way driving")),
+        .config("RetrogradeServiceConfig", &one(ev::WRONG_WAY, "wrong-way driving"))
+        .with_keys(&[BASE, RETROGRADE_KEYS])
+        .implemented(),
     AlgorithmSpec::new(34, "c-highpoint-overspeed", "高点超速", "Speeding at high altitude")
         .edge_only("c-highpoint-overspeed-edge")
-        .config("HighpointOverspeedServiceConfig", &one(ev::HIGHPOINT_SPEEDING, "speeding (high altitude)")),
+        .config("HighpointOverspeedServiceConfig", &one(ev::HIGHPOINT_SPEEDING, "speeding (high altitude)"))
+        .with_keys(&[BASE, OVERSPEED_KEYS])
+        .implemented(),
     AlgorithmSpec::new(35, "c-vehicle-statistics", "高点车辆统计", "Vehicle counting at high altitude")
         .edge_only("c-vehicle-statistics-edge")
         .config("VehicleStatisticsServiceConfig", &one(ev::HIGHPOINT_VEHICLE_COUNT, "vehicle count (high altitude)"))
-        .with_keys(&[BASE, VEHICLE_COUNT_KEYS]),
+        .with_keys(&[BASE, VEHICLE_COUNT_KEYS])
+        .implemented(),
     AlgorithmSpec::new(36, "ship-intrusion", "船只入侵", "Vessel intrusion")
         .names("ship-intrusion-edge", "ship-intrusion-cloud")
-        .config("ShipIntrusionServiceConfig", &one(ev::VESSEL_INTRUSION, "vessel intrusion")),
+        .config("ShipIntrusionServiceConfig", &one(ev::VESSEL_INTRUSION, "vessel intrusion"))
+        .with_keys(&[BASE])
+        .implemented(),
     AlgorithmSpec::new(37, "floating", "漂浮物检测", "Floating debris")
         .names("floating-edge", "floating-cloud")
         .config("FloatingServiceConfig", &one(ev::FLOATING_DEBRIS, "floating debris")),

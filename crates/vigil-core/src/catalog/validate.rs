@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::catalog::schema::{ParamKind, ParamSpec};
+use crate::catalog::schema::{ParamKind, ParamSpec, MAX_POINT_ABS};
 use crate::catalog::{AlgorithmSpec, Constraint};
 
 /// JSON path of the common config in the current task body.
@@ -262,7 +262,48 @@ fn check_value(param: &ParamSpec, strict: bool, given: &Value, path: &str) -> Re
         }
         ParamKind::Roi => given.as_str().map(|_| given.clone()).ok_or_else(wrong_type),
         ParamKind::Object(fields) => check_object(&[fields], strict, given, path).map(Value::Object),
+        ParamKind::Points { count } => check_points(count, given, path, wrong_type),
     }
+}
+
+/// `[[x, y], …]` with exactly `count` points of finite numbers within `±MAX_POINT_ABS`.
+fn check_points(
+    count: usize,
+    given: &Value,
+    path: &str,
+    wrong_type: impl Fn() -> ConfigError,
+) -> Result<Value, ConfigError> {
+    let points = given.as_array().ok_or_else(&wrong_type)?;
+    if points.len() != count {
+        return Err(ConfigError::new(
+            ConfigErrorKind::InvalidValue,
+            path,
+            format!("must hold exactly {count} points, got {}", points.len()),
+        ));
+    }
+    for (i, p) in points.iter().enumerate() {
+        let here = format!("{path}[{i}]");
+        let xy: Vec<f64> = p
+            .as_array()
+            .filter(|a| a.len() == 2)
+            .map(|a| a.iter().filter_map(Value::as_f64).collect())
+            .unwrap_or_default();
+        if xy.len() != 2 {
+            return Err(ConfigError::new(
+                ConfigErrorKind::WrongType,
+                &here,
+                format!("must be a point [x, y] of two numbers, got {}", describe(p)),
+            ));
+        }
+        if xy.iter().any(|v| !v.is_finite() || v.abs() > MAX_POINT_ABS) {
+            return Err(ConfigError::new(
+                ConfigErrorKind::OutOfRange,
+                &here,
+                format!("coordinates must be within ±{MAX_POINT_ABS}"),
+            ));
+        }
+    }
+    Ok(given.clone())
 }
 
 /// A JSON number classified for integer keys.
@@ -346,6 +387,7 @@ fn expected(param: &ParamSpec) -> &'static str {
         ParamKind::Enum(_) | ParamKind::Text { .. } => "a string",
         ParamKind::Roi => "a string holding the ROI as JSON text",
         ParamKind::Object(_) => "a JSON object",
+        ParamKind::Points { .. } => "an array of points [x, y]",
     }
 }
 

@@ -6,6 +6,7 @@ use crate::backend::Tensor;
 use crate::error::Result;
 use crate::image::{axis_map, bilerp, ImageBgr};
 
+pub mod tiling;
 pub mod yolox;
 pub mod yunet;
 
@@ -101,6 +102,11 @@ pub mod coco {
     pub const MOTORCYCLE: u32 = 3;
     pub const BUS: u32 = 5;
     pub const TRUCK: u32 = 7;
+    pub const BOAT: u32 = 8;
+    pub const UMBRELLA: u32 = 25;
+    pub const BACKPACK: u32 = 24;
+    pub const HANDBAG: u32 = 26;
+    pub const SUITCASE: u32 = 28;
 }
 
 /// Filters applied after decoding.

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod api;
+pub mod pg;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
