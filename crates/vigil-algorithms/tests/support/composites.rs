@@ -104,7 +104,13 @@ pub fn boat_clip() -> PathBuf {
 /// `clip` with the picture `overlay` composited at `(x, y)` from `from` to `to` seconds, written
 /// to [`composite_dir`] (H.264, near lossless).
 pub fn overlay_still(clip: &str, overlay: &str, (x, y): (u32, u32), (from, to): (f64, f64), out_name: &str) -> PathBuf {
+    // Tests of one process run in parallel threads: one builds, the others wait and reuse it.
+    static BUILT: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
     let out = composite_dir().join(out_name);
+    if built.iter().any(|b| b == out_name) {
+        return out;
+    }
     let part = out.with_extension(format!("{}.mp4", std::process::id()));
     let status = Command::new("ffmpeg")
         .args(["-loglevel", "error", "-y", "-i"])
@@ -127,5 +133,6 @@ pub fn overlay_still(clip: &str, overlay: &str, (x, y): (u32, u32), (from, to): 
         .expect("ffmpeg runs");
     assert!(status.success(), "ffmpeg overlay failed");
     std::fs::rename(&part, &out).expect("composite clip in place");
+    built.push(out_name.to_string());
     out
 }
