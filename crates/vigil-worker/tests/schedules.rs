@@ -33,6 +33,19 @@ impl PipelineHandle for Handle {
     }
 }
 
+/// The pipelines stopped so far, once at least `n` have been (or after 10 s): the worker hands a
+/// stop to a detached joiner thread, so it lands a little after the tick that decided it.
+async fn stopped_after(recorder: &Recorder, n: usize) -> Vec<String> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let v = recorder.stopped.lock().unwrap().clone();
+        if v.len() >= n || std::time::Instant::now() > deadline {
+            return v;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 impl PipelineFactory for Recorder {
     fn start(
         &self,
@@ -109,7 +122,6 @@ async fn weekly_windows_start_and_stop_tasks(b: Backend) {
     );
     let set = |t: DateTime<Utc>| *now.lock().unwrap() = t;
     let started = || recorder.started.lock().unwrap().clone();
-    let stopped = || recorder.stopped.lock().unwrap().clone();
     async fn ticks(w: &mut Worker) {
         for _ in 0..3 {
             w.tick().await.unwrap();
@@ -132,7 +144,7 @@ async fn weekly_windows_start_and_stop_tasks(b: Backend) {
     // 09:00:30: it closes; the pipeline is stopped and the task waits for the next window.
     set(Utc.with_ymd_and_hms(2026, 11, 23, 9, 0, 30).unwrap());
     ticks(&mut worker).await;
-    assert_eq!(stopped(), vec![weekdays.clone()]);
+    assert_eq!(stopped_after(&recorder, 1).await, vec![weekdays.clone()]);
     assert_eq!(shown(&s, &weekdays).await, ("PENDING".into(), "INACTIVATED".into()));
 
     // Tuesday 00:30 UTC is 08:30 at GMT+08:00: the other task runs, the weekday one does not.
@@ -145,7 +157,7 @@ async fn weekly_windows_start_and_stop_tasks(b: Backend) {
     set(Utc.with_ymd_and_hms(2026, 11, 28, 8, 30, 0).unwrap());
     ticks(&mut worker).await;
     assert_eq!(started().len(), 2, "{:?}", started());
-    assert_eq!(stopped(), vec![weekdays.clone(), east.clone()]);
+    assert_eq!(stopped_after(&recorder, 2).await, vec![weekdays.clone(), east.clone()]);
 
     // Monday 08:30 UTC again: the weekday task starts by itself once more.
     set(Utc.with_ymd_and_hms(2026, 11, 30, 8, 30, 0).unwrap());
@@ -223,7 +235,7 @@ async fn unreadable_schedules_never_run(b: Backend) {
     for _ in 0..3 {
         worker.tick().await.unwrap();
     }
-    assert_eq!(recorder.stopped.lock().unwrap().clone(), vec![running.clone()]);
+    assert_eq!(stopped_after(&recorder, 1).await, vec![running.clone()]);
     assert_eq!(started().len(), 1, "{:?}", started());
     let (_, v) = s.get(&format!("/v2/{{p}}/tasks/{running}")).await;
     let (state, code, _) = why(&v);
