@@ -23,7 +23,7 @@ use vigil_vision::detect::coco;
 use vigil_vision::{BBox, Roi};
 
 use crate::analyzer::{Analyzer, AnalyzerError, DetectorModel, Event, FrameInput, Needs, Perception};
-use crate::common::{anchor, bbox_json, detection_id, people, Area, SizeFilter};
+use crate::common::{anchor, bbox_json, coco_of, detection_id, people, Area, SizeFilter};
 use crate::event_type::ABANDONED_OBJECT;
 use crate::intrusion::VEHICLE_CLASSES;
 use crate::registry::AnalyzerContext;
@@ -134,14 +134,7 @@ impl Analyzer for AbandonAnalyzer {
     fn process(&mut self, frame: &FrameInput, perception: &Perception) -> Result<Vec<Event>, AnalyzerError> {
         let size = (frame.image.width(), frame.image.height());
         let time = frame.time;
-        let detections = perception.detections(DetectorModel::Coco);
-        let of = |classes: &[u32]| {
-            detections
-                .iter()
-                .filter(|d| classes.contains(&d.class_id))
-                .copied()
-                .collect()
-        };
+        let of = |classes: &[u32]| coco_of(perception, classes);
         let people = people(perception, size, PERSON_SCORE);
         let bags = self.bags.update(frame, of(&BAG_CLASSES));
         let vehicles = self.vehicles.update(frame, of(&VEHICLE_CLASSES));

@@ -258,3 +258,13 @@ impl Period {
         self.start.is_some()
     }
 }
+
+/// The COCO detections of `classes` in this frame's shared perception.
+pub(crate) fn coco_of(perception: &crate::analyzer::Perception, classes: &[u32]) -> Vec<Detection> {
+    perception
+        .detections(crate::analyzer::DetectorModel::Coco)
+        .iter()
+        .filter(|d| classes.contains(&d.class_id))
+        .copied()
+        .collect()
+}

@@ -27,13 +27,13 @@ use vigil_vision::detect::coco;
 use vigil_vision::{BBox, Roi};
 
 use crate::analyzer::{Analyzer, AnalyzerError, DetectorModel, Event, FrameInput, Needs, Perception};
-use crate::common::{anchor, bbox_json, detection_id, people, Area};
+use crate::common::{anchor, bbox_json, coco_of, detection_id, people, Area};
 use crate::event_type::{FIRE_PASSAGE_OBJECTS, FIRE_PASSAGE_VEHICLE};
 use crate::intrusion::VEHICLE_CLASSES;
 use crate::registry::AnalyzerContext;
 use crate::stationary::{
-    blob_at_least, covers, StaticForeground, Stay, StayBook, StillObjects, LEAVE_S, MIN_STILL_S, PERSON_SCORE,
-    REGION_KEY_BASE,
+    blob_at_least, covers, StaticForeground, Stay, StayBook, StillObject, StillObjects, LEAVE_S, MIN_STILL_S,
+    PERSON_SCORE, REGION_KEY_BASE,
 };
 use crate::typed_config::{secs, switch, typed};
 use crate::validate::{ConfigError, ValidatedCommon};
@@ -72,6 +72,21 @@ struct Found {
     key: u64,
     since: f64,
     bbox: BBox,
+}
+
+impl Found {
+    /// The objects that have been still for at least [`MIN_STILL_S`] at `time`.
+    fn settled(objects: &[StillObject], time: f64) -> Vec<Found> {
+        objects
+            .iter()
+            .filter(|o| time - o.still.since >= MIN_STILL_S)
+            .map(|o| Found {
+                key: o.still.key,
+                since: o.still.since,
+                bbox: o.bbox,
+            })
+            .collect()
+    }
 }
 
 pub struct FireExitAnalyzer {
@@ -191,29 +206,13 @@ impl Analyzer for FireExitAnalyzer {
     fn process(&mut self, frame: &FrameInput, perception: &Perception) -> Result<Vec<Event>, AnalyzerError> {
         let size = (frame.image.width(), frame.image.height());
         let time = frame.time;
-        let detections = perception.detections(DetectorModel::Coco);
-        let of = |classes: &[u32]| {
-            detections
-                .iter()
-                .filter(|d| classes.contains(&d.class_id))
-                .copied()
-                .collect()
-        };
+        let of = |classes: &[u32]| coco_of(perception, classes);
         let vehicles = self.vehicles.update(frame, of(&VEHICLE_CLASSES));
         let mut events = Vec::new();
 
         if self.cfg.vehicle {
             let observed: BTreeSet<u64> = vehicles.objects.iter().map(|o| o.still.key).collect();
-            let found: Vec<Found> = vehicles
-                .objects
-                .iter()
-                .filter(|o| time - o.still.since >= MIN_STILL_S)
-                .map(|o| Found {
-                    key: o.still.key,
-                    since: o.still.since,
-                    bbox: o.bbox,
-                })
-                .collect();
+            let found = Found::settled(&vehicles.objects, time);
             let new = Self::stays_of(
                 &self.areas,
                 &mut self.vehicle_stays,
@@ -238,16 +237,7 @@ impl Analyzer for FireExitAnalyzer {
                 .map(|o| o.bbox)
                 .collect();
             let mut observed: BTreeSet<u64> = objects.objects.iter().map(|o| o.still.key).collect();
-            let mut found: Vec<Found> = objects
-                .objects
-                .iter()
-                .filter(|o| time - o.still.since >= MIN_STILL_S)
-                .map(|o| Found {
-                    key: o.still.key,
-                    since: o.still.since,
-                    bbox: o.bbox,
-                })
-                .collect();
+            let mut found = Found::settled(&objects.objects, time);
             for r in &regions.present {
                 // A region on a detected vehicle or object is theirs: neither confirmed nor
                 // ended while covered.
