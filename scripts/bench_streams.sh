@@ -34,6 +34,10 @@
 #   the CPU of the reader threads only (/proc/<pid>/task/*, named vigil-media-reader: demux +
 #   libavcodec decode, which skips unsampled non-reference pictures); inference runs on other
 #   threads and is not counted. Target ratio <= 0.6. Whole-process CPU is shown beside it.
+# --per-algorithm: each implemented algorithm alone on one stream (the pedestrian input), one after
+#   the other: CPU ms of the vigil process per stream-second, the analysed rate it asked for, and for
+#   the pose tasks (MoveNet MultiPose on every analysed frame) streams per core = 1000 / that figure.
+#   --algorithms "id1 id2" limits it (algorithm ids such as c-pose-action-recog).
 # Raw results (JSON) and logs go to .vigil/bench/. Needs 2 free cores to mean anything: run it on
 # a quiet machine and compare only numbers from the same run.
 set -euo pipefail
@@ -51,6 +55,8 @@ usage: scripts/bench_streams.sh [options]
   --three-tasks         only the "three tasks on one camera" line (add --sweep to also sweep)
   --mixed               only the "intrusion + vehicle detection + crowd density" line
   --sampling            only the "sampling 5 of 25 fps vs every frame" line (add --sweep too)
+  --per-algorithm       only the CPU cost per stream of each algorithm alone (add --sweep too)
+  --algorithms "A B"    with --per-algorithm: only these algorithm ids
   --sweep               run the N sweep even with --three-tasks/--mixed/--sampling
   --no-build            do not run cargo build --release -p vigil
   -h, --help            this text
@@ -68,6 +74,8 @@ while [ $# -gt 0 ]; do
     --three-tasks) EXTRA+=(--three-tasks); ONLY=1 ;;
     --mixed) EXTRA+=(--mixed); ONLY=1 ;;
     --sampling) EXTRA+=(--sampling); ONLY=1 ;;
+    --per-algorithm) EXTRA+=(--per-algorithm); ONLY=1 ;;
+    --algorithms) EXTRA+=(--algorithms "$2"); shift ;;
     --sweep) SWEEP=1 ;;
     --no-build) BUILD=0 ;;
     -h|--help) usage; exit 0 ;;

@@ -23,6 +23,8 @@ APT_PACKAGES=(
   gstreamer1.0-tools
   # RTSPS (RTSP over TLS) tests: GIO's TLS backend for the server, openssl for its certificate
   glib-networking openssl
+  # the water-gauge test clips draw their numbers with DejaVu Sans Bold (ffmpeg drawtext)
+  fonts-dejavu-core
 )
 missing=()
 for p in "${APT_PACKAGES[@]}"; do

@@ -417,6 +417,70 @@ def mixed_load(a, report):
                    ("c-crowdcount-cloud", crowd)])
 
 
+# --per-algorithm: one task per run on the pedestrian stream, each implemented algorithm in turn.
+# The config is the ROI of the intrusion line (lower part of the frame) plus what the algorithm
+# requires; services without a cloud variant run their edge name.
+PER_ALGORITHM = [
+    ("c-intrusiondetection-cloud", {}),
+    ("c-flowcount-cloud", {"target_roi": json.dumps(ROI_FLOW_LINE), "region_detection_sw": 0}),
+    ("c-crowdcount-cloud", {"sampling_time_interval": 1}),
+    ("c-staffonduty-cloud", {}),
+    ("c-abandon-detection-cloud", {}),
+    ("c-sharedbicycledetection-cloud", {"target_roi": json.dumps(
+        {"polygons": [{"data": ROI_LOWER["polygons"][0]["data"], "name": "illegal01"}]})}),
+    ("c-traffic-abnormal-park-cloud", {}),
+    ("c-vehicle-detection-cloud", {"target_roi": json.dumps(ROI_FLOW_LINE)}),
+    ("c-fire-exit-occupation-cloud", {}),
+    ("c-non-motor-detection-cloud", {}),
+    ("c-highpoint-crowdcount-cloud", {}),
+    ("c-urban-umbrella-cloud", {}),
+    ("c-retrograde-detection-edge", {"target_roi": json.dumps(ROI_FLOW_LINE)}),
+    ("c-highpoint-overspeed-edge", {"calibration": {"image_points": [[300, 400], [980, 400], [1200, 700], [80, 700]],
+                                                    "ground_points_m": [[0, 30], [12, 30], [12, 0], [0, 0]]}}),
+    ("c-vehicle-statistics-edge", {}),
+    ("ship-intrusion-cloud", {}),
+    ("c-pose-action-recog-cloud", {"fall_detection_sw": 1}),
+    ("c-fightdetect-cloud", {}),
+    ("c-event-action-recog-cloud", {"phoning_detection_sw": 1}),
+    ("c-wear-mask-recog-cloud", {}),
+    ("c-object-attri-recog-cloud", {}),
+    ("c-smoke-and-fire-cloud", {}),
+    ("drainage-recognition-cloud", {}),
+    ("cali-water-ruler-river-cloud", {}),
+    ("w-ponding-detection-cloud", {}),
+    ("c-urban-soil-exposure-cloud", {}),
+    ("c-cyanobacteria-cloud", {}),
+    ("floating-cloud", {}),
+]
+# Pose tasks (MoveNet MultiPose per analysed frame) are the heavy ones: their line also gives
+# streams per core.
+POSE_SERVICES = ("c-pose-action-recog", "c-fightdetect", "c-event-action-recog")
+
+
+def per_algorithm(a, report):
+    """CPU per stream of each algorithm alone on one 720p25 camera (vigil process, ms per second)."""
+    ped = a.loop_of[a.ped]
+    wanted = set(a.algorithms.split()) if a.algorithms else None
+    rows = {}
+    for service, extra in PER_ALGORITHM:
+        base = service.rsplit("-", 1)[0]
+        if wanted and base not in wanted and service not in wanted:
+            continue
+        r = run_vigil(a, "alg-" + base, [("s1", ped)], [(service, 0, common(a, extra))])
+        rows[service] = r
+        time.sleep(2)
+        c = r.get("cpu")
+        t = r["tasks"][0]
+        if not c or c["secs"] <= 0 or not t["reporting"]:
+            print(f"{base:32s} NOT measured (task not reporting; log {r['log']})", flush=True)
+            continue
+        ms = 1e3 * c["vigil"] / c["secs"]
+        line = (f"{base:32s} cpu {ms:6.0f} ms per stream-s, analysed {t['rate']:.2f}/s, alarms {t['alarms']}"
+                + (f" -> {1e3 / ms:.1f} streams per core" if base in POSE_SERVICES else ""))
+        print(line, flush=True)
+    report["per_algorithm"] = rows
+
+
 def sampling(a, report):
     ped = a.loop_of[a.ped]
     runs = {}
@@ -444,8 +508,9 @@ def main():
     for k in ("vigil", "py", "pybaseline", "rtsp_server", "work", "ped", "carpark", "desk", "streams", "loops"):
         ap.add_argument("--" + k.replace("_", "-"))
     ap.add_argument("--duration", type=float, required=True)
-    for k in ("gating", "mix", "sweep", "three_tasks", "mixed", "sampling"):
+    for k in ("gating", "mix", "sweep", "three_tasks", "mixed", "sampling", "per_algorithm"):
         ap.add_argument("--" + k.replace("_", "-"), action="store_true")
+    ap.add_argument("--algorithms", default="")
     a = ap.parse_args()
     # --loops "ORIG=LOOPED ...": the long copies served over RTSP (the run outlasts the 60 s file)
     a.loop_of = dict(kv.split("=", 1) for kv in a.loops.split())
@@ -459,6 +524,8 @@ def main():
             mixed_load(a, report)
         if a.sampling:
             sampling(a, report)
+        if a.per_algorithm:
+            per_algorithm(a, report)
     finally:
         out = os.path.join(a.work, time.strftime("results-%Y%m%d-%H%M%S.json"))
         with open(out, "w") as f:

@@ -22,28 +22,46 @@
 pub mod abandon;
 pub mod abnormal_park;
 pub mod analyzer;
+mod colour_name;
+mod colour_regions;
 mod common;
 pub mod crowd_count;
+pub mod cyanobacteria;
+pub mod drainage;
 mod dwell;
+pub mod event_action;
+mod face_mask;
+pub mod fight;
 pub mod fire_exit;
+pub mod floating;
 pub mod flow_count;
+mod frame_history;
 pub mod highpoint_crowd;
 mod homography;
 pub mod intrusion;
 pub mod non_motor;
+pub mod object_attributes;
 pub mod overspeed;
 pub mod payload_schema;
+pub mod ponding;
+pub mod pose_action;
+mod pose_track;
 pub mod registry;
 pub mod retrograde;
 pub mod shared_bicycle;
 pub mod ship_intrusion;
+pub mod smoke_fire;
+pub mod soil;
 pub mod staff_on_duty;
 mod stationary;
+mod surface_cover;
 pub mod typed_config;
 pub mod umbrella;
 mod vehicle_common;
 pub mod vehicle_detection;
 pub mod vehicle_statistics;
+pub mod water_ruler;
+pub mod wear_mask;
 
 // The catalogue, its schemas and `config.common` validation live in vigil-core (so the API can use
 // them without linking inference); re-exported here under their old paths.

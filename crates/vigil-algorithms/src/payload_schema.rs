@@ -219,7 +219,13 @@ pub fn fields(event_type: u64) -> Option<&'static [Field]> {
         ev::FIGHT => p!([set(BOX_SCORE)]),
         ev::SHARED_BICYCLE_PARKING | ev::UMBRELLA => p!([set(TRACKED_IN_POLYGON)]),
         ev::SMOKING | ev::PHONING => p!([set(BEHAVIOUR_ITEM)]),
-        ev::CLIMBING | ev::FALLING | ev::NO_MASK | ev::TRASH_CAN_ANOMALY | ev::TRASH_CAN_OVERFLOW => {
+        ev::CLIMBING
+        | ev::FALLING
+        | ev::WAVING
+        | ev::BENDING
+        | ev::NO_MASK
+        | ev::TRASH_CAN_ANOMALY
+        | ev::TRASH_CAN_OVERFLOW => {
             p!([set(BOX_ONLY)])
         }
         ev::ABNORMAL_PARKING => p!([req("vehicles", List(ABNORMAL_PARK_VEHICLE))]),

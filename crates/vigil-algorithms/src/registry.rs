@@ -6,9 +6,14 @@ use crate::analyzer::Analyzer;
 use crate::catalog::Catalog;
 use crate::common::fresh_seed;
 use crate::validate::{ConfigError, ConfigErrorKind, ValidatedCommon, COMMON_PATH};
+use crate::water_ruler;
 use crate::{abandon, abnormal_park, fire_exit};
 use crate::{crowd_count, flow_count, highpoint_crowd, intrusion, staff_on_duty};
+use crate::{cyanobacteria, floating, ponding, soil};
+use crate::{drainage, smoke_fire};
+use crate::{event_action, fight, pose_action};
 use crate::{non_motor, shared_bicycle, ship_intrusion, umbrella};
+use crate::{object_attributes, wear_mask};
 use crate::{overspeed, retrograde, vehicle_detection, vehicle_statistics};
 
 // `target_roi` checking lives with the catalogue in vigil-core (the API uses it without inference).
@@ -55,6 +60,18 @@ pub const REGISTRY: &[(&str, BuildFn)] = &[
     ("c-abandon-detection", abandon::build),
     ("c-traffic-abnormal-park", abnormal_park::build),
     ("c-fire-exit-occupation", fire_exit::build),
+    ("c-pose-action-recog", pose_action::build),
+    ("c-fightdetect", fight::build),
+    ("c-event-action-recog", event_action::build),
+    ("c-wear-mask-recog", wear_mask::build),
+    ("c-object-attri-recog", object_attributes::build),
+    ("w-ponding-detection", ponding::build),
+    ("c-urban-soil-exposure", soil::build),
+    ("c-cyanobacteria", cyanobacteria::build),
+    ("floating", floating::build),
+    ("c-smoke-and-fire", smoke_fire::build),
+    ("drainage-recognition", drainage::build),
+    ("cali-water-ruler-river", water_ruler::build),
 ];
 
 /// Whether an algorithm id has an analyzer.

@@ -44,6 +44,16 @@ impl Alarm {
         serde_json::to_string(self).unwrap_or_default()
     }
 
+    /// Spreads an analyzer's payload over the envelope: `data` for every algorithm, except the
+    /// drainage outlet (spec §6.4 #38), whose only field `drainage_state` sits at the top level
+    /// and which has no `data` at all.
+    pub fn payload_fields(event_type: u64, data: Value) -> (Value, Map<String, Value>) {
+        match data {
+            Value::Object(m) if event_type == crate::catalog::event_type::DRAINAGE => (Value::Null, m),
+            other => (other, Map::new()),
+        }
+    }
+
     /// The same alarm without its picture (what the event center lists).
     pub fn without_image(&self) -> Alarm {
         Alarm {
@@ -178,6 +188,16 @@ mod tests {
         assert_eq!(ours, spec);
         let back: Alarm = serde_json::from_str(SPEC_INTRUSION).unwrap();
         assert_eq!(back, alarm);
+    }
+
+    #[test]
+    fn drainage_state_goes_to_the_top_level_and_other_payloads_stay_in_data() {
+        let (data, extra) = Alarm::payload_fields(34013185, json!({"drainage_state": true}));
+        assert_eq!(data, Value::Null);
+        assert_eq!(extra["drainage_state"], true);
+        let (data, extra) = Alarm::payload_fields(196609, json!({"event_set": []}));
+        assert_eq!(data, json!({"event_set": []}));
+        assert!(extra.is_empty());
     }
 
     #[test]

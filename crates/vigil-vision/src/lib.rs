@@ -8,7 +8,8 @@
 //! - [`models`] — the model manifest (file, sha256, licence, source), model directory resolution,
 //!   verification and installation.
 //! - [`detect`] — YOLOX-Nano (COCO), the light person detector, YuNet faces; [`pose`] — MoveNet;
-//!   [`ocr`] — PP-OCR recognizer.
+//!   [`ocr`] — PP-OCR recognizer; [`textdet`] — PP-OCR text detection and the detect-then-read
+//!   pipeline.
 //! - [`tracker`] — ByteTrack.
 //! - [`roi`] — VIAS `target_roi` parsing, geometry and line crossing with hysteresis.
 //! - [`pixel`] — colour conversion, region statistics, masks, background model, components.
@@ -32,6 +33,7 @@ pub mod pixel;
 pub mod pose;
 pub mod render;
 pub mod roi;
+pub mod textdet;
 pub mod tracker;
 pub mod worker;
 

@@ -1,6 +1,6 @@
 //! Computes the merged [`Needs`] of one source's tasks on a frame, each once: detectors (shared
 //! sessions from the [`SessionCache`](crate::SessionCache), tiled when a task asks for it),
-//! faces, poses and motion, with motion gating of the detectors. One `Perceiver` per source, used from that source's thread.
+//! faces, poses, text and motion, with motion gating of the detectors. One `Perceiver` per source, used from that source's thread.
 
 use std::sync::Arc;
 
@@ -12,6 +12,7 @@ use crate::models::ModelDir;
 use crate::motion::{BlockGrid, LumaView, MotionConfig, MotionGate};
 use crate::perception::{DetectorModel, Needs, Perception};
 use crate::pose::MultiPoseEstimator;
+use crate::textdet::TextReader;
 
 /// Counters of one perceiver (the benchmark and tests read them).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -29,6 +30,7 @@ pub struct Perceiver {
     detectors: Vec<(DetectorModel, YoloxDetector)>,
     faces: Option<FaceDetector>,
     poses: Option<MultiPoseEstimator>,
+    text: Option<TextReader>,
     gate: MotionGate,
     last: Vec<(DetectorModel, Arc<Vec<Detection>>)>,
     pub stats: PerceiverStats,
@@ -53,6 +55,7 @@ impl Perceiver {
             detectors: Vec::new(),
             faces: None,
             poses: None,
+            text: None,
             gate: MotionGate::new(MotionConfig::default()),
             last: Vec::new(),
             stats: PerceiverStats::default(),
@@ -92,6 +95,9 @@ impl Perceiver {
         }
         if needs.poses && self.poses.is_none() {
             self.poses = Some(MultiPoseEstimator::from_model_dir(&self.models, &self.backend)?);
+        }
+        if needs.text.is_some() && self.text.is_none() {
+            self.text = Some(TextReader::from_model_dir(&self.models, &self.backend)?);
         }
         Ok(())
     }
@@ -166,6 +172,9 @@ impl Perceiver {
             if let Some(p) = &self.poses {
                 out.poses = Some(Arc::new(p.estimate(image)?));
             }
+        }
+        if let (Some(regions), Some(reader)) = (&needs.text, &self.text) {
+            out.texts = Some(Arc::new(reader.read(image, regions)?));
         }
         Ok(out)
     }

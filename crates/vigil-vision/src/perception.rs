@@ -5,8 +5,9 @@
 
 use std::sync::Arc;
 
-use crate::detect::{Detection, Face};
+use crate::detect::{BBox, Detection, Face};
 use crate::pose::Pose;
+use crate::textdet::TextBox;
 
 /// The detector models an analyzer can ask for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -46,6 +47,9 @@ pub struct Needs {
     /// Motion gating (a Vigil extension, opt-in per task): the detectors may be skipped on a
     /// frame with no motion since the last detection; the last detections are handed in again.
     pub motion_gated: bool,
+    /// Text (PP-OCR detection + recognition): `None` = no text; `Some(regions)` = read the text
+    /// inside these frame-pixel regions; `Some(vec![])` = the whole frame.
+    pub text: Option<Vec<BBox>>,
 }
 
 impl Needs {
@@ -58,6 +62,7 @@ impl Needs {
             poses: false,
             motion: false,
             motion_gated: false,
+            text: None,
         }
     }
 
@@ -93,6 +98,7 @@ impl Needs {
             out.faces |= n.faces;
             out.poses |= n.poses;
             out.motion |= n.motion || n.motion_gated;
+            out.text = union_text(out.text.take(), n.text.as_deref());
             if !n.detectors.is_empty() {
                 any_detector_user = true;
                 all_gated &= n.motion_gated;
@@ -121,6 +127,20 @@ impl Needs {
     }
 }
 
+/// Text regions merged: the whole frame (empty) wins; otherwise the regions are concatenated
+/// (the reader keeps a box found by two overlapping regions once).
+fn union_text(acc: Option<Vec<BBox>>, more: Option<&[BBox]>) -> Option<Vec<BBox>> {
+    match (acc, more) {
+        (acc, None) => acc,
+        (None, Some(m)) => Some(m.to_vec()),
+        (Some(a), Some(m)) if a.is_empty() || m.is_empty() => Some(Vec::new()),
+        (Some(mut a), Some(m)) => {
+            a.extend(m.iter().filter(|b| !a.contains(b)).copied().collect::<Vec<_>>());
+            Some(a)
+        }
+    }
+}
+
 /// The perception of one frame, shared (`Arc`) by every task on the source.
 #[derive(Debug, Clone, Default)]
 pub struct Perception {
@@ -134,6 +154,8 @@ pub struct Perception {
     pub poses: Option<Arc<Vec<Pose>>>,
     /// Fraction of the frame's pixels that changed since the previous analysed frame.
     pub motion: Option<f32>,
+    /// Text read in the regions the tasks asked for (`Needs::text`), frame pixels.
+    pub texts: Option<Arc<Vec<TextBox>>>,
 }
 
 impl Perception {
@@ -176,6 +198,25 @@ mod tests {
         assert!(Needs::union([&a2, &b]).motion_gated);
         let none = Needs::union([&Needs::none(1.0)]);
         assert!(none.detectors.is_empty() && !none.motion_gated);
+    }
+
+    #[test]
+    fn union_of_text_regions() {
+        let r = |x: f32| BBox::new(x, 0.0, x + 10.0, 10.0);
+        let with = |t: Option<Vec<BBox>>| Needs {
+            text: t,
+            ..Needs::none(1.0)
+        };
+        let (none, a, b, whole) = (
+            with(None),
+            with(Some(vec![r(0.0)])),
+            with(Some(vec![r(5.0), r(0.0)])),
+            with(Some(vec![])),
+        );
+        assert_eq!(Needs::union([&none, &none]).text, None);
+        assert_eq!(Needs::union([&none, &a]).text, Some(vec![r(0.0)]));
+        assert_eq!(Needs::union([&a, &b]).text, Some(vec![r(0.0), r(5.0)]));
+        assert_eq!(Needs::union([&a, &whole, &b]).text, Some(vec![]));
     }
 
     #[test]

@@ -62,6 +62,10 @@ pub const SMOKING: u64 = 720_896;
 pub const PHONING: u64 = 786_432;
 pub const CLIMBING: u64 = 851_968;
 pub const FALLING: u64 = 851_969;
+/// Waving, emitted by individual action (0xD0002) – **Vigil's choice**, not in the spec.
+pub const WAVING: u64 = 851_970;
+/// Bending, emitted by individual action (0xD0003) – **Vigil's choice**, not in the spec.
+pub const BENDING: u64 = 851_971;
 pub const FIGHT: u64 = 917_504;
 pub const NO_MASK: u64 = 1_048_576;
 pub const ROADSIDE_STALL: u64 = 1_114_112;

@@ -110,11 +110,6 @@ impl AlgorithmSpec {
         self
     }
 
-    pub(crate) const fn with_events(mut self, events: &'static [EventSpec]) -> Self {
-        self.events = events;
-        self
-    }
-
     pub(crate) const fn with_keys(mut self, groups: &'static [&'static [ParamSpec]]) -> Self {
         self.key_groups = groups;
         self

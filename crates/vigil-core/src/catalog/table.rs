@@ -94,10 +94,31 @@ const SAFETY_SUIT_KEYS: &[ParamSpec] = &[
 const SMOKE_FIRE_KEYS: &[ParamSpec] = &[
     sw("fire_detection_sw", 1, "1 = fire detection"),
     sw("smoke_detection_sw", 1, "1 = smoke detection"),
-    secs("video_sampling_interval", 1, 1, "seconds between analysed frames"),
+    secs("video_sampling_interval", 1, 1, "seconds between decisions (pixels are analysed at 4 fps for flicker; each decision judges the last 2 s)"),
+    secs("alarm_resend_interval", 1, 60, "seconds before fire (or smoke) still present is reported again (Vigil's key)"),
 ];
 
-const ALERT_MODE_KEYS: &[ParamSpec] = &[shared::ALERT_MODE, shared::ALERT_DETECTION_INTERVAL];
+const DRAINAGE_KEYS: &[ParamSpec] = &[
+    ParamSpec::int("drainage_state_duration", 0, 3600, 3, "seconds a new outlet state (discharging or not) must hold before it is sent (Vigil's key)"),
+    ParamSpec::int("drainage_report_interval", 0, DAY_S, 0, "seconds between repeats of the current state; 0 = only changes are sent (Vigil's key)"),
+];
+
+// Waterlogging and cyanobacteria: `alert_mode` single/periodic from the spec, the rest Vigil's.
+const SURFACE_COVER_KEYS: &[ParamSpec] = &[
+    shared::ALERT_MODE,
+    shared::ALERT_DETECTION_INTERVAL.with_default(DefaultValue::Int(60)),
+    ParamSpec::int("alert_time_threshold", 0, 3600, 10, "seconds a region must persist before it counts (Vigil's key)"),
+    ParamSpec::int("min_area_ratio", 1, 100, 1, "smallest region, percent of the ROI area (Vigil's key)"),
+];
+
+const SOIL_KEYS: &[ParamSpec] = &[
+    ParamSpec::int("alert_time_threshold", 0, 3600, 10, "seconds a bare-soil region must persist before it alarms (Vigil's key)"),
+    ParamSpec::int("min_area_ratio", 1, 100, 2, "smallest region, percent of its ROI polygon (whole frame without ROI) (Vigil's key)"),
+];
+
+const FLOATING_KEYS: &[ParamSpec] = &[
+    ParamSpec::int("alert_time_threshold", 1, 600, 4, "seconds an object must be seen drifting before it alarms (Vigil's key)"),
+];
 
 const BICYCLE_KEYS: &[ParamSpec] = &[
     shared::ALERT_MODE,
@@ -108,6 +129,17 @@ const BICYCLE_KEYS: &[ParamSpec] = &[
 
 const UMBRELLA_KEYS: &[ParamSpec] = &[
     ParamSpec::int("alert_time_threshold", 0, 3600, 3, "seconds an umbrella must stay in an ROI polygon before it alarms; 0 = at once (Vigil's key)"),
+];
+
+const WEAR_MASK_KEYS: &[ParamSpec] = &[
+    ParamSpec::int("face_min_size", 8, 1080, 24, "smallest face read, longer side of the face box in frame pixels; smaller faces are skipped and counted (Vigil's key)"),
+    ParamSpec::int("mask_alert_interval", 0, DAY_S, 60, "seconds before a face still without a mask alarms again; 0 = once per face track (Vigil's key)"),
+];
+
+const ATTRIBUTE_KEYS: &[ParamSpec] = &[
+    shared::PERSON_DETECTION_SW,
+    shared::CAR_DETECTION_SW.with_default(DefaultValue::Int(1)),
+    sw("mask_attribute_sw", 1, "1 = detect faces for the people's `mask` attribute (Vigil's key)"),
 ];
 
 const EVENT_ACTION_KEYS: &[ParamSpec] = &[
@@ -198,6 +230,14 @@ const OVERSPEED_KEYS: &[ParamSpec] = &[
     shared::OUTPUT_IMAGE_SW,
 ];
 
+// The spec captured no keys for the water gauge: all are Vigil's.
+const WATER_RULER_KEYS: &[ParamSpec] = &[
+    secs("sampling_time_interval", 1, 10, "seconds between gauge readings (Vigil's key)"),
+    ParamSpec::int("number_unit_cm", 1, 10_000, 10, "centimetres of water per unit of the gauge's painted numbers: 10 when the numbers count decimetres (the common E gauge), 100 for metres; the level is reported in metres (Vigil's key)"),
+    ParamSpec::int("ocr_min_confidence", 1, 100, 80, "least recognition confidence (percent) of a gauge number (Vigil's key)"),
+    ParamSpec::int("max_level_jump_cm", 1, 100_000, 30, "a reading further than this (cm) from the last reported one waits for the next reading to confirm it (Vigil's key)"),
+];
+
 /// Spec §5.6, in order.
 pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
     AlgorithmSpec::new(1, "c-flowcount", "人流量统计", "People flow counting")
@@ -240,10 +280,13 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
     AlgorithmSpec::new(7, "c-smoke-and-fire", "烟火检测", "Smoke and fire detection")
         .names("c-smoke-and-fire-edge", "c-smoke-and-fire-cloud")
         .config("SmokeAndFireServiceConfig", &one(ev::SMOKE_AND_FIRE, "smoke or fire"))
-        .with_keys(&[BASE, SMOKE_FIRE_KEYS]),
+        .with_keys(&[BASE, SMOKE_FIRE_KEYS])
+        .implemented(),
     AlgorithmSpec::new(8, "c-fightdetect", "打架检测", "Fight detection")
         .names("c-fightdetect-edge", "c-fightdetect-cloud")
-        .config("FightDetectServiceConfig", &one(ev::FIGHT, "fight")),
+        .config("FightDetectServiceConfig", &one(ev::FIGHT, "fight"))
+        .with_keys(&[BASE])
+        .implemented(),
     AlgorithmSpec::new(9, "c-sharedbicycledetection", "共享单车违停", "Shared bicycle illegal parking")
         .names("c-sharedbicycledetection-edge", "c-sharedbicycledetection-cloud")
         .config("SharedBicycleServiceConfig", &one(ev::SHARED_BICYCLE_PARKING, "shared bicycle parked illegally"))
@@ -255,17 +298,23 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
             EventSpec::spec(ev::SMOKING, "smoking"),
             EventSpec::spec(ev::PHONING, "phoning"),
         ])
-        .with_keys(&[BASE, EVENT_ACTION_KEYS]),
+        .with_keys(&[BASE, EVENT_ACTION_KEYS])
+        .implemented(),
     AlgorithmSpec::new(11, "c-pose-action-recog", "个体动作", "Individual action (climb, fall, wave, bend)")
         .names("c-pose-action-recog-edge", "c-pose-action-recog-cloud")
         .config("PoseActionServiceConfig", &[
             EventSpec::spec(ev::CLIMBING, "climbing"),
             EventSpec::spec(ev::FALLING, "falling"),
+            EventSpec::vigil(ev::WAVING, "waving"),
+            EventSpec::vigil(ev::BENDING, "bending"),
         ])
-        .with_keys(&[BASE, POSE_KEYS]),
+        .with_keys(&[BASE, POSE_KEYS])
+        .implemented(),
     AlgorithmSpec::new(12, "c-wear-mask-recog", "戴口罩检测", "Mask wearing detection")
         .names("c-wear-mask-recog-edge", "c-wear-mask-recog-cloud")
-        .config("WearMaskServiceConfig", &one(ev::NO_MASK, "person without mask")),
+        .config("WearMaskServiceConfig", &one(ev::NO_MASK, "person without mask"))
+        .with_keys(&[BASE, WEAR_MASK_KEYS])
+        .implemented(),
     AlgorithmSpec::new(13, "c-traffic-abnormal-park", "异常停车", "Abnormal parking")
         .names("c-traffic-abnormal-park-edge", "c-traffic-abnormal-park-cloud")
         .config("AbnormalParkServiceConfig", &one(ev::ABNORMAL_PARKING, "vehicle parked abnormally"))
@@ -306,7 +355,9 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
         .implemented(),
     AlgorithmSpec::new(20, "c-object-attri-recog", "视频目标属性识别", "Target attribute recognition")
         .names("c-object-attri-recog-edge", "c-object-attri-recog-cloud")
-        .config("ObjectAttriRecogServiceConfig", &one(ev::TARGET_ATTRIBUTES, "target attributes")),
+        .config("ObjectAttriRecogServiceConfig", &one(ev::TARGET_ATTRIBUTES, "target attributes"))
+        .with_keys(&[BASE, ATTRIBUTE_KEYS])
+        .implemented(),
     AlgorithmSpec::new(21, "c-helmet-elec-recog", "骑电动车未戴头盔", "E-bike rider without helmet")
         .names("c-helmet-elec-recog-edge", "c-helmet-elec-recog-cloud")
         .config("HelmetElecRecogServiceConfig", &one(ev::EBIKE_NO_HELMET, "e-bike rider without helmet")),
@@ -349,7 +400,9 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
         .with_keys(&[BASE, ROADSIDE_KEYS]),
     AlgorithmSpec::new(32, "c-urban-soil-exposure", "城管-裸土暴露", "Exposed bare soil")
         .names("c-urban-soil-exposure-edge", "c-urban-soil-exposure-cloud")
-        .config("SoilExposureServiceConfig", &one(ev::BARE_SOIL, "exposed bare soil")),
+        .config("SoilExposureServiceConfig", &one(ev::BARE_SOIL, "exposed bare soil"))
+        .with_keys(&[BASE, SOIL_KEYS])
+        .implemented(),
     AlgorithmSpec::new(33, "c-retrograde-detection", "逆行检测", "Wrong-way driving")
         .edge_only("c-retrograde-detection-edge")
         .config("RetrogradeServiceConfig", &one(ev::WRONG_WAY, "wrong-way driving"))
@@ -372,19 +425,29 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
         .implemented(),
     AlgorithmSpec::new(37, "floating", "漂浮物检测", "Floating debris")
         .names("floating-edge", "floating-cloud")
-        .config("FloatingServiceConfig", &one(ev::FLOATING_DEBRIS, "floating debris")),
+        .config("FloatingServiceConfig", &one(ev::FLOATING_DEBRIS, "floating debris"))
+        .with_keys(&[BASE, FLOATING_KEYS])
+        .implemented(),
     AlgorithmSpec::new(38, "drainage-recognition", "排口排水识别", "Drainage outlet monitoring")
         .names("drainage-recognition-edge", "drainage-recognition-cloud")
-        .config("DrainageServiceConfig", &one(ev::DRAINAGE, "drainage outlet state")),
+        .config("DrainageServiceConfig", &one(ev::DRAINAGE, "drainage outlet state"))
+        .with_keys(&[BASE, DRAINAGE_KEYS])
+        .implemented(),
     AlgorithmSpec::new(39, "cali-water-ruler-river", "河道标定水尺识别", "River water-level gauge reading")
         .names("cali-water-ruler-river-edge", "cali-water-ruler-river-cloud")
-        .config("WaterRulerServiceConfig", &one(ev::WATER_GAUGE, "water-level gauge reading")),
+        .config("WaterRulerServiceConfig", &one(ev::WATER_GAUGE, "water-level gauge reading"))
+        .with_keys(&[BASE, WATER_RULER_KEYS])
+        .implemented(),
     AlgorithmSpec::new(40, "w-ponding-detection", "积水检测", "Waterlogging")
         .names("w-ponding-detection-edge", "w-ponding-detection-cloud")
         .config("PondingServiceConfig", &one(ev::WATERLOGGING, "waterlogging"))
-        .with_keys(&[BASE, ALERT_MODE_KEYS]),
-    // No creation API was found (spec §8 gap 2): no service names, no config object name.
-    AlgorithmSpec::new(41, "cyanobacteria", "蓝藻识别", "Cyanobacteria identification")
-        .with_events(&one(ev::CYANOBACTERIA, "cyanobacteria"))
-        .with_keys(&[BASE, ALERT_MODE_KEYS]),
+        .with_keys(&[BASE, SURFACE_COVER_KEYS])
+        .implemented(),
+    // No creation API was found (spec §8 gap 2): the id, service names and config object name
+    // are Vigil's extension (urban-management style `c-` prefix).
+    AlgorithmSpec::new(41, "c-cyanobacteria", "蓝藻识别", "Cyanobacteria identification")
+        .names("c-cyanobacteria-edge", "c-cyanobacteria-cloud")
+        .config("CyanobacteriaServiceConfig", &one(ev::CYANOBACTERIA, "cyanobacteria"))
+        .with_keys(&[BASE, SURFACE_COVER_KEYS])
+        .implemented(),
 ];

@@ -20,6 +20,7 @@ pub struct Produced {
 impl Produced {
     /// The VIAS alarm envelope of this event (new `message_id`, picture as base64).
     pub fn to_alarm(&self, task_id: &str, stream_id: &str) -> Alarm {
+        let (data, extra) = Alarm::payload_fields(self.event.event_type, self.event.data.clone());
         Alarm {
             event_type: self.event.event_type,
             task_id: task_id.to_string(),
@@ -28,8 +29,8 @@ impl Produced {
             message_id: Alarm::new_message_id(),
             image_base64: self.jpeg.as_deref().map(encode_image),
             alarm_type: self.event.alarm_type,
-            data: self.event.data.clone(),
-            extra: Default::default(),
+            data,
+            extra,
         }
     }
 }
