@@ -157,6 +157,21 @@ pub(crate) fn regions(
     out
 }
 
+/// The [`regions`] of `marked` covering at least `min_area_percent` % of the smallest area
+/// (and at least 2 blocks): what waterlogging, cyanobacteria and soil report.
+pub(crate) fn large_regions(
+    grid: &Grid,
+    marked: &[bool],
+    block_area: &[Option<usize>],
+    n_areas: usize,
+    min_area_percent: f64,
+) -> Vec<Region> {
+    let per_area = blocks_per_area(block_area, n_areas);
+    let smallest = per_area.iter().copied().filter(|&n| n > 0).min().unwrap_or(0) as f64;
+    let min_blocks = (smallest * min_area_percent / 100.0).ceil().max(2.0) as usize;
+    regions(grid, marked, block_area, n_areas, min_blocks)
+}
+
 /// Number of blocks in each area (the denominator of per-area ratios).
 pub(crate) fn blocks_per_area(block_area: &[Option<usize>], n_areas: usize) -> Vec<usize> {
     let mut n = vec![0usize; n_areas];

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use vigil_vision::Roi;
 
 use crate::analyzer::{Analyzer, AnalyzerError, Event, FrameInput, Needs, Perception};
-use crate::colour_regions::{areas_of, block_areas, blocks_per_area, regions, Cell, Grid, Layout, RegionTracker};
+use crate::colour_regions::{areas_of, block_areas, large_regions, Cell, Grid, Layout, RegionTracker};
 use crate::common::{bbox_json, detection_id, Area};
 use crate::event_type::BARE_SOIL;
 use crate::registry::AnalyzerContext;
@@ -104,16 +104,12 @@ impl Analyzer for SoilAnalyzer {
             .zip(block_area)
             .map(|(c, a)| a.is_some() && soil(c))
             .collect();
-        let per_area = blocks_per_area(block_area, self.areas.len());
-        let min_blocks = per_area.iter().copied().filter(|&n| n > 0).min().unwrap_or(0) as f64
-            * self.cfg.min_area_percent as f64
-            / 100.0;
-        let found = regions(
+        let found = large_regions(
             &grid,
             &marked,
             block_area,
             self.areas.len(),
-            min_blocks.ceil().max(2.0) as usize,
+            self.cfg.min_area_percent as f64,
         );
         self.tracker.update(frame.time, found);
         let (mut items, mut boxes) = (Vec::new(), Vec::new());

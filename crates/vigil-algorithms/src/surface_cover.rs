@@ -12,7 +12,7 @@ use vigil_vision::{BBox, Roi};
 
 use crate::analyzer::{Analyzer, AnalyzerError, Event, FrameInput, Needs, Perception};
 use crate::colour_regions::{
-    areas_of, block_areas, blocks_per_area, obstacle_boxes, obstacle_needs, regions, Grid, Layout, RegionTracker,
+    areas_of, block_areas, large_regions, obstacle_boxes, obstacle_needs, Grid, Layout, RegionTracker,
 };
 use crate::common::{bbox_json, Area, Period};
 use crate::typed_config::secs;
@@ -108,16 +108,12 @@ impl Analyzer for SurfaceCoverAnalyzer {
             Vec::new()
         };
         let marked = self.rule.mark(&grid, block_area, &obstacles, frame.time);
-        let per_area = blocks_per_area(block_area, self.areas.len());
-        let min_blocks = per_area.iter().copied().filter(|&n| n > 0).min().unwrap_or(0) as f64
-            * self.cfg.min_area_percent as f64
-            / 100.0;
-        let found = regions(
+        let found = large_regions(
             &grid,
             &marked,
             block_area,
             self.areas.len(),
-            min_blocks.ceil().max(2.0) as usize,
+            self.cfg.min_area_percent as f64,
         );
         self.tracker.update(frame.time, found);
 

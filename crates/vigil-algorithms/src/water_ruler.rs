@@ -364,16 +364,7 @@ impl Analyzer for WaterRulerAnalyzer {
             boxes.push(r.gauge);
             boxes.extend(r.numbers);
         }
-        if list.is_empty() {
-            return Ok(Vec::new());
-        }
-        Ok(vec![Event {
-            event_type: WATER_GAUGE,
-            data: json!({ "water_level_list": list }),
-            alarm_type: None,
-            boxes,
-            with_image: true,
-        }])
+        Ok(Event::alarm_list(WATER_GAUGE, "water_level_list", list, boxes, true))
     }
 
     fn roi(&self) -> Option<&Roi> {
