@@ -274,7 +274,7 @@ async fn create_errors(b: Backend) {
             "service_name",
         ),
         (
-            path("c-smoke-and-fire-cloud"),
+            path("c-safetysuitedetection-cloud"),
             body("t1", &cam),
             "VIAS.00010004",
             "service_name",

@@ -100,6 +100,8 @@ pub enum Mode {
     /// Answers 200 only after 2 s (longer than the test webhook timeout).
     Slow = 2,
     BadRequest = 3,
+    /// Answers like `Ok`, 25 ms late: a burst takes long enough for several dispatchers to share it.
+    Paced = 4,
 }
 
 /// One POST the receiver accepted with 2xx.
@@ -130,7 +132,9 @@ async fn hook(State(st): State<Arc<ReceiverState>>, headers: HeaderMap, body: St
         *st.refused.lock().unwrap() += 1;
         return StatusCode::OK;
     }
-    if mode != Mode::Ok as u8 {
+    if mode == Mode::Paced as u8 {
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    } else if mode != Mode::Ok as u8 {
         *st.refused.lock().unwrap() += 1;
         return if mode == Mode::BadRequest as u8 {
             StatusCode::BAD_REQUEST
