@@ -218,6 +218,9 @@ async fn two_dispatchers_share_the_outbox(b: Backend) {
         let mut cfg = test_config(w);
         cfg.batch = 4;
         cfg.concurrency = 4;
+        // The per-project lease cap counts every worker: at the default (4) the first dispatcher's
+        // own 4 deliveries could hold it the whole time and leave nothing to share.
+        cfg.per_project = 16;
         let d = Dispatcher::new(s.store.clone(), test_sinks(dir.path(), Duration::from_secs(5)), cfg);
         counters.push(d.counters());
         let mut stopped = stop.subscribe();
