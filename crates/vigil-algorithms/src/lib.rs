@@ -39,15 +39,19 @@ mod frame_history;
 pub mod highpoint_crowd;
 mod homography;
 pub mod intrusion;
+pub mod model_binding;
+pub mod model_objects;
 pub mod non_motor;
 pub mod object_attributes;
 pub mod overspeed;
+pub mod partner_rule;
 pub mod payload_schema;
 pub mod ponding;
 pub mod pose_action;
 mod pose_track;
 pub mod registry;
 pub mod retrograde;
+pub mod safety_gear;
 pub mod shared_bicycle;
 pub mod ship_intrusion;
 pub mod smoke_fire;
@@ -73,9 +77,10 @@ pub use crowd_count::{CrowdConfig, CrowdCountAnalyzer};
 pub use event_type::{EventSpec, Provenance};
 pub use flow_count::{FlowConfig, FlowCountAnalyzer};
 pub use intrusion::{IntrusionAnalyzer, IntrusionConfig};
+pub use model_binding::ModelBinding;
 pub use registry::{
-    build_analyzer, build_analyzer_seeded, build_analyzer_with, is_implemented, parse_roi, validate_roi,
-    AnalyzerContext, REGISTRY,
+    build_analyzer, build_analyzer_seeded, build_analyzer_with, build_partner_analyzer, is_implemented, parse_roi,
+    validate_roi, AnalyzerContext, REGISTRY,
 };
 pub use schema::{DefaultValue, ParamKind, ParamSpec};
 pub use validate::{validate_common, validate_common_at, ConfigError, ConfigErrorKind, ValidatedCommon};

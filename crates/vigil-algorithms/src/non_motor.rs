@@ -212,6 +212,7 @@ mod tests {
         let ctx = AnalyzerContext {
             analysis_fps: 5.0,
             seed: 3,
+            model: None,
         };
         NonMotorAnalyzer::new(cfg, Roi::parse(roi).expect("roi"), &ctx)
     }

@@ -12,6 +12,7 @@ use crate::{crowd_count, flow_count, highpoint_crowd, intrusion, staff_on_duty};
 use crate::{cyanobacteria, floating, ponding, soil};
 use crate::{drainage, smoke_fire};
 use crate::{event_action, fight, pose_action};
+use crate::{model_objects as mo, partner_rule, safety_gear};
 use crate::{non_motor, shared_bicycle, ship_intrusion, umbrella};
 use crate::{object_attributes, wear_mask};
 use crate::{overspeed, retrograde, vehicle_detection, vehicle_statistics};
@@ -27,6 +28,8 @@ pub struct AnalyzerContext {
     pub analysis_fps: f64,
     /// Seed of the task's `detection_id`s (differs between tasks; fixed in tests).
     pub seed: u64,
+    /// The operator's detector bound to this algorithm (model-bound and partner algorithms).
+    pub model: Option<crate::model_binding::ModelBinding>,
 }
 
 impl Default for AnalyzerContext {
@@ -34,6 +37,7 @@ impl Default for AnalyzerContext {
         AnalyzerContext {
             analysis_fps: 5.0,
             seed: fresh_seed(),
+            model: None,
         }
     }
 }
@@ -72,6 +76,20 @@ pub const REGISTRY: &[(&str, BuildFn)] = &[
     ("c-smoke-and-fire", smoke_fire::build),
     ("drainage-recognition", drainage::build),
     ("cali-water-ruler-river", water_ruler::build),
+    // Model-bound: an operator's detector package (catalog::model_roles, docs/algorithm-center.md).
+    ("c-safetysuitedetection", safety_gear::build_work_gear),
+    ("c-helmet-elec-recog", safety_gear::build_ebike_helmet),
+    ("c-trash-abnormal-detect", mo::build_trash_abnormal),
+    ("c-urban-trash-overflow", mo::build_trash_overflow),
+    ("c-urban-sign-detect", mo::build_sign),
+    ("c-urban-stacking", mo::build_stacking),
+    ("c-urban-drying", mo::build_drying),
+    ("c-urban-dregs", mo::build_dregs),
+    ("c-urban-manholecover-miss", mo::build_manhole),
+    ("c-mobile-manholecover", mo::build_mobile_manhole),
+    ("c-urban-trash-detect", mo::build_urban_trash),
+    ("c-mobile-trash-detect", mo::build_mobile_trash),
+    ("c-urban-roadside-stall", mo::build_roadside_stall),
 ];
 
 /// Whether an algorithm id has an analyzer.
@@ -124,4 +142,14 @@ pub fn build_analyzer_with(
     };
     let roi = parse_roi(common, &format!("{COMMON_PATH}.target_roi"))?;
     build(common, roi, ctx)
+}
+
+/// The analyzer of a partner rule service (a generic rule package served under its own name):
+/// `common` validated against [`crate::catalog::PARTNER_RULE`], the package in `ctx.model`.
+pub fn build_partner_analyzer(
+    common: &ValidatedCommon,
+    ctx: &AnalyzerContext,
+) -> Result<Box<dyn Analyzer>, ConfigError> {
+    let roi = parse_roi(common, &format!("{COMMON_PATH}.target_roi"))?;
+    partner_rule::build(common, roi, ctx)
 }

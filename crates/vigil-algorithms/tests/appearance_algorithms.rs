@@ -28,6 +28,7 @@ fn mask_analyzer() -> WearMaskAnalyzer {
         &AnalyzerContext {
             analysis_fps: 5.0,
             seed: 1,
+            model: None,
         },
     )
 }

@@ -77,8 +77,11 @@ fn the_implemented_algorithms_are_exactly_the_registry() {
         "catalogue `.implemented()` flags and REGISTRY lines differ"
     );
     // Issue 10: the 16 algorithms on detector + tracker + rules; issue 11: 12 more on pose,
-    // faces, OCR and pixels.
-    assert_eq!(implemented.len(), 28, "{implemented:?}");
+    // faces, OCR and pixels; issue 12: the 13 on an operator's model (catalog::model_roles).
+    assert_eq!(implemented.len(), 41, "{implemented:?}");
+    let model_bound: Vec<&str> = vigil_algorithms::catalog::model_roles::model_bound_ids().collect();
+    assert_eq!(model_bound.len(), 13);
+    assert!(model_bound.iter().all(|id| implemented.contains(id)));
     for alg in Catalog::iter() {
         assert_eq!(alg.refuses_unknown_keys(), alg.implemented, "{}", alg.id);
     }

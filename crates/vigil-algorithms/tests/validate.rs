@@ -287,11 +287,16 @@ fn unknown_keys_are_refused_for_implemented_algorithms() {
 }
 
 #[test]
-fn unknown_keys_are_kept_for_provisional_schemas() {
+fn unknown_keys_are_refused_once_vigil_owns_the_schema() {
+    // Issue 12 implemented the last provisional schemas (the model-bound algorithms).
     let gear = alg("c-safetysuitedetection-edge");
-    let v = ok(gear, json!({"some_uncaptured_key": [1, 2]}));
-    assert_eq!(v.get("some_uncaptured_key"), Some(&json!([1, 2])));
-    // Known keys are still checked.
+    assert_refused(
+        gear,
+        json!({"some_uncaptured_key": [1, 2]}),
+        "some_uncaptured_key",
+        ConfigErrorKind::UnknownKey,
+    );
+    // Known keys are checked.
     assert_refused(
         gear,
         json!({"hat_detection_sw": 3}),

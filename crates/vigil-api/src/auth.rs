@@ -90,7 +90,13 @@ async fn caller_from_signature(state: &AppState, req: Request) -> Result<(Caller
     };
 
     let (parts, body) = req.into_parts();
-    let bytes = to_bytes(body, state.config.body_limit).await.map_err(|_| {
+    // Model package uploads carry the model in the body and have a larger limit of their own.
+    let limit = if parts.method == http::Method::POST && parts.uri.path().ends_with("/algorithm/packages") {
+        crate::model_packages::UPLOAD_BODY_LIMIT
+    } else {
+        state.config.body_limit
+    };
+    let bytes = to_bytes(body, limit).await.map_err(|_| {
         ApiError::new(
             ErrorCode::BodyTooLarge,
             "the request body is larger than the server's limit",

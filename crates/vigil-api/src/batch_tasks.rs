@@ -575,7 +575,13 @@ pub async fn list(
             .collect();
         let mut counters: BTreeMap<&str, i64> = STATE_KEYS.iter().map(|k| (*k, 0)).collect();
         for t in &mine {
-            if let Some(c) = counters.get_mut(t.state.to_lowercase().as_str()) {
+            // A task stopped by stop-deploy counts as `stopped_no_service`, not `stopped`.
+            let key = if t.state == "STOPPED" && t.status == "stopped_no_service" {
+                t.status.clone()
+            } else {
+                t.state.to_lowercase()
+            };
+            if let Some(c) = counters.get_mut(key.as_str()) {
                 *c += 1;
             }
         }

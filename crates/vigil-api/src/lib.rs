@@ -3,14 +3,17 @@
 
 pub mod aksk;
 mod alarms;
+mod algorithm_center;
 mod auth;
 mod batch_tasks;
+mod edge_pools;
 pub mod error;
 mod health;
 mod iam_tokens;
 mod json_body;
 mod legacy_tasks;
 mod login_throttle;
+pub mod model_packages;
 pub mod openapi;
 mod password_check;
 mod query;
@@ -41,6 +44,8 @@ pub struct ApiConfig {
     pub task_quota: i64,
     /// Batch tasks per project (VIAS.0010048 beyond, as for tasks).
     pub batch_task_quota: i64,
+    /// Edge pools per project (VIAS.00010050 beyond).
+    pub edge_pool_quota: i64,
     /// Brute-force protection of password checks.
     pub login: LoginPolicy,
     /// `None` disables rate limiting.
@@ -62,6 +67,7 @@ impl Default for ApiConfig {
             group_quota: 100,
             task_quota: 200,
             batch_task_quota: 50,
+            edge_pool_quota: 10,
             login: LoginPolicy::default(),
             rate_limit: Some(RateLimit {
                 quota: 10_000,

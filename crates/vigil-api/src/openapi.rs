@@ -3,7 +3,10 @@
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::{alarms, batch_tasks, error, health, iam_tokens, legacy_tasks, tasks, video_groups, video_sources};
+use crate::{
+    alarms, algorithm_center, batch_tasks, edge_pools, error, health, iam_tokens, legacy_tasks, model_packages, tasks,
+    video_groups, video_sources,
+};
 
 struct Security;
 
@@ -37,10 +40,13 @@ impl Modify for Security {
         legacy_tasks::list, legacy_tasks::show, legacy_tasks::update, legacy_tasks::delete, legacy_tasks::start, legacy_tasks::stop,
         batch_tasks::create, batch_tasks::list, batch_tasks::update, batch_tasks::delete, batch_tasks::action,
         alarms::list, alarms::image,
+        algorithm_center::list, algorithm_center::show, algorithm_center::deploy, algorithm_center::stop,
+        model_packages::upload, model_packages::list, model_packages::show, model_packages::delete,
+        edge_pools::create, edge_pools::list, edge_pools::show, edge_pools::delete,
     ),
     components(schemas(error::ViasErrorBody, error::GatewayErrorBody)),
     modifiers(&Security),
-    tags((name = "Video Center"), (name = "Task Center"), (name = "Legacy VAS jobs"), (name = "IAM"), (name = "Operations"), (name = "Vigil extensions"))
+    tags((name = "Video Center"), (name = "Task Center"), (name = "Algorithm Center"), (name = "Operation Center"), (name = "Legacy VAS jobs"), (name = "IAM"), (name = "Operations"), (name = "Vigil extensions"))
 )]
 struct ApiDoc;
 

@@ -9,8 +9,8 @@ use axum::{Json, Router};
 
 use crate::request_id::RequestId;
 use crate::{
-    alarms, auth, batch_tasks, health, iam_tokens, legacy_tasks, openapi, request_id, tasks, video_groups,
-    video_sources, AppState,
+    alarms, algorithm_center, auth, batch_tasks, edge_pools, health, iam_tokens, legacy_tasks, model_packages, openapi,
+    request_id, tasks, video_groups, video_sources, AppState,
 };
 
 /// `IVA.0101` for anything that is not a route, or not a method of a route.
@@ -93,6 +93,39 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/v2/{project_id}/batch-tasks/{id}/action/{command}",
             put(batch_tasks::action),
+        )
+        // Algorithm Center (spec §4.2–4.5) and Vigil's model package routes.
+        .route("/v2/{project_id}/algorithm/services/user", get(algorithm_center::list))
+        .route(
+            "/v2/{project_id}/algorithm/services/{service_id}",
+            get(algorithm_center::show),
+        )
+        .route(
+            "/v2/{project_id}/algorithm/{alg_id}/deploy",
+            post(algorithm_center::deploy),
+        )
+        .route(
+            "/v2/{project_id}/algorithm/{alg_id}/deploy/stop",
+            put(algorithm_center::stop),
+        )
+        .route(
+            "/v2/{project_id}/algorithm/packages",
+            post(model_packages::upload)
+                .layer(DefaultBodyLimit::max(model_packages::UPLOAD_BODY_LIMIT))
+                .get(model_packages::list),
+        )
+        .route(
+            "/v2/{project_id}/algorithm/packages/{package_id}",
+            get(model_packages::show).delete(model_packages::delete),
+        )
+        // Operation Center (spec §4.6).
+        .route(
+            "/v2/{project_id}/edge-pools",
+            post(edge_pools::create).get(edge_pools::list),
+        )
+        .route(
+            "/v2/{project_id}/edge-pools/{id}",
+            get(edge_pools::show).delete(edge_pools::delete),
         )
         .route("/v2/{project_id}/vigil/alarms", get(alarms::list))
         .route("/v2/{project_id}/vigil/alarms/{message_id}/image", get(alarms::image))

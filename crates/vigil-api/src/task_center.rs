@@ -4,7 +4,6 @@
 
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
-use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 use vigil_core::catalog::{validate_common_at, AlgorithmSpec, Catalog, Placement};
 use vigil_core::secret_fields::{mask_json, mask_url, seal_json};
@@ -76,14 +75,30 @@ pub fn algorithm(service_name: &str) -> ApiResult<(&'static AlgorithmSpec, Place
     Ok((spec, placement))
 }
 
+/// The `config.common` schema and placement of a task's service in a project: a catalogue
+/// algorithm, or a partner rule package (validated as `catalog::PARTNER_RULE`, cloud placement).
+/// With `runnable`, refuses a stopped service (VIAS.00010012) and a model-bound algorithm
+/// without a bound package (VIAS.00010002), both with params `service_name`.
+pub async fn task_service(
+    state: &AppState,
+    project: &str,
+    service_name: &str,
+    runnable: bool,
+) -> ApiResult<(&'static AlgorithmSpec, Placement)> {
+    let builtin = Catalog::by_service_name(service_name).is_some();
+    if builtin {
+        algorithm(service_name)?;
+    }
+    let (service, placement) = crate::algorithm_center::resolve_service(state, project, service_name).await?;
+    if runnable {
+        crate::algorithm_center::check_runnable(&service)?;
+    }
+    Ok((service.task_spec(), placement))
+}
+
 /// A stable UUID-v4-shaped id for an algorithm (`algorithm_publish_id`, `alg_id`).
 pub fn alg_id(spec: &AlgorithmSpec) -> String {
-    let d = Sha256::digest(format!("vigil-algorithm:{}", spec.id).as_bytes());
-    let mut b = [0u8; 16];
-    b.copy_from_slice(&d[..16]);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    uuid::Uuid::from_bytes(b).to_string()
+    spec.alg_id()
 }
 
 pub fn iso(ms: i64) -> String {
@@ -197,7 +212,7 @@ pub async fn prepare_create(
     body: &TaskBody,
     batch_id: Option<&str>,
 ) -> ApiResult<PreparedTasks> {
-    let (spec, placement) = algorithm(service_name)?;
+    let (spec, placement) = task_service(state, project, service_name, true).await?;
     let legacy = body.is_legacy();
     let name = body
         .name
@@ -302,7 +317,7 @@ pub async fn prepare_update(
     task: &TaskRecord,
     body: &TaskBody,
 ) -> ApiResult<(TaskRecord, Vec<TemplateWrite>)> {
-    let (spec, placement) = algorithm(&task.service_name)?;
+    let (spec, placement) = task_service(state, &task.project_id, &task.service_name, false).await?;
     let mut t = task.clone();
     if let Some(name) = &body.name {
         validate::task_name("name", name)?;
@@ -390,7 +405,10 @@ pub async fn act(state: &AppState, project: &str, id: &str, command: &str) -> Ap
     let current = vigil_core::task_state::TaskState::parse(&task.state)
         .ok_or_else(|| ApiError::internal(format!("stored task state {:?}", task.state)))?;
     match command {
-        "start" if current.can_start() => state.store.request_start(id).await?,
+        "start" if current.can_start() => {
+            task_service(state, project, &task.service_name, true).await?;
+            state.store.request_start(id).await?
+        }
         "stop" if current.can_stop() => state.store.request_stop(id).await?,
         "start" | "stop" => {
             return Err(ApiError::new(

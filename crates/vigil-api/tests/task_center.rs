@@ -274,9 +274,10 @@ async fn create_errors(b: Backend) {
             "service_name",
         ),
         (
+            // Model-bound (issue 12): refused until a model package is bound.
             path("c-safetysuitedetection-cloud"),
             body("t1", &cam),
-            "VIAS.00010004",
+            "VIAS.00010002",
             "service_name",
         ),
         (

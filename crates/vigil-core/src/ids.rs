@@ -10,6 +10,18 @@ pub fn new_hex32_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
+/// A UUID-v4-shaped id derived from `seed`: the same seed gives the same id on every server
+/// (built-in algorithms' `alg_id` and `service_id`).
+pub fn stable_uuid(seed: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let d = Sha256::digest(seed.as_bytes());
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    uuid::Uuid::from_bytes(b).to_string()
+}
+
 /// `^[a-z0-9_-]{4,36}$`
 pub fn is_resource_id(s: &str) -> bool {
     (4..=36).contains(&s.len())

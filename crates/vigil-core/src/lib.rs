@@ -6,6 +6,7 @@ pub mod egress;
 pub mod error_code;
 pub mod field_error;
 pub mod ids;
+pub mod model_package;
 pub mod object_storage;
 pub mod outbound_headers;
 pub mod password;

@@ -2,10 +2,14 @@
 //! and one schema. Repositories: identity (`iam`), video sources and groups.
 
 pub mod alarms;
+pub mod algorithm_deployments;
 pub mod batch_tasks;
+pub mod edge_pools;
 mod error;
 pub mod iam;
 mod migrations;
+pub mod model_packages;
+pub mod nodes;
 pub mod outbox;
 mod quota;
 pub mod retention;

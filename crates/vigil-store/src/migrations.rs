@@ -9,6 +9,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_tasks.sql")),
     (3, include_str!("../migrations/0003_alarms.sql")),
     (4, include_str!("../migrations/0004_retention.sql")),
+    (5, include_str!("../migrations/0005_algorithm_center.sql")),
 ];
 
 /// Arbitrary constant naming Vigil's advisory lock on PostgreSQL.

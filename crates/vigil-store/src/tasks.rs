@@ -295,6 +295,29 @@ impl Store {
         Ok(())
     }
 
+    /// Stop-deploy of an algorithm: the project's tasks of these service names that run or
+    /// wait to run stop with `status` `stopped_no_service` (STOPPING first while a live worker
+    /// holds one; the worker's release keeps the status). Returns how many.
+    pub async fn stop_tasks_no_service(&self, project_id: &str, service_names: &[String]) -> Result<u64, StoreError> {
+        let now = now_ms();
+        let mut n = 0;
+        for name in service_names {
+            n += sqlx::query(
+                "UPDATE tasks SET state = CASE WHEN lease_owner IS NOT NULL AND lease_expires_at > $1 THEN 'STOPPING' \
+                 ELSE 'STOPPED' END, status = 'stopped_no_service', updated_at = $1 \
+                 WHERE project_id = $2 AND service_name = $3 \
+                 AND state IN ('PENDING', 'STARTING', 'RUNNING', 'ABNORMAL', 'RECOVERING')",
+            )
+            .bind(now)
+            .bind(project_id)
+            .bind(name)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        }
+        Ok(n)
+    }
+
     pub async fn delete_task(&self, project_id: &str, id: &str) -> Result<(), StoreError> {
         let n = sqlx::query("DELETE FROM tasks WHERE project_id = $1 AND id = $2")
             .bind(project_id)

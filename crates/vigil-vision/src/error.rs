@@ -58,6 +58,9 @@ pub enum VisionError {
     /// Downloading a model failed.
     #[error("download of {url} failed: {message}")]
     Download { url: String, message: String },
+    /// A task asks for a detector package that is not in the [`crate::PackageRegistry`].
+    #[error("detector package {0:016x} is not installed on this worker (install the package and restart the task)")]
+    PackageNotInstalled(u64),
     /// The inference worker pool is shut down or its queue is full.
     #[error("inference worker unavailable: {0}")]
     Worker(String),

@@ -5,11 +5,15 @@
 use std::sync::Arc;
 
 use crate::backend::BackendConfig;
-use crate::detect::{tiling, BBox, Detection, DetectorConfig, FaceDetector, FaceDetectorConfig, YoloxDetector};
-use crate::error::Result;
+use crate::detect::{
+    tiling, BBox, Detection, Detector, DetectorConfig, FaceDetector, FaceDetectorConfig, PackagedDetector,
+    YoloxDetector,
+};
+use crate::error::{Result, VisionError};
 use crate::image::ImageBgr;
 use crate::models::ModelDir;
 use crate::motion::{BlockGrid, LumaView, MotionConfig, MotionGate};
+use crate::packages::PackageRegistry;
 use crate::perception::{DetectorModel, Needs, Perception};
 use crate::pose::MultiPoseEstimator;
 use crate::textdet::TextReader;
@@ -27,7 +31,7 @@ pub struct PerceiverStats {
 pub struct Perceiver {
     models: ModelDir,
     backend: BackendConfig,
-    detectors: Vec<(DetectorModel, YoloxDetector)>,
+    detectors: Vec<(DetectorModel, LoadedDetector)>,
     faces: Option<FaceDetector>,
     poses: Option<MultiPoseEstimator>,
     text: Option<TextReader>,
@@ -66,22 +70,38 @@ impl Perceiver {
     /// so that a missing model is reported before the first frame.
     pub fn prepare(&mut self, needs: &Needs) -> Result<()> {
         for need in &needs.detectors {
-            let config = || DetectorConfig {
-                conf_threshold: need.min_score,
-                classes: Some(need.classes.clone()),
-                ..Default::default()
-            };
             match self.detectors.iter_mut().find(|(m, _)| *m == need.model) {
                 // Called per frame: only a change of the source's tasks changes the config.
-                Some((_, d))
-                    if d.config.conf_threshold == need.min_score
-                        && d.config.classes.as_deref() == Some(need.classes.as_slice()) => {}
-                Some((_, d)) => d.config = config(),
+                Some((_, d)) => {
+                    let c = d.config_mut();
+                    if c.conf_threshold != need.min_score || c.classes.as_deref() != Some(need.classes.as_slice()) {
+                        c.conf_threshold = need.min_score;
+                        c.classes = Some(need.classes.clone());
+                    }
+                }
                 None => {
-                    let d = match need.model {
-                        DetectorModel::Coco => YoloxDetector::coco(&self.models, &self.backend, config())?,
-                        DetectorModel::Person => YoloxDetector::person(&self.models, &self.backend, config())?,
+                    let mut d = match need.model {
+                        DetectorModel::Coco => LoadedDetector::Yolox(YoloxDetector::coco(
+                            &self.models,
+                            &self.backend,
+                            DetectorConfig::default(),
+                        )?),
+                        DetectorModel::Person => LoadedDetector::Yolox(YoloxDetector::person(
+                            &self.models,
+                            &self.backend,
+                            DetectorConfig::default(),
+                        )?),
+                        DetectorModel::Package(key) => {
+                            let package = PackageRegistry::global()
+                                .get(key)
+                                .ok_or(VisionError::PackageNotInstalled(key.0))?;
+                            LoadedDetector::Package(Box::new(PackagedDetector::load(&package, &self.backend)?))
+                        }
                     };
+                    // NMS IoU stays the model's own (a package's manifest `nms_iou`).
+                    let c = d.config_mut();
+                    c.conf_threshold = need.min_score;
+                    c.classes = Some(need.classes.clone());
                     self.detectors.push((need.model, d));
                 }
             }
@@ -146,7 +166,7 @@ impl Perceiver {
             let mut fresh = Vec::with_capacity(needs.detectors.len());
             for need in &needs.detectors {
                 if let Some((m, d)) = self.detectors.iter().find(|(m, _)| *m == need.model) {
-                    let dets = tiling::detect_tiled(d, image, need.tiles, d.config.nms_iou)?;
+                    let dets = tiling::detect_tiled(d.detector(), image, need.tiles, d.config().nms_iou)?;
                     fresh.push((*m, Arc::new(dets)));
                 }
             }
@@ -177,5 +197,32 @@ impl Perceiver {
             out.texts = Some(Arc::new(reader.read(image, regions)?));
         }
         Ok(out)
+    }
+}
+
+/// A loaded detector: a built-in YOLOX model or an operator's package.
+enum LoadedDetector {
+    Yolox(YoloxDetector),
+    Package(Box<PackagedDetector>),
+}
+
+impl LoadedDetector {
+    fn config(&self) -> &DetectorConfig {
+        match self {
+            LoadedDetector::Yolox(d) => &d.config,
+            LoadedDetector::Package(d) => &d.config,
+        }
+    }
+    fn config_mut(&mut self) -> &mut DetectorConfig {
+        match self {
+            LoadedDetector::Yolox(d) => &mut d.config,
+            LoadedDetector::Package(d) => &mut d.config,
+        }
+    }
+    fn detector(&self) -> &dyn Detector {
+        match self {
+            LoadedDetector::Yolox(d) => d,
+            LoadedDetector::Package(d) => d.as_ref(),
+        }
     }
 }

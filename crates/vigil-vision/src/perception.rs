@@ -16,6 +16,8 @@ pub enum DetectorModel {
     Coco,
     /// The light person-only detector, 192 px (class 0 = person).
     Person,
+    /// An operator's detector package ([`crate::packages`]); class ids in its manifest's order.
+    Package(crate::packages::PackageKey),
 }
 
 /// One detector an analyzer needs.

@@ -6,7 +6,10 @@
 
 pub mod analysis;
 pub mod engine;
+pub mod node;
+pub mod packages;
 mod pipeline;
+pub mod placement;
 pub mod source_health;
 pub mod source_spec;
 pub mod stopping;

@@ -16,8 +16,9 @@ use vigil_media::{MediaConfig, SourceSpec};
 use vigil_store::tasks::TaskRecord;
 use vigil_store::Store;
 
-use crate::analysis::{build_task_analyzer, AnalysisSettings};
+use crate::analysis::{build_task_analyzer_with, AnalysisSettings};
 use crate::engine::{AlarmSink, Attachment, EngineSettings, Produced, StreamHub, TaskSlot};
+use crate::packages::PackageError;
 use crate::pipeline::{PipelineEvent, PipelineFactory, PipelineHandle, StartError};
 
 /// Builds real pipelines. `wake` nudges the alarm dispatcher after each alarm.
@@ -119,8 +120,36 @@ impl PipelineFactory for Arc<TaskPipelines> {
             start_err(code, "the analysis could not be set up (configuration or model)", false)
         };
         let config: Value = serde_json::from_str(&task.config).map_err(|e| setup("VIGIL.CONFIG", e.to_string()))?;
-        let (analyzer, render) =
-            build_task_analyzer(&task.service_name, &config, &self.analysis).map_err(|e| setup("VIGIL.ANALYZER", e))?;
+        // The package (model-bound and partner services) is fetched from the database on a
+        // plain thread: `start` runs on the worker's async loop, which must not block_on.
+        let binding = if crate::packages::need_of(&task.service_name) == crate::packages::PackageNeed::None {
+            None
+        } else {
+            let (store, rt, t) = (self.store.clone(), self.runtime.clone(), task.clone());
+            let fetched = std::thread::scope(|s| {
+                s.spawn(move || rt.block_on(crate::packages::binding_for_task(&store, &t)))
+                    .join()
+                    .unwrap_or_else(|_| Err(PackageError::Load("the package fetch panicked".into())))
+            });
+            match fetched {
+                Ok(b) => b,
+                // Names the roles needed; nothing secret in it.
+                Err(PackageError::Missing(message)) => {
+                    tracing::warn!(task_id = %task.id, message, "task cannot start: no model package");
+                    return Err(start_err("VIGIL.MODEL_PACKAGE", message, false));
+                }
+                Err(PackageError::Load(detail)) => {
+                    tracing::warn!(task_id = %task.id, detail, "model package cannot be loaded; will retry");
+                    return Err(start_err(
+                        "VIGIL.MODEL_PACKAGE",
+                        "the model package could not be loaded",
+                        true,
+                    ));
+                }
+            }
+        };
+        let (analyzer, render) = build_task_analyzer_with(&task.service_name, &config, &self.analysis, binding)
+            .map_err(|e| setup("VIGIL.ANALYZER", e))?;
         let outputs = serde_json::from_str::<Value>(&task.output)
             .ok()
             .and_then(|v| parse_output(&v).ok())

@@ -12,7 +12,9 @@ use vigil_core::task_state::TaskState;
 use vigil_store::tasks::TaskRecord;
 use vigil_store::Store;
 
+use crate::node::NodeBeat;
 use crate::pipeline::{PipelineEvent, PipelineFactory};
+use crate::placement::{capacity_status, Placement, Verdict};
 use crate::supervisor::Supervised;
 
 #[derive(Debug, Clone)]
@@ -30,6 +32,10 @@ pub struct WorkerConfig {
     pub claims_per_tick: usize,
     /// The clock schedules are checked against.
     pub clock: WallClock,
+    /// The node's display name (`--node-name`; empty = the host name).
+    pub node_name: String,
+    /// Edge pools this node joins by name (`--pool`).
+    pub pools: Vec<String>,
 }
 
 /// Wall-clock time for schedules; tests set it by hand instead of waiting for a window.
@@ -65,6 +71,8 @@ impl Default for WorkerConfig {
             max_tasks: 64,
             claims_per_tick: 1,
             clock: WallClock::system(),
+            node_name: String::new(),
+            pools: Vec::new(),
         }
     }
 }
@@ -77,6 +85,8 @@ pub struct Worker {
     /// Tasks whose stored schedule cannot be read, by the revision already reported (warned
     /// about once per revision, not every tick).
     unreadable_schedules: HashMap<String, i64>,
+    /// This worker's node row (Operation Center).
+    node: NodeBeat,
 }
 
 /// Whether a task may run now by its schedule.
@@ -114,6 +124,7 @@ impl Worker {
             config,
             running: HashMap::new(),
             unreadable_schedules: HashMap::new(),
+            node: NodeBeat::default(),
         }
     }
 
@@ -159,6 +170,17 @@ impl Worker {
         let now = self.config.clock.now();
         let window = |t: &TaskRecord| schedule_window(t, now);
         let scheduled = |t: &TaskRecord| window(t) == Window::Open;
+        // 0. Heartbeat this node (registers it on the first tick), then read where tasks may run.
+        self.node
+            .beat(
+                &self.store,
+                &me,
+                &self.config.node_name,
+                &self.config.pools,
+                self.config.lease_ttl,
+            )
+            .await?;
+        let mut placement = Placement::load(&self.store, &me, &self.config.pools).await?;
         // 1. Follow the API for the tasks we run.
         let owned: HashMap<String, TaskRecord> = self
             .store
@@ -171,6 +193,28 @@ impl Worker {
         for id in ids {
             let task = owned.get(&id);
             let state = task.and_then(|t| TaskState::parse(&t.state));
+            // A re-deploy to another pool moves the task: released for a member to claim.
+            let placed = match task {
+                Some(t) if !placement.is_open() => {
+                    let alg = placement.alg_id(&self.store, &t.project_id, &t.service_name).await?;
+                    placement.verdict(t, alg.as_deref())
+                }
+                _ => Verdict::Allowed,
+            };
+            if let (Some(t), Verdict::OtherPool(pool)) = (task, &placed) {
+                if matches!(state, Some(s) if s.wants_pipeline()) {
+                    if let Some(mut s) = self.running.remove(&id) {
+                        s.stop();
+                    }
+                    let status = format!("waiting for a node of edge pool {pool}");
+                    self.store
+                        .report_task_state(&t.id, &me, "PENDING", &status, ("", ""))
+                        .await?;
+                    self.store.release_task(&t.id, &me, None).await?;
+                    tracing::info!(task_id = %id, pool = %pool, "task now pinned to a pool this node is not in; released");
+                    continue;
+                }
+            }
             let keep = matches!(state, Some(s) if s.wants_pipeline()) && task.is_some_and(scheduled);
             if !keep {
                 if let Some(mut s) = self.running.remove(&id) {
@@ -245,8 +289,33 @@ impl Worker {
                 }
                 continue;
             }
+            // Pool placement and deployment capacity (`placement.rs`).
+            let mut limit = None;
+            if !placement.is_open() {
+                let alg = placement.alg_id(&self.store, &t.project_id, &t.service_name).await?;
+                if placement.verdict(&t, alg.as_deref()) != Verdict::Allowed {
+                    continue;
+                }
+                if let (Some(n), Some(alg)) = (placement.capacity(&t, alg.as_deref()), alg) {
+                    let live = placement.live_of_alg(&self.store, &t.project_id, &alg).await?;
+                    if live.iter().filter(|id| **id != t.id).count() as i64 >= n {
+                        self.store.note_waiting(&t.id, &capacity_status(n)).await?;
+                        continue;
+                    }
+                    limit = Some((n, alg));
+                }
+            }
             if !self.store.claim_task(&t.id, &me, ttl).await? {
                 continue;
+            }
+            // Two workers may pass the check above at once: the oldest tasks keep their leases.
+            if let Some((n, alg)) = limit {
+                let live = placement.live_of_alg(&self.store, &t.project_id, &alg).await?;
+                if live.iter().position(|id| *id == t.id).is_none_or(|pos| pos as i64 >= n) {
+                    self.store.release_task(&t.id, &me, None).await?;
+                    self.store.note_waiting(&t.id, &capacity_status(n)).await?;
+                    continue;
+                }
             }
             if t.schedule.is_some() && t.schedule_status != "ACTIVATED" {
                 self.store.set_schedule_status(&t.id, "ACTIVATED").await?;

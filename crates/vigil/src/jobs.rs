@@ -191,6 +191,7 @@ pub fn worker(
         anyhow::bail!("analysis_fps must be between 0.1 and 60");
     }
     let wake_dispatcher = dispatcher.clone();
+    vigil_worker::packages::set_cache_dir(storage.data_dir.join("packages"));
     let pipelines = Arc::new(TaskPipelines {
         store: store.clone(),
         runtime: tokio::runtime::Handle::current(),
@@ -213,7 +214,18 @@ pub fn worker(
         max_tasks: pick!(a, f, max_tasks, 64).max(1),
         claims_per_tick: 1,
         clock: vigil_worker::WallClock::system(),
+        node_name: a.node_name.clone().or(f.node_name.clone()).unwrap_or_default(),
+        pools: vigil_worker::node::parse_pools(&a.pools.clone().or(f.pools.clone()).unwrap_or_default()),
     };
+    if let Some(bad) = config
+        .pools
+        .iter()
+        .find(|p| !vigil_store::edge_pools::valid_pool_name(p))
+    {
+        anyhow::bail!(
+            "--pool {bad:?}: a pool name has 4-32 characters a-z, 0-9 and '-', starts with a letter and ends with a letter or digit"
+        );
+    }
     jobs.push(supervise("task worker", stop.clone(), Backoff::default(), {
         let store = store.clone();
         // A restarted worker keeps its id: it resumes the leases of the one that died.

@@ -15,11 +15,18 @@ pub enum ModelsCommand {
     /// Check every model's sha256; exits non-zero when one is missing or wrong.
     Verify,
     /// Copy (from a directory) or download (from an http(s) base URL) the models, checking each
-    /// sha256 before it is put in place.
+    /// sha256 before it is put in place. With `DIR --project NAME`: install the bring-your-own
+    /// model package in DIR (`manifest.json` + `model.onnx`) into that project's database.
     Install {
+        /// A package directory (with `--project`).
+        #[arg(requires = "project", conflicts_with = "from")]
+        dir: Option<std::path::PathBuf>,
+        /// Project id or name the package is installed for.
+        #[arg(long, requires = "dir")]
+        project: Option<String>,
         /// Source directory or base URL (`<url>/<file>` is fetched).
-        #[arg(long)]
-        from: String,
+        #[arg(long, required_unless_present = "dir")]
+        from: Option<String>,
         /// Only these model ids (comma-separated). [default: all]
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
@@ -72,7 +79,17 @@ pub fn run(storage: &Storage, cmd: ModelsCommand) -> anyhow::Result<()> {
                 println!("all {} models verified", statuses.len());
             }
         }
-        ModelsCommand::Install { from, only } => {
+        ModelsCommand::Install {
+            dir: Some(dir),
+            project: Some(project),
+            ..
+        } => {
+            tokio::task::block_in_place(|| {
+                tokio::runtime::Handle::current().block_on(install_package(storage, &dir, &project))
+            })?;
+        }
+        ModelsCommand::Install { from, only, .. } => {
+            let from = from.context("--from DIR|URL is required")?;
             let bar = ProgressBar::new(0);
             bar.set_style(
                 ProgressStyle::with_template("{msg:28} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec}")
@@ -103,4 +120,32 @@ pub fn run(storage: &Storage, cmd: ModelsCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `vigil models install DIR --project NAME`: the package's manifest and model, checksum and
+/// binding checked exactly as the upload route checks them.
+async fn install_package(storage: &Storage, dir: &std::path::Path, project: &str) -> anyhow::Result<()> {
+    let manifest_path = dir.join("manifest.json");
+    let text =
+        std::fs::read_to_string(&manifest_path).with_context(|| format!("reading {}", manifest_path.display()))?;
+    let manifest: serde_json::Value =
+        serde_json::from_str(&text).with_context(|| format!("{} is not JSON", manifest_path.display()))?;
+    let model_path = dir.join("model.onnx");
+    let model = std::fs::read(&model_path).with_context(|| format!("reading {}", model_path.display()))?;
+    let store = crate::serve::open_store(storage).await?;
+    let Some(p) = store.find_project(project).await? else {
+        bail!("no project {project:?} (see `vigil iam project list`)");
+    };
+    let done = vigil_api::model_packages::install(&store, &p.id, &manifest, &model).await;
+    store.close().await;
+    match done {
+        Ok(r) => {
+            println!(
+                "installed package {} for project {}: service {} (alg_id {})",
+                r.package_id, p.name, r.service_name, r.alg_id
+            );
+            Ok(())
+        }
+        Err(e) => bail!("{} {}: {}", e.code.code(), e.params.join(","), e.detail),
+    }
 }

@@ -57,6 +57,9 @@ pub struct ServeArgs {
     /// Maximum tasks per project (VIAS.0010048 beyond). [default: 200]
     #[arg(long, env = "VIGIL_TASK_QUOTA")]
     pub task_quota: Option<i64>,
+    /// Maximum edge pools per project (VIAS.00010050 beyond). [default: 10]
+    #[arg(long, env = "VIGIL_EDGE_POOL_QUOTA")]
+    pub edge_pool_quota: Option<i64>,
     /// Maximum batch tasks per project (VIAS.0010048 beyond). [default: 50]
     #[arg(long, env = "VIGIL_BATCH_TASK_QUOTA")]
     pub batch_task_quota: Option<i64>,
@@ -120,6 +123,13 @@ pub struct ServeArgs {
     /// Most tasks one worker runs at once. [default: 64]
     #[arg(long, env = "VIGIL_MAX_TASKS")]
     pub max_tasks: Option<usize>,
+    /// Edge pool this node joins by name (Operation Center); repeatable or comma separated. [default: none]
+    #[arg(long = "pool", env = "VIGIL_POOLS", value_delimiter = ',')]
+    #[serde(alias = "pool")]
+    pub pools: Option<Vec<String>>,
+    /// This node's name in the Operation Center. [default: the host name]
+    #[arg(long, env = "VIGIL_NODE_NAME")]
+    pub node_name: Option<String>,
     /// Seconds a task lease lasts without heartbeat; another worker takes over after it. [default: 15]
     #[arg(long, env = "VIGIL_LEASE_TTL")]
     pub lease_ttl: Option<u64>,
@@ -263,7 +273,8 @@ pub fn api_config(cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<(SocketAddr,
         .batch_task_quota
         .or(f.batch_task_quota)
         .unwrap_or(d.batch_task_quota);
-    if source_quota < 0 || group_quota < 0 || task_quota < 0 || batch_task_quota < 0 {
+    let edge_pool_quota = cli.edge_pool_quota.or(f.edge_pool_quota).unwrap_or(d.edge_pool_quota);
+    if source_quota < 0 || group_quota < 0 || task_quota < 0 || batch_task_quota < 0 || edge_pool_quota < 0 {
         bail!("quotas must not be negative");
     }
     let body_limit = cli.body_limit.or(f.body_limit).unwrap_or(d.body_limit);
@@ -277,6 +288,7 @@ pub fn api_config(cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<(SocketAddr,
             group_quota,
             task_quota,
             batch_task_quota,
+            edge_pool_quota,
             login: login_policy(cli, f),
             rate_limit: (quota > 0).then_some(RateLimit { quota, window }),
             body_limit,

@@ -404,3 +404,52 @@ fn analyze_prints_alarm_lines_for_a_file() {
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(!bad.status.success() && err.contains("line_count_interval"), "{err}");
 }
+
+/// The eight Algorithm Center and Operation Center operations that `huaweicloudsdkvas` lacks,
+/// through the official SDK core's client, AK/SK signer and model deserialisation
+/// (`tests/python/vas_sdk_algorithm_center.py`): services listed and shown, a service deployed
+/// to an edge pool that the server's own node joined with `--pool`, stopped, the pool deleted.
+#[test]
+fn algorithm_center_and_edge_pools_through_the_official_sdk_core() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let server = Server::start_with(
+        &data,
+        &[("VIGIL_ADMIN_PASSWORD", "pw")],
+        &["--probe-interval", "0", "--rate-limit", "0", "--pool", "sdk-pool"],
+    );
+    let key: Value = serde_json::from_str(&run_ok(vigil().args([
+        "--data-dir",
+        d,
+        "iam",
+        "access-key",
+        "create",
+        "--user",
+        "admin",
+    ])))
+    .unwrap();
+    let out = Command::new(python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/vas_sdk_algorithm_center.py"))
+        .args([
+            &server.url(""),
+            key["access"].as_str().unwrap(),
+            key["secret"].as_str().unwrap(),
+            key["project_id"].as_str().unwrap(),
+            "sdk-pool",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "SDK Algorithm Center steps failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.contains("\"ok\": true")).count(),
+        17,
+        "{stdout}"
+    );
+    assert!(server.stop().success());
+}

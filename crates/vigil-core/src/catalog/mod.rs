@@ -4,6 +4,8 @@
 //! analyzers on top).
 
 pub mod event_type;
+pub mod json_schema;
+pub mod model_roles;
 pub mod roi_check;
 pub mod schema;
 pub mod spec;
@@ -12,6 +14,7 @@ mod table;
 pub mod validate;
 
 pub use event_type::{EventSpec, Provenance};
+pub use model_roles::{roles, RoleSpec, PARTNER_RULE};
 pub use roi_check::{parse_roi, validate_roi};
 pub use schema::{DefaultValue, ParamKind, ParamSpec};
 pub use spec::{AlgorithmSpec, Catalog, Constraint, Placement};

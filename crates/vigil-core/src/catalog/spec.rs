@@ -125,6 +125,16 @@ impl AlgorithmSpec {
         self
     }
 
+    /// The algorithm's stable `alg_id` (also the tasks' `algorithm_publish_id`).
+    pub fn alg_id(&self) -> String {
+        crate::ids::stable_uuid(&format!("vigil-algorithm:{}", self.id))
+    }
+
+    /// The stable `service_id` of the algorithm's service in the Algorithm Center.
+    pub fn service_id(&self) -> String {
+        crate::ids::stable_uuid(&format!("vigil-service:{}", self.id))
+    }
+
     /// Every `config.common` key this algorithm accepts, shared keys first.
     pub fn keys(&self) -> impl Iterator<Item = &'static ParamSpec> {
         self.key_groups.iter().flat_map(|group| group.iter())

@@ -195,6 +195,31 @@ const NON_MOTOR_KEYS: &[ParamSpec] = &[
 
 const OVERFLOW_KEYS: &[ParamSpec] = &[secs("alert_time_threshold", 1, 30, "seconds the overflow must last")];
 
+// --- model-bound algorithms: an operator's detector (catalog::model_roles) -------------------
+
+/// `alert_time_threshold` of the model-bound object algorithms (Vigil's key where the spec
+/// captured none).
+const fn stay_time(default: i64) -> ParamSpec {
+    ParamSpec::int("alert_time_threshold", 0, 3600, default, "seconds an object must stay in an ROI polygon (whole frame without ROI) before it alarms; 0 = on first sight (Vigil's key)")
+}
+
+const MODEL_STAY_KEYS: &[ParamSpec] = &[stay_time(5)];
+/// Dynamic perspective (a moving camera): an object is seen briefly, 1 s confirms it.
+const MOBILE_STAY_KEYS: &[ParamSpec] = &[stay_time(1)];
+const ROADSIDE_STAY_KEYS: &[ParamSpec] = &[stay_time(10)];
+
+/// Re-alarms of an object still there, and the picture switch.
+const REPEAT_KEYS: &[ParamSpec] = &[
+    shared::ALERT_MODE,
+    shared::ALERT_DETECTION_INTERVAL.with_default(DefaultValue::Int(60)),
+    shared::OUTPUT_IMAGE_SW,
+];
+
+const GEAR_KEYS: &[ParamSpec] = &[
+    ParamSpec::int("alert_time_threshold", 0, 60, 1, "seconds a person must be seen without the gear before the alarm (Vigil's key)"),
+    shared::OUTPUT_IMAGE_SW,
+];
+
 const HIGHPOINT_CROWD_KEYS: &[ParamSpec] = &[
     ParamSpec::int("grid_x_number", 0, 500, 0, "grid columns, each ⌊W/N⌋ px (the last takes the rest; at most ⌊W/10⌋, checked on the first frame); 0 = polygon-ROI mode"),
     ParamSpec::int("grid_y_number", 0, 500, 0, "grid rows, each ⌊H/N⌋ px (the last takes the rest; at most ⌊H/10⌋); 0 = polygon-ROI mode"),
@@ -276,7 +301,8 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
     AlgorithmSpec::new(6, "c-safetysuitedetection", "工服工帽检测", "Work gear and helmet detection")
         .names("c-safetysuitedetection-edge", "c-safetysuitedetection-cloud")
         .config("SafetySuitServiceConfig", &one(ev::WORK_CLOTHES_HELMET, "work clothes / helmet violation"))
-        .with_keys(&[BASE, SAFETY_SUIT_KEYS]),
+        .with_keys(&[BASE, SAFETY_SUIT_KEYS, GEAR_KEYS])
+        .implemented(),
     AlgorithmSpec::new(7, "c-smoke-and-fire", "烟火检测", "Smoke and fire detection")
         .names("c-smoke-and-fire-edge", "c-smoke-and-fire-cloud")
         .config("SmokeAndFireServiceConfig", &one(ev::SMOKE_AND_FIRE, "smoke or fire"))
@@ -343,11 +369,14 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
         .implemented(),
     AlgorithmSpec::new(17, "c-trash-abnormal-detect", "垃圾桶异常", "Trash-can anomaly")
         .names("c-trash-abnormal-detect-edge", "c-trash-abnormal-detect-cloud")
-        .config("TrashAbnormalServiceConfig", &one(ev::TRASH_CAN_ANOMALY, "trash-can anomaly")),
+        .config("TrashAbnormalServiceConfig", &one(ev::TRASH_CAN_ANOMALY, "trash-can anomaly"))
+        .with_keys(&[BASE, MODEL_STAY_KEYS, REPEAT_KEYS])
+        .implemented(),
     AlgorithmSpec::new(18, "c-urban-trash-overflow", "城市垃圾桶满溢", "Overflowing garbage can")
         .names("c-urban-trash-overflow-edge", "c-urban-trash-overflow-cloud")
         .config("UrbanTrashOverflowServiceConfig", &one(ev::TRASH_CAN_OVERFLOW, "garbage can overflowing"))
-        .with_keys(&[BASE, OVERFLOW_KEYS]),
+        .with_keys(&[BASE, OVERFLOW_KEYS, REPEAT_KEYS])
+        .implemented(),
     AlgorithmSpec::new(19, "c-highpoint-crowdcount", "高点人群统计", "Crowd counting at high altitude")
         .names("c-highpoint-crowdcount-edge", "c-highpoint-crowdcount-cloud")
         .config("HighpointCrowdcountServiceConfig", &one(ev::HIGHPOINT_CROWD, "crowd count (high altitude)"))
@@ -360,7 +389,9 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
         .implemented(),
     AlgorithmSpec::new(21, "c-helmet-elec-recog", "骑电动车未戴头盔", "E-bike rider without helmet")
         .names("c-helmet-elec-recog-edge", "c-helmet-elec-recog-cloud")
-        .config("HelmetElecRecogServiceConfig", &one(ev::EBIKE_NO_HELMET, "e-bike rider without helmet")),
+        .config("HelmetElecRecogServiceConfig", &one(ev::EBIKE_NO_HELMET, "e-bike rider without helmet"))
+        .with_keys(&[BASE, GEAR_KEYS])
+        .implemented(),
     AlgorithmSpec::new(22, "c-urban-umbrella", "城管-违规撑伞", "Umbrella violation")
         .names("c-urban-umbrella-edge", "c-urban-umbrella-cloud")
         .config("UmbrellaServiceConfig", &one(ev::UMBRELLA, "umbrella violation"))
@@ -368,36 +399,53 @@ pub(crate) static ALGORITHMS: &[AlgorithmSpec] = &[
         .implemented(),
     AlgorithmSpec::new(23, "c-urban-sign-detect", "城管-违规广告牌", "Advertisement or sign violation")
         .names("c-urban-sign-detect-edge", "c-urban-sign-detect-cloud")
-        .config("SignDetectServiceConfig", &one(ev::ILLEGAL_SIGN, "illegal advertisement or sign")),
+        .config("SignDetectServiceConfig", &one(ev::ILLEGAL_SIGN, "illegal advertisement or sign"))
+        .with_keys(&[BASE, MODEL_STAY_KEYS, REPEAT_KEYS])
+        .implemented(),
     AlgorithmSpec::new(24, "c-urban-stacking", "城管-乱堆物料", "Messy piles")
         .names("c-urban-stacking-edge", "c-urban-stacking-cloud")
-        .config("StackingServiceConfig", &one(ev::MESSY_PILES, "messy piles")),
+        .config("StackingServiceConfig", &one(ev::MESSY_PILES, "messy piles"))
+        .with_keys(&[BASE, MODEL_STAY_KEYS, REPEAT_KEYS])
+        .implemented(),
     AlgorithmSpec::new(25, "c-urban-drying", "城管-违规晾晒", "Clothes airing")
         .names("c-urban-drying-edge", "c-urban-drying-cloud")
-        .config("DryingServiceConfig", &one(ev::CLOTHES_AIRING, "clothes airing")),
+        .config("DryingServiceConfig", &one(ev::CLOTHES_AIRING, "clothes airing"))
+        .with_keys(&[BASE, MODEL_STAY_KEYS, REPEAT_KEYS])
+        .implemented(),
     AlgorithmSpec::new(26, "c-urban-dregs", "城管-渣土遗撒", "Littering construction waste")
         .names("c-urban-dregs-edge", "c-urban-dregs-cloud")
-        .config("DregsServiceConfig", &one(ev::CONSTRUCTION_WASTE, "construction-waste littering")),
+        .config("DregsServiceConfig", &one(ev::CONSTRUCTION_WASTE, "construction-waste littering"))
+        .with_keys(&[BASE, MODEL_STAY_KEYS, REPEAT_KEYS])
+        .implemented(),
     AlgorithmSpec::new(27, "c-urban-manholecover-miss", "城管-井盖缺失", "Missing manhole cover")
         .names("c-urban-manholecover-miss-edge", "c-urban-manholecover-miss-cloud")
-        .config("ManholecoverMissServiceConfig", &one(ev::MANHOLE_COVER_MISSING, "missing manhole cover")),
+        .config("ManholecoverMissServiceConfig", &one(ev::MANHOLE_COVER_MISSING, "missing manhole cover"))
+        .with_keys(&[BASE, MODEL_STAY_KEYS, REPEAT_KEYS])
+        .implemented(),
     AlgorithmSpec::new(28, "c-mobile-manholecover", "动态视角井盖缺失", "Missing manhole cover, dynamic perspective")
         .names("c-mobile-manholecover-edge", "c-mobile-manholecover-cloud")
         .config("MobileManholecoverMissServiceConfig",
-            &one(ev::MOBILE_MANHOLE_COVER_MISSING, "missing manhole cover (dynamic perspective)")),
+            &one(ev::MOBILE_MANHOLE_COVER_MISSING, "missing manhole cover (dynamic perspective)"))
+        .with_keys(&[BASE, MOBILE_STAY_KEYS, REPEAT_KEYS])
+        .implemented(),
     AlgorithmSpec::new(29, "c-urban-trash-detect", "城管-垃圾检测", "Urban trash")
         .names("c-urban-trash-detect-edge", "c-urban-trash-detect-cloud")
-        .config("TrashDetectServiceConfig", &one(ev::URBAN_TRASH, "urban trash")),
+        .config("TrashDetectServiceConfig", &one(ev::URBAN_TRASH, "urban trash"))
+        .with_keys(&[BASE, MODEL_STAY_KEYS, REPEAT_KEYS])
+        .implemented(),
     AlgorithmSpec::new(30, "c-mobile-trash-detect", "动态视角垃圾", "Urban mobile trash, dynamic perspective")
         .names("c-mobile-trash-detect-edge", "c-mobile-trash-detect-cloud")
-        .config("MobileTrashServiceConfig", &one(ev::MOBILE_TRASH, "trash (dynamic perspective)")),
+        .config("MobileTrashServiceConfig", &one(ev::MOBILE_TRASH, "trash (dynamic perspective)"))
+        .with_keys(&[BASE, MOBILE_STAY_KEYS, REPEAT_KEYS])
+        .implemented(),
     AlgorithmSpec::new(31, "c-urban-roadside-stall", "城管-占道经营", "Roadside stall")
         .edge_only("c-urban-roadside-stall-edge")
         .config("RoadsideServiceConfig", &[
             EventSpec::spec(ev::ROADSIDE_STALL, "roadside stall"),
             EventSpec::spec(ev::OUT_OF_STORE_STALL, "out-of-store business"),
         ])
-        .with_keys(&[BASE, ROADSIDE_KEYS]),
+        .with_keys(&[BASE, ROADSIDE_KEYS, ROADSIDE_STAY_KEYS, REPEAT_KEYS])
+        .implemented(),
     AlgorithmSpec::new(32, "c-urban-soil-exposure", "城管-裸土暴露", "Exposed bare soil")
         .names("c-urban-soil-exposure-edge", "c-urban-soil-exposure-cloud")
         .config("SoilExposureServiceConfig", &one(ev::BARE_SOIL, "exposed bare soil"))

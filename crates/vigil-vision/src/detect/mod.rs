@@ -6,10 +6,15 @@ use crate::backend::Tensor;
 use crate::error::Result;
 use crate::image::{axis_map, bilerp, ImageBgr};
 
+mod nanodet;
+pub mod packaged;
 pub mod tiling;
+mod yolov5;
+mod yolov8;
 pub mod yolox;
 pub mod yunet;
 
+pub use packaged::PackagedDetector;
 pub use yolox::{YoloxDetector, YoloxSpec};
 pub use yunet::{Face, FaceDetector, FaceDetectorConfig};
 

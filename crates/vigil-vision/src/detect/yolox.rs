@@ -31,15 +31,7 @@ pub struct YoloxDetector {
 impl YoloxDetector {
     /// Wraps a loaded session.
     pub fn new(session: Arc<dyn InferenceSession>, spec: YoloxSpec, config: DetectorConfig) -> Self {
-        let mut grid = Vec::new();
-        for &s in &spec.strides {
-            let n = spec.input_size / s;
-            for gy in 0..n {
-                for gx in 0..n {
-                    grid.push((gx as f32, gy as f32, s as f32));
-                }
-            }
-        }
+        let grid = grid(&spec.strides, spec.input_size, spec.input_size);
         Self {
             session,
             spec,
@@ -129,47 +121,25 @@ impl YoloxDetector {
 
     /// Decodes raw network output (`[N, 5 + classes]`) into frame-pixel detections.
     pub fn decode(&self, data: &[f32], ratio: f32, frame_w: f32, frame_h: f32) -> Vec<Detection> {
-        let nc = self.spec.num_classes;
-        let row = 5 + nc;
-        let thr = self.config.conf_threshold;
-        let mut cands = Vec::new();
-        for (i, &(gx, gy, s)) in self.grid.iter().enumerate() {
-            let r = &data[i * row..(i + 1) * row];
-            let obj = r[4];
-            if obj <= thr {
-                continue;
-            }
-            let mut bbox: Option<BBox> = None;
-            for c in 0..nc {
-                let score = obj * r[5 + c];
-                if score <= thr {
-                    continue;
-                }
-                if let Some(allow) = &self.config.classes {
-                    if !allow.contains(&(c as u32)) {
-                        continue;
-                    }
-                }
-                let b = *bbox.get_or_insert_with(|| {
-                    let cx = (r[0] + gx) * s;
-                    let cy = (r[1] + gy) * s;
-                    let w = r[2].exp() * s;
-                    let h = r[3].exp() * s;
-                    BBox::new(
-                        (cx - w * 0.5) / ratio,
-                        (cy - h * 0.5) / ratio,
-                        (cx + w * 0.5) / ratio,
-                        (cy + h * 0.5) / ratio,
-                    )
-                    .clamp(frame_w, frame_h)
-                });
-                cands.push(Detection {
-                    bbox: b,
-                    score,
-                    class_id: c as u32,
-                });
-            }
-        }
+        let cands = decode_rows(
+            data,
+            &self.grid,
+            self.spec.num_classes,
+            self.config.conf_threshold,
+            self.config.classes.as_deref(),
+        )
+        .into_iter()
+        .map(|d| Detection {
+            bbox: BBox::new(
+                d.bbox.x1 / ratio,
+                d.bbox.y1 / ratio,
+                d.bbox.x2 / ratio,
+                d.bbox.y2 / ratio,
+            )
+            .clamp(frame_w, frame_h),
+            ..d
+        })
+        .collect();
         let mut dets: Vec<Detection> = nms_class_aware(cands, self.config.nms_iou)
             .into_iter()
             .filter(|d| self.config.keeps(d))
@@ -179,6 +149,60 @@ impl YoloxDetector {
         }
         dets
     }
+}
+
+/// The YOLOX anchor grid `(gx, gy, stride)` of a `width`×`height` input, strides in output order
+/// (a partial last cell counts, as the network's feature maps round up).
+pub(crate) fn grid(strides: &[u32], width: u32, height: u32) -> Vec<(f32, f32, f32)> {
+    let mut grid = Vec::new();
+    for &s in strides {
+        for gy in 0..height.div_ceil(s) {
+            for gx in 0..width.div_ceil(s) {
+                grid.push((gx as f32, gy as f32, s as f32));
+            }
+        }
+    }
+    grid
+}
+
+/// Decodes YOLOX rows `[cx, cy, w, h, obj, cls...]` (one per `grid` cell) into candidate
+/// detections in network-input pixels, before NMS: `score = obj × cls` above `thr`, only the
+/// `classes` allowed (`None` = all). Shared by [`YoloxDetector`] and packaged YOLOX models.
+pub(crate) fn decode_rows(
+    data: &[f32],
+    grid: &[(f32, f32, f32)],
+    nc: usize,
+    thr: f32,
+    classes: Option<&[u32]>,
+) -> Vec<Detection> {
+    let row = 5 + nc;
+    let mut cands = Vec::new();
+    for (r, &(gx, gy, s)) in data.chunks_exact(row).zip(grid) {
+        let obj = r[4];
+        if obj <= thr {
+            continue;
+        }
+        let mut bbox: Option<BBox> = None;
+        for c in 0..nc {
+            let score = obj * r[5 + c];
+            if score <= thr || classes.is_some_and(|allow| !allow.contains(&(c as u32))) {
+                continue;
+            }
+            let b = *bbox.get_or_insert_with(|| {
+                let cx = (r[0] + gx) * s;
+                let cy = (r[1] + gy) * s;
+                let w = r[2].exp() * s;
+                let h = r[3].exp() * s;
+                BBox::new(cx - w * 0.5, cy - h * 0.5, cx + w * 0.5, cy + h * 0.5)
+            });
+            cands.push(Detection {
+                bbox: b,
+                score,
+                class_id: c as u32,
+            });
+        }
+    }
+    cands
 }
 
 impl Detector for YoloxDetector {
