@@ -16,6 +16,11 @@ pub fn capacity_status(stream_count: i64) -> String {
     format!("waiting for deployment capacity (stream_count {stream_count})")
 }
 
+/// What a PENDING task shows while the edge pool it is pinned to does not exist.
+pub fn missing_pool_status(pool_id: &str) -> String {
+    format!("waiting for edge pool {pool_id}, which does not exist in this project")
+}
+
 /// Whether this node may run a task, and why not.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Verdict {
@@ -103,6 +108,11 @@ impl Placement {
         self.deployment(&task.project_id, alg_id)
             .and_then(|d| d.required_pool())
             .map(str::to_string)
+    }
+
+    /// Whether the project has an edge pool with this id.
+    pub fn pool_exists(&self, project_id: &str, pool_id: &str) -> bool {
+        self.pools.get(pool_id).is_some_and(|p| p.project_id == project_id)
     }
 
     fn member_of(&self, pool: &EdgePoolRecord) -> bool {

@@ -14,7 +14,7 @@ use vigil_store::Store;
 
 use crate::node::NodeBeat;
 use crate::pipeline::{PipelineEvent, PipelineFactory};
-use crate::placement::{capacity_status, Placement, Verdict};
+use crate::placement::{capacity_status, missing_pool_status, Placement, Verdict};
 use crate::supervisor::Supervised;
 
 #[derive(Debug, Clone)]
@@ -291,10 +291,15 @@ impl Worker {
             }
             // Pool placement and deployment capacity (`placement.rs`).
             let mut limit = None;
-            if !placement.is_open() {
+            if !placement.is_open() || !t.edge_pool_id.is_empty() {
                 let alg = placement.alg_id(&self.store, &t.project_id, &t.service_name).await?;
-                if placement.verdict(&t, alg.as_deref()) != Verdict::Allowed {
-                    continue;
+                match placement.verdict(&t, alg.as_deref()) {
+                    Verdict::Allowed => {}
+                    Verdict::OtherPool(pool) if !placement.pool_exists(&t.project_id, &pool) => {
+                        self.store.note_waiting(&t.id, &missing_pool_status(&pool)).await?;
+                        continue;
+                    }
+                    _ => continue,
                 }
                 if let (Some(n), Some(alg)) = (placement.capacity(&t, alg.as_deref()), alg) {
                     let live = placement.live_of_alg(&self.store, &t.project_id, &alg).await?;

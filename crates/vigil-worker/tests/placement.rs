@@ -241,4 +241,43 @@ async fn stream_count_caps_running_tasks(b: Backend) {
     s.finish().await;
 }
 
-both_backends!(tasks_stay_in_their_pool, stream_count_caps_running_tasks);
+/// A legacy task pinned to a pool that does not exist runs nowhere, even on a server without
+/// any pool, and says why; it starts once a pool with that id exists and has this node.
+async fn a_task_pinned_to_a_missing_pool_waits(b: Backend) {
+    let s = TestServer::start(b).await;
+    let (mut w, r) = worker(&s, "wm", &["pool-m"]);
+    let t = create_task(&s, "pinned", "c-intrusiondetection-cloud").await;
+    s.store
+        .execute_raw(&format!(
+            "UPDATE tasks SET edge_pool_id = 'no-such-pool' WHERE id = '{t}'"
+        ))
+        .await
+        .unwrap();
+    ticks(&mut [&mut w], 3).await;
+    assert!(r.running.lock().unwrap().is_empty());
+    let rec = task(&s, &t).await;
+    assert_eq!(rec.state, "PENDING");
+    assert_eq!(
+        rec.status,
+        "waiting for edge pool no-such-pool, which does not exist in this project"
+    );
+    let (st, v) = s.post("/v2/{p}/edge-pools", json!({"name": "pool-m"})).await;
+    assert_eq!(st, 200, "{v}");
+    let pool = v["id"].as_str().unwrap().to_string();
+    s.store
+        .execute_raw(&format!("UPDATE tasks SET edge_pool_id = '{pool}' WHERE id = '{t}'"))
+        .await
+        .unwrap();
+    ticks(&mut [&mut w], 2).await;
+    assert!(
+        r.running.lock().unwrap().contains(&t),
+        "pinned task did not start on its pool's node"
+    );
+    s.finish().await;
+}
+
+both_backends!(
+    tasks_stay_in_their_pool,
+    stream_count_caps_running_tasks,
+    a_task_pinned_to_a_missing_pool_waits
+);
