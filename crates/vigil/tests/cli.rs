@@ -86,51 +86,28 @@ fn first_start_iam_sdk_signing_openapi_and_shutdown() {
         listed.contains(key["access"].as_str().unwrap()) && !listed.contains(key["secret"].as_str().unwrap()),
         "secrets never listed"
     );
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sdk_signing.py");
-    let out = Command::new(python())
-        .arg(&script)
-        .args([
+    run_python_steps(
+        "sdk_signing.py",
+        &[
             &format!("127.0.0.1:{}", server.port),
             key["access"].as_str().unwrap(),
             key["secret"].as_str().unwrap(),
             &project_id,
             &other_id,
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "SDK signing checks failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        stdout.lines().filter(|l| l.contains("\"ok\": true")).count(),
+        ],
         6,
-        "{stdout}"
     );
 
     // The official VAS SDK, unchanged, manages a task with the same AK/SK.
-    let out = Command::new(python())
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/vas_sdk.py"))
-        .args([
+    run_python_steps(
+        "vas_sdk.py",
+        &[
             &server.url(""),
             key["access"].as_str().unwrap(),
             key["secret"].as_str().unwrap(),
             &project_id,
-        ])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "VAS SDK steps failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert_eq!(
-        stdout.lines().filter(|l| l.contains("\"ok\": true")).count(),
+        ],
         10,
-        "{stdout}"
     );
 
     // OpenAPI 3 document validates and lists every route.
@@ -191,7 +168,7 @@ fn first_start_iam_sdk_signing_openapi_and_shutdown() {
     std::thread::sleep(Duration::from_millis(300));
     assert!(!server.drain_logs().iter().any(|l| l.contains("created user")));
     let out = Command::new(python())
-        .arg(&script)
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/sdk_signing.py"))
         .args([
             &format!("127.0.0.1:{}", server.port),
             key["access"].as_str().unwrap(),
@@ -429,27 +406,37 @@ fn algorithm_center_and_edge_pools_through_the_official_sdk_core() {
         "admin",
     ])))
     .unwrap();
-    let out = Command::new(python())
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python/vas_sdk_algorithm_center.py"))
-        .args([
+    run_python_steps(
+        "vas_sdk_algorithm_center.py",
+        &[
             &server.url(""),
             key["access"].as_str().unwrap(),
             key["secret"].as_str().unwrap(),
             key["project_id"].as_str().unwrap(),
             "sdk-pool",
-        ])
+        ],
+        17,
+    );
+    assert!(server.stop().success());
+}
+
+/// Runs `tests/python/<script>` (official Huawei SDK client code) with `args` and checks that
+/// it succeeded with exactly `steps` steps reporting `"ok": true`.
+fn run_python_steps(script: &str, args: &[&str], steps: usize) {
+    let out = Command::new(python())
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/python").join(script))
+        .args(args)
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
-        "SDK Algorithm Center steps failed:\n{stdout}\n{}",
+        "{script} steps failed:\n{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
     assert_eq!(
         stdout.lines().filter(|l| l.contains("\"ok\": true")).count(),
-        17,
+        steps,
         "{stdout}"
     );
-    assert!(server.stop().success());
 }
