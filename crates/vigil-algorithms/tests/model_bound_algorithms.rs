@@ -5,18 +5,15 @@
 
 mod support;
 
-use std::path::Path;
-
 use serde_json::{json, Value};
-use support::{composites, for_each_frame, media, perceiver, score, Timeline};
+use support::{composites, media, run, score, Timeline};
 use vigil_algorithms::catalog::{model_roles, PARTNER_RULE};
 use vigil_algorithms::model_binding::ModelBinding;
 use vigil_algorithms::{
-    build_analyzer_with, build_partner_analyzer, payload_schema, validate_common, Analyzer, AnalyzerContext, Catalog,
-    ConfigErrorKind, DetectorModel, FrameInput, Needs, REGISTRY,
+    build_analyzer_with, build_partner_analyzer, validate_common, Analyzer, AnalyzerContext, Catalog, ConfigErrorKind,
+    DetectorModel, REGISTRY,
 };
 use vigil_core::model_package::{RuleBinding, RuleKind};
-use vigil_vision::PerceiverFrame;
 
 /// The 80 COCO class names in the model's order (the shared models' label file).
 fn coco_names() -> Vec<String> {
@@ -74,46 +71,6 @@ fn partner(rule: RuleKind, classes: &[&str], config: Value, fps: f64) -> Box<dyn
         classes: classes.iter().map(|s| s.to_string()).collect(),
     };
     build_partner_analyzer(&common, &ctx(Some(binding(&[], Some(rule))), fps)).expect("partner analyzer")
-}
-
-/// Like `support::run`, but partner event types (no §6.4 entry) are checked by the tests.
-fn run(clip: &Path, fps: f64, analyzers: &mut [Box<dyn Analyzer>]) -> Vec<Timeline> {
-    let needs = Needs::union(analyzers.iter().map(|a| a.needs()).collect::<Vec<_>>().iter());
-    let mut perceiver = perceiver();
-    let mut timelines: Vec<Timeline> = vec![Vec::new(); analyzers.len()];
-    for_each_frame(clip, fps, |time, image| {
-        let perception = perceiver
-            .perceive(
-                &needs,
-                &PerceiverFrame {
-                    image,
-                    luma: None,
-                    time,
-                    gate_regions: &[],
-                },
-            )
-            .expect("perceive");
-        let frame = FrameInput {
-            image,
-            time,
-            epoch: 1_700_000_000 + time as i64,
-            rate: fps,
-        };
-        for (a, tl) in analyzers.iter_mut().zip(timelines.iter_mut()) {
-            for e in a.process(&frame, &perception).expect("process") {
-                if payload_schema::fields(e.event_type).is_some() {
-                    if let Err(why) = payload_schema::check(e.event_type, e.alarm_type, &e.data) {
-                        panic!(
-                            "event {} at {time:.1} s breaks spec §6.4: {why}\n{}",
-                            e.event_type, e.data
-                        );
-                    }
-                }
-                tl.push((time, e));
-            }
-        }
-    });
-    timelines
 }
 
 /// (time, item) of the list `key` of the events of type `t` with envelope `alarm_type`.
