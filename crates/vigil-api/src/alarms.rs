@@ -49,7 +49,7 @@ pub struct ListAlarmsResponse {
 const MAX_EPOCH_S: i64 = 253_402_300_799;
 
 /// Task ids are 32 hex chars; older clients' ids are accepted in the wider id alphabet.
-fn check_id(param: &str, v: Option<String>) -> Result<Option<String>, FieldError> {
+pub(crate) fn check_id(param: &str, v: Option<String>) -> Result<Option<String>, FieldError> {
     match v {
         Some(id)
             if !(1..=64).contains(&id.len())
@@ -88,7 +88,8 @@ fn image_path(project_id: &str, message_id: &str) -> String {
     format!("/v2/{project_id}/vigil/alarms/{message_id}/image")
 }
 
-fn dto(state: &AppState, r: &AlarmRecord) -> Map<String, Value> {
+/// One alarm as listed (and as streamed, see `alarm_stream`).
+pub(crate) fn alarm_dto(state: &AppState, r: &AlarmRecord) -> Map<String, Value> {
     let mut m = match serde_json::to_value(&r.envelope) {
         Ok(Value::Object(m)) => m,
         _ => Map::new(),
@@ -126,7 +127,7 @@ pub async fn list(
         limit: p.limit.unwrap_or(100),
     };
     let page = state.store.list_alarms(&caller.project_id, &filter).await?;
-    let alarms: Vec<Map<String, Value>> = page.alarms.iter().map(|r| dto(&state, r)).collect();
+    let alarms: Vec<Map<String, Value>> = page.alarms.iter().map(|r| alarm_dto(&state, r)).collect();
     Ok(Json(ListAlarmsResponse {
         count: alarms.len() as i64,
         total: page.total,

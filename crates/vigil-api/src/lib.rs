@@ -2,10 +2,12 @@
 //! issue, AK/SK request signing, request ids, per-project rate limits and the VIAS error bodies.
 
 pub mod aksk;
+pub mod alarm_stream;
 mod alarms;
 mod algorithm_center;
 mod auth;
 mod batch_tasks;
+pub mod console;
 mod edge_pools;
 pub mod error;
 mod health;
@@ -13,7 +15,9 @@ mod iam_tokens;
 mod json_body;
 mod legacy_tasks;
 mod login_throttle;
+pub mod metrics;
 pub mod model_packages;
+mod nodes;
 pub mod openapi;
 mod password_check;
 mod query;
@@ -21,7 +25,9 @@ mod rate_limit;
 mod replay;
 mod request_id;
 mod router;
+mod source_snapshot;
 mod task_center;
+mod task_stats;
 mod tasks;
 mod video_groups;
 mod video_sources;
@@ -58,6 +64,8 @@ pub struct ApiConfig {
     /// Base URL clients reach this server at, advertised in the token catalog.
     pub public_url: String,
     pub region: String,
+    /// When set, `GET /metrics` requires `Authorization: Bearer <token>` (`--metrics-token`).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for ApiConfig {
@@ -78,6 +86,7 @@ impl Default for ApiConfig {
             max_clock_skew: Duration::from_secs(15 * 60),
             public_url: "http://127.0.0.1:8080".into(),
             region: "local".into(),
+            metrics_token: None,
         }
     }
 }

@@ -4,8 +4,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::{
-    alarms, algorithm_center, batch_tasks, edge_pools, error, health, iam_tokens, legacy_tasks, model_packages, tasks,
-    video_groups, video_sources,
+    alarm_stream, alarms, algorithm_center, batch_tasks, edge_pools, error, health, iam_tokens, legacy_tasks,
+    model_packages, nodes, source_snapshot, tasks, video_groups, video_sources,
 };
 
 struct Security;
@@ -39,10 +39,11 @@ impl Modify for Security {
         tasks::create_v1, tasks::list_v1, tasks::show_v1, tasks::update_v1, tasks::delete_v1, tasks::action_v1,
         legacy_tasks::list, legacy_tasks::show, legacy_tasks::update, legacy_tasks::delete, legacy_tasks::start, legacy_tasks::stop,
         batch_tasks::create, batch_tasks::list, batch_tasks::update, batch_tasks::delete, batch_tasks::action,
-        alarms::list, alarms::image,
+        alarms::list, alarms::image, alarm_stream::stream, source_snapshot::show,
         algorithm_center::list, algorithm_center::show, algorithm_center::deploy, algorithm_center::stop,
         model_packages::upload, model_packages::list, model_packages::show, model_packages::delete,
         edge_pools::create, edge_pools::list, edge_pools::show, edge_pools::delete,
+        nodes::list, crate::task_stats::list,
     ),
     components(schemas(error::ViasErrorBody, error::GatewayErrorBody)),
     modifiers(&Security),

@@ -9,8 +9,8 @@ use axum::{Json, Router};
 
 use crate::request_id::RequestId;
 use crate::{
-    alarms, algorithm_center, auth, batch_tasks, edge_pools, health, iam_tokens, legacy_tasks, model_packages, openapi,
-    request_id, tasks, video_groups, video_sources, AppState,
+    alarm_stream, alarms, algorithm_center, auth, batch_tasks, console, edge_pools, health, iam_tokens, legacy_tasks,
+    model_packages, nodes, openapi, request_id, source_snapshot, tasks, video_groups, video_sources, AppState,
 };
 
 /// `IVA.0101` for anything that is not a route, or not a method of a route.
@@ -128,13 +128,25 @@ pub fn router(state: AppState) -> Router {
             get(edge_pools::show).delete(edge_pools::delete),
         )
         .route("/v2/{project_id}/vigil/alarms", get(alarms::list))
+        .route("/v2/{project_id}/vigil/alarms/stream", get(alarm_stream::stream))
+        .route(
+            "/v2/{project_id}/vigil/sources/{video_source_id}/snapshot",
+            get(source_snapshot::show),
+        )
+        .route("/v2/{project_id}/vigil/nodes", get(nodes::list))
+        .route("/v2/{project_id}/vigil/task-stats", get(crate::task_stats::list))
         .route("/v2/{project_id}/vigil/alarms/{message_id}/image", get(alarms::image))
         .route_layer(from_fn_with_state(state.clone(), auth::require));
 
     let body_limit = state.config.body_limit;
     Router::new()
         .route("/health", get(health::health))
+        // Prometheus scrape: outside the IAM auth (optional bearer token of its own).
+        .route("/metrics", get(crate::metrics::scrape))
         .route("/openapi.json", get(|| async { Json(openapi::document()) }))
+        .route("/console", get(console::redirect))
+        .route("/console/", get(console::index))
+        .route("/console/{*path}", get(console::asset))
         .route(
             "/v3/auth/tokens",
             post(iam_tokens::issue)
@@ -144,9 +156,12 @@ pub fn router(state: AppState) -> Router {
         .route("/v3/auth/tokens/mine", delete(iam_tokens::revoke_mine))
         .route("/v3/users/{user_id}/password", post(iam_tokens::change_password))
         .merge(vias)
+        // Labels request latency with the matched route template (layer below).
+        .route_layer(axum::middleware::from_fn(crate::metrics::mark_route))
         .fallback(unknown)
         .method_not_allowed_fallback(unknown)
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(from_fn_with_state(state.clone(), request_id::layer))
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .with_state(state)
 }

@@ -242,10 +242,12 @@ impl Dispatcher {
             }
             return;
         }
+        let started = std::time::Instant::now();
         let result = match AlarmPayload::from_item(&item) {
             Ok(p) => inner.sinks.deliver(&p).await,
             Err(e) => Err(e),
         };
+        record_attempt(&item, result.is_ok(), started.elapsed(), inner.clock.now_ms());
         match result {
             Ok(()) => {
                 inner.destinations.succeeded(&key);
@@ -301,5 +303,21 @@ impl Dispatcher {
         if let Err(se) = inner.store.retry_later(&item.id, &e.to_string(), next).await {
             tracing::error!(message_id = %item.message_id, error = %se, "cannot reschedule an alarm; its lease will expire and it is retried then");
         }
+    }
+}
+
+/// `/metrics`: attempt duration and outcome per sink kind (`webhook`, `obs`, `dis`; never the
+/// destination), and for acknowledged alarms the time they spent in the outbox.
+fn record_attempt(item: &OutboxItem, ok: bool, took: Duration, now_ms: i64) {
+    let sink = item.sink.clone();
+    let result = if ok { "ok" } else { "error" };
+    metrics::histogram!("vigil_delivery_duration_seconds", "sink" => sink.clone(), "result" => result)
+        .record(took.as_secs_f64());
+    if ok {
+        metrics::counter!("vigil_deliveries_total", "sink" => sink.clone()).increment(1);
+        let lag_ms = now_ms.saturating_sub(item.created_at).max(0);
+        metrics::histogram!("vigil_alarm_delivery_lag_seconds", "sink" => sink).record(lag_ms as f64 / 1000.0);
+    } else {
+        metrics::counter!("vigil_delivery_failures_total", "sink" => sink).increment(1);
     }
 }

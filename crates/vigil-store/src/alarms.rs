@@ -30,6 +30,15 @@ pub struct AlarmFilter {
     pub limit: i64,
 }
 
+/// One alarm of [`Store::import_alarms`]: the envelope (with its picture) and the row's extras.
+#[derive(Debug, Clone)]
+pub struct ImportedAlarm {
+    pub alarm: Alarm,
+    pub video_source_id: Option<String>,
+    /// Epoch milliseconds the row was stored at.
+    pub created_at: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct AlarmPage {
     /// Matches before pagination.
@@ -174,6 +183,100 @@ impl Store {
             total,
             alarms: rows.iter().map(record).collect::<Result<_, _>>()?,
         })
+    }
+
+    /// Bulk-loads event-center alarms of a project (seeding, imports) in one transaction, several
+    /// hundred rows per statement; each keeps its own `created_at`. No outbox rows are written.
+    pub async fn import_alarms(&self, project_id: &str, alarms: &[ImportedAlarm]) -> Result<(), StoreError> {
+        // 10 bind parameters per row, far below SQLite's and PostgreSQL's limits.
+        const ROWS: usize = 250;
+        let mut tx = self.pool.begin().await?;
+        for chunk in alarms.chunks(ROWS) {
+            let mut sql = String::from(
+                "INSERT INTO alarms (message_id, project_id, task_id, stream_id, video_source_id, event_type, \
+                 alarm_time, created_at, envelope, image_base64) VALUES ",
+            );
+            for r in 0..chunk.len() {
+                let b = r * 10;
+                if r > 0 {
+                    sql.push(',');
+                }
+                sql += &format!(
+                    "(${},${},${},${},${},${},${},${},${},${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9,
+                    b + 10
+                );
+            }
+            let mut q = sqlx::query(&sql);
+            for a in chunk {
+                q = q
+                    .bind(a.alarm.message_id.clone())
+                    .bind(project_id.to_string())
+                    .bind(a.alarm.task_id.clone())
+                    .bind(a.alarm.stream_id.clone())
+                    .bind(a.video_source_id.clone())
+                    .bind(to_i64("event_type", a.alarm.event_type)?)
+                    .bind(to_i64("timestamp", a.alarm.timestamp)?)
+                    .bind(a.created_at)
+                    .bind(a.alarm.without_image().to_json())
+                    .bind(a.alarm.image_base64.clone());
+            }
+            q.execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Event-center alarms of a project stored after the cursor `(created_at, message_id)`, oldest
+    /// first: the live feed's poll (`after_id = ""` takes every row of `after_ms` too). Only the
+    /// id filters of `f` apply (task, source, event type); times and paging are the caller's.
+    pub async fn alarms_created_after(
+        &self,
+        project_id: &str,
+        after_ms: i64,
+        after_id: &str,
+        f: &AlarmFilter,
+        limit: i64,
+    ) -> Result<Vec<AlarmRecord>, StoreError> {
+        // Built from fixed fragments only; every value is a bind parameter.
+        let mut cond = String::from("project_id = $1 AND (created_at > $2 OR (created_at = $2 AND message_id > $3))");
+        let mut n = 3;
+        for (col, on) in [
+            ("task_id", f.task_id.is_some()),
+            ("video_source_id", f.video_source_id.is_some()),
+            ("event_type", f.event_type.is_some()),
+        ] {
+            if on {
+                n += 1;
+                cond += &format!(" AND {col} = ${n}");
+            }
+        }
+        let sql = format!(
+            "SELECT project_id, video_source_id, created_at, envelope, \
+             CAST(CASE WHEN image_base64 IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_image FROM alarms WHERE {cond} \
+             ORDER BY created_at, message_id LIMIT {}",
+            limit.max(0)
+        );
+        let mut q = sqlx::query(&sql).bind(project_id).bind(after_ms).bind(after_id);
+        if let Some(v) = &f.task_id {
+            q = q.bind(v.clone());
+        }
+        if let Some(v) = &f.video_source_id {
+            q = q.bind(v.clone());
+        }
+        if let Some(v) = f.event_type {
+            q = q.bind(to_i64("event_type", v)?);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter().map(record).collect()
     }
 
     /// The JPEG of an event-center alarm: `NotFound("alarm")` for an unknown id (or another

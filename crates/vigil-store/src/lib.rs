@@ -14,6 +14,8 @@ pub mod outbox;
 mod quota;
 pub mod retention;
 mod rows;
+pub mod scrape_gauges;
+pub mod task_stats;
 pub mod tasks;
 pub mod video_groups;
 pub mod video_sources;

@@ -10,6 +10,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../migrations/0003_alarms.sql")),
     (4, include_str!("../migrations/0004_retention.sql")),
     (5, include_str!("../migrations/0005_algorithm_center.sql")),
+    (6, include_str!("../migrations/0006_console.sql")),
 ];
 
 /// Arbitrary constant naming Vigil's advisory lock on PostgreSQL.

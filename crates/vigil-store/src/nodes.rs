@@ -2,7 +2,10 @@
 //! heartbeat on every tick. Rows are never deleted automatically: a node that stops heartbeating
 //! shows `Abnormal` until an operator removes it.
 
+use std::collections::HashMap;
+
 use sqlx::any::AnyRow;
+use sqlx::Row;
 
 use crate::rows::{i, s, string_list, to_json_list};
 use crate::{now_ms, Store, StoreError};
@@ -11,6 +14,18 @@ use crate::{now_ms, Store, StoreError};
 pub const RUNNING: &str = "Running";
 /// Node (and pool) state otherwise.
 pub const ABNORMAL: &str = "Abnormal";
+
+/// `task_stats` rows older than this (ms) are a stopped worker's last word: their fps count 0.
+pub const STATS_FRESH_MS: i64 = 60_000;
+
+/// One node's share of a project's work.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct NodeLoad {
+    /// Tasks of the project whose lease the node holds.
+    pub tasks: i64,
+    /// Sum of those tasks' analysed frames per second.
+    pub analysed_fps: f64,
+}
 
 /// One GPU or NPU a node sees (`gpu_info` / `npu_info` items of `EdgeNodeInfoDto`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -163,6 +178,37 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(from_row).collect()
+    }
+
+    /// What each node runs for one project (the console's Nodes page): tasks whose lease it
+    /// holds and the sum of their analysed fps from `task_stats`. Project-scoped on purpose, so
+    /// a tenant never learns another tenant's load. Stats older than [`STATS_FRESH_MS`] count 0
+    /// (their worker stopped reporting).
+    pub async fn node_loads(&self, project_id: &str, now: i64) -> Result<HashMap<String, NodeLoad>, StoreError> {
+        let mut out: HashMap<String, NodeLoad> = HashMap::new();
+        let leased = sqlx::query(
+            "SELECT lease_owner AS node_id, COUNT(*) AS n FROM tasks \
+             WHERE project_id = $1 AND lease_owner IS NOT NULL AND lease_expires_at > $2 GROUP BY lease_owner",
+        )
+        .bind(project_id)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &leased {
+            out.entry(s(r, "node_id")?).or_default().tasks = i(r, "n")?;
+        }
+        let fps = sqlx::query(
+            "SELECT node_id, CAST(SUM(analysed_fps) AS DOUBLE PRECISION) AS fps FROM task_stats \
+             WHERE project_id = $1 AND updated_at >= $2 GROUP BY node_id",
+        )
+        .bind(project_id)
+        .bind(now - STATS_FRESH_MS)
+        .fetch_all(&self.pool)
+        .await?;
+        for r in &fps {
+            out.entry(s(r, "node_id")?).or_default().analysed_fps = r.try_get::<f64, _>("fps")?;
+        }
+        Ok(out)
     }
 
     /// Removes a node row (operators and tests; never done automatically).

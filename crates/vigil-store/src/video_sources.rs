@@ -314,6 +314,19 @@ impl Store {
             .ok_or(StoreError::NotFound("video source"))
     }
 
+    /// The prober's latest snapshot of a source (base64 JPEG): `NotFound("video source")` for an
+    /// unknown id (or another project's), `Ok(None)` while no snapshot was taken. Reads only this
+    /// one column, so the console can fetch each list row's picture cheaply.
+    pub async fn source_snapshot(&self, project_id: &str, id: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT image FROM video_sources WHERE project_id = $1 AND id = $2")
+            .bind(project_id)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(StoreError::NotFound("video source"))?;
+        Ok(opt_s(&row, "image")?.filter(|b64| !b64.is_empty()))
+    }
+
     /// Every source of the project, without snapshots (`image` is empty).
     pub async fn list_sources(&self, project_id: &str) -> Result<Vec<SourceDetail>, StoreError> {
         self.source_details(project_id, None).await

@@ -12,6 +12,9 @@ use crate::pipeline::{PipelineEvent, PipelineFactory, PipelineHandle};
 
 pub struct Supervised {
     task_id: String,
+    pub project_id: String,
+    /// Restarts after failures since this worker took the task (reported in `task_stats`).
+    pub restarts: u64,
     /// The task revision the running pipeline was built from.
     pub revision: i64,
     handle: Option<Box<dyn PipelineHandle>>,
@@ -34,6 +37,8 @@ impl Supervised {
         let (events_tx, events) = mpsc::unbounded_channel();
         Self {
             task_id: task.id.clone(),
+            project_id: task.project_id.clone(),
+            restarts: 0,
             revision: task.revision,
             handle: None,
             events,
@@ -76,6 +81,7 @@ impl Supervised {
         self.stop();
         let delay = restart_delay(self.failures);
         self.failures = self.failures.saturating_add(1);
+        self.restarts = self.restarts.saturating_add(1);
         self.retry_at = Some(Instant::now() + delay);
         delay
     }

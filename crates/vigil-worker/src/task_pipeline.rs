@@ -183,6 +183,7 @@ impl PipelineFactory for Arc<TaskPipelines> {
                 let status = events.clone();
                 let slot = TaskSlot {
                     task_id: task.id.clone(),
+                    video_source_id: task.video_source_id.clone(),
                     analyzer,
                     render,
                     sink: Box::new(sink),

@@ -1,7 +1,7 @@
 //! The worker loop: every tick it renews its leases, follows what the API changed (stop, delete,
 //! update, schedules), claims free runnable tasks, starts their pipelines and reports states.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,8 +9,11 @@ use chrono::{DateTime, Utc};
 use tokio::sync::watch;
 use vigil_core::schedule;
 use vigil_core::task_state::TaskState;
+use vigil_store::task_stats::TaskStats;
 use vigil_store::tasks::TaskRecord;
 use vigil_store::Store;
+
+use crate::engine::throughput;
 
 use crate::node::NodeBeat;
 use crate::pipeline::{PipelineEvent, PipelineFactory};
@@ -87,7 +90,13 @@ pub struct Worker {
     unreadable_schedules: HashMap<String, i64>,
     /// This worker's node row (Operation Center).
     node: NodeBeat,
+    /// When the `task_stats` rows were last written, and the tasks that have one.
+    stats_at: Option<Instant>,
+    stats_rows: HashSet<String>,
 }
+
+/// How often each running task's `task_stats` row is refreshed.
+const STATS_EVERY: Duration = Duration::from_secs(5);
 
 /// Whether a task may run now by its schedule.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -125,6 +134,8 @@ impl Worker {
             running: HashMap::new(),
             unreadable_schedules: HashMap::new(),
             node: NodeBeat::default(),
+            stats_at: None,
+            stats_rows: HashSet::new(),
         }
     }
 
@@ -160,6 +171,7 @@ impl Worker {
         for id in &busy {
             tracing::warn!(task_id = %id, "pipeline still stopping at shutdown; its lease is left to expire");
         }
+        self.report_throughput().await;
         tracing::info!(worker = %self.config.id, "worker stopped");
     }
 
@@ -336,7 +348,65 @@ impl Worker {
         for id in ids {
             self.service(&id, owned.get(&id)).await?;
         }
+        self.report_throughput().await;
         Ok(())
+    }
+
+    /// Every few seconds, each running task's throughput into `task_stats`; rows of tasks that
+    /// left this worker are deleted. Failures are logged, not fatal: the numbers are advisory.
+    async fn report_throughput(&mut self) {
+        let me = self.config.id.clone();
+        metrics::gauge!("vigil_worker_running_tasks", "node_id" => me.clone()).set(self.running.len() as f64);
+        let gone: Vec<String> = self
+            .stats_rows
+            .iter()
+            .filter(|id| !self.running.contains_key(*id))
+            .cloned()
+            .collect();
+        for id in gone {
+            throughput::forget(&id);
+            match self.store.delete_task_stats(&id, &me).await {
+                Ok(()) => {
+                    self.stats_rows.remove(&id);
+                }
+                Err(e) => tracing::warn!(task_id = %id, error = %e, "cannot delete the task's throughput row"),
+            }
+        }
+        if self.stats_at.is_some_and(|at| at.elapsed() < STATS_EVERY) {
+            return;
+        }
+        self.stats_at = Some(Instant::now());
+        let now = vigil_store::now_ms();
+        // Built first: the pipelines' handles must not be held across the writes' awaits.
+        let rows: Vec<TaskStats> = self
+            .running
+            .iter()
+            .map(|(id, sup)| {
+                let t = throughput::get(id).unwrap_or_default();
+                TaskStats {
+                    task_id: id.clone(),
+                    project_id: sup.project_id.clone(),
+                    node_id: me.clone(),
+                    analysed_fps: t.analysed_fps,
+                    decode_fps: t.decode_fps,
+                    analysed_frames: i64::try_from(t.analysed_frames).unwrap_or(i64::MAX),
+                    dropped_frames: i64::try_from(t.dropped_frames).unwrap_or(i64::MAX),
+                    restarts: i64::try_from(sup.restarts.saturating_add(t.stall_restarts)).unwrap_or(i64::MAX),
+                    updated_at: now,
+                }
+            })
+            .collect();
+        for row in rows {
+            match self.store.upsert_task_stats(&row).await {
+                Ok(()) => {
+                    self.stats_rows.insert(row.task_id);
+                }
+                Err(e) => {
+                    tracing::warn!(task_id = %row.task_id, error = %e, "cannot write the task's throughput row");
+                    return;
+                }
+            }
+        }
     }
 
     /// A task (whose lease we hold) has a schedule that cannot be read: it does not run, shows
@@ -377,6 +447,7 @@ impl Worker {
             match sup.start(self.factory.as_ref(), &task) {
                 Ok(()) => tracing::info!(task_id = %id, "pipeline started"),
                 Err(e) if e.retryable => {
+                    restarted(id, &e.code);
                     let delay = sup.failed();
                     self.store
                         .report_task_state(id, &me, "ABNORMAL", "restarting", (&e.code, &e.message))
@@ -432,6 +503,7 @@ impl Worker {
                     return Ok(());
                 }
                 PipelineEvent::Failed { code, message, .. } => {
+                    restarted(id, &code);
                     let delay = sup.failed();
                     tracing::warn!(task_id = %id, code, message, retry_in_s = delay.as_secs_f32(), "pipeline failed; restarting with backoff");
                     self.store
@@ -442,4 +514,10 @@ impl Worker {
         }
         Ok(())
     }
+}
+
+/// A pipeline restart after a failure, by the failure's public code (a fixed set).
+fn restarted(task_id: &str, code: &str) {
+    metrics::counter!("vigil_pipeline_restarts_total", "task_id" => task_id.to_string(), "code" => code.to_string())
+        .increment(1);
 }

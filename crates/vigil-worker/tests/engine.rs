@@ -109,6 +109,7 @@ fn slot(name: &str, analyzer: Box<dyn Analyzer>, fail_first: u32) -> (TaskSlot, 
     let ev = events.clone();
     let slot = TaskSlot {
         task_id: name.into(),
+        video_source_id: None,
         analyzer,
         render: Default::default(),
         sink: Box::new(RecordingSink {

@@ -139,6 +139,7 @@ pub fn run(storage: &Storage, args: AnalyzeArgs) -> anyhow::Result<()> {
     let (tx, rx) = std::sync::mpsc::channel();
     let slot = TaskSlot {
         task_id: "analyze".into(),
+        video_source_id: None,
         analyzer: Box::new(Progress {
             inner: analyzer,
             time_ms: time_ms.clone(),

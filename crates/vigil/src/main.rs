@@ -6,6 +6,7 @@ mod job_supervisor;
 mod jobs;
 mod logging;
 mod master_key;
+mod metrics_listen;
 mod models_cmd;
 mod private_files;
 mod serve;

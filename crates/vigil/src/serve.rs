@@ -104,10 +104,11 @@ fn spawn_background(
 pub async fn run_worker(storage: &Storage, args: &ServeArgs, file: &ServeArgs) -> anyhow::Result<()> {
     let store = open_store(storage).await?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let metrics = crate::metrics_listen::start(args, file, &store, stop_rx.clone()).await?;
     let jobs = crate::jobs::worker(storage, args, file, &store, stop_rx)?;
     shutdown_signal().await;
     let _ = stop_tx.send(true);
-    for job in jobs {
+    for job in jobs.into_iter().chain(metrics) {
         let _ = job.await;
     }
     store.close().await;
@@ -129,14 +130,22 @@ pub async fn run(storage: &Storage, args: &ServeArgs, file: &ServeArgs) -> anyho
         .with_context(|| format!("cannot listen on {listen}"))?;
     let local = listener.local_addr()?;
     tracing::info!(listen = %local, public_url = %vigil_store::redact(&config.public_url), tls = tls.is_some(), "Vigil API listening");
+    if vigil_api::console::is_built() {
+        tracing::info!(url = %format!("{}/console/", config.public_url.trim_end_matches('/')), "web console");
+    } else {
+        tracing::warn!("the web console is not built into this binary: run scripts/build_console.sh, then rebuild");
+    }
     // Connect info gives the login throttle the client's address.
     let app = vigil_api::router(AppState::new(store.clone(), secrets, config))
         .into_make_service_with_connect_info::<std::net::SocketAddr>();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let metrics = crate::metrics_listen::start(args, file, &store, stop_rx.clone()).await?;
     let background = spawn_background(storage, args, file, &store, stop_rx)?;
     let shutdown = async move {
         shutdown_signal().await;
         let _ = stop_tx.send(true);
+        // Open alarm streams never end by themselves; graceful shutdown would wait on them.
+        vigil_api::alarm_stream::close_all();
     };
     match tls {
         Some(config) => {
@@ -155,7 +164,7 @@ pub async fn run(storage: &Storage, args: &ServeArgs, file: &ServeArgs) -> anyho
                 .context("server error")?;
         }
     }
-    for job in background {
+    for job in background.into_iter().chain(metrics) {
         let _ = job.await;
     }
     store.close().await;

@@ -140,6 +140,12 @@ pub struct ServeArgs {
     /// restarted (its tasks show ABNORMAL VIGIL.STALLED meanwhile). [default: 30]
     #[arg(long, env = "VIGIL_STALL_RESTART_SECS")]
     pub stall_restart_secs: Option<u64>,
+    /// Bearer token `GET /metrics` requires (`Authorization: Bearer <token>`). [default: none, /metrics is open]
+    #[arg(long, env = "VIGIL_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Also serve `GET /metrics` on this address (for `vigil worker`, which has no API listener).
+    #[arg(long, env = "VIGIL_METRICS_LISTEN")]
+    pub metrics_listen: Option<SocketAddr>,
     /// MQTT broker for `dis` outputs, mqtt://[user:pass@]host[:port]. [default: none; dis alarms wait in the outbox]
     #[arg(long, env = "VIGIL_MQTT_URL")]
     pub mqtt_url: Option<String>,
@@ -304,8 +310,17 @@ pub fn api_config(cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<(SocketAddr,
                 .clone()
                 .or(f.region.clone())
                 .unwrap_or_else(|| d.region.clone()),
+            metrics_token: metrics_token(cli, f),
         },
     ))
+}
+
+/// The `/metrics` bearer token; an empty one means none.
+pub fn metrics_token(cli: &ServeArgs, f: &ServeArgs) -> Option<String> {
+    cli.metrics_token
+        .clone()
+        .or(f.metrics_token.clone())
+        .filter(|t| !t.trim().is_empty())
 }
 
 /// Brute-force protection of `/v3/auth/tokens` and password changes.

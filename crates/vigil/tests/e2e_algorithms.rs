@@ -244,32 +244,9 @@ fn clip_path(clip: Clip) -> PathBuf {
 }
 
 fn start_server(data: &std::path::Path, database: Option<&str>) -> Server {
-    let media = shared().join("media");
-    let composed = composites::composite_dir();
-    let roots = [
-        media.canonicalize().unwrap_or(media),
-        composed.canonicalize().unwrap_or(composed),
-    ]
-    .map(|p| p.display().to_string())
-    .join(",");
-    let mut env = vec![("VIGIL_ADMIN_PASSWORD", "pw")];
-    if let Some(db) = database {
-        env.push(("VIGIL_DATABASE", db));
-    }
-    Server::start_with(
-        data,
-        &env,
-        &[
-            "--probe-interval",
-            "0",
-            "--analysis-fps",
-            "5",
-            "--rate-limit",
-            "0",
-            "--media-roots",
-            &roots,
-        ],
-    )
+    let (media, composed) = (shared().join("media"), composites::composite_dir());
+    let env: Vec<(&str, &str)> = database.map(|db| ("VIGIL_DATABASE", db)).into_iter().collect();
+    Server::start_for_video(data, &[&media, &composed], &env, 0, &[])
 }
 
 fn state(api: &Api, task: &str) -> (String, Value) {

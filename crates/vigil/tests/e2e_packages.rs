@@ -54,28 +54,8 @@ fn now_s() -> f64 {
 }
 
 fn start_server(data: &Path) -> Server {
-    let media = shared().join("media");
-    let composed = composites::composite_dir();
-    let roots = [
-        media.canonicalize().unwrap_or(media),
-        composed.canonicalize().unwrap_or(composed),
-    ]
-    .map(|p| p.display().to_string())
-    .join(",");
-    Server::start_with(
-        data,
-        &[("VIGIL_ADMIN_PASSWORD", "pw")],
-        &[
-            "--probe-interval",
-            "0",
-            "--analysis-fps",
-            "5",
-            "--rate-limit",
-            "0",
-            "--media-roots",
-            &roots,
-        ],
-    )
+    let (media, composed) = (shared().join("media"), composites::composite_dir());
+    Server::start_for_video(data, &[&media, &composed], &[], 0, &[])
 }
 
 fn roi(name: &str, pts: [[i64; 2]; 4]) -> Value {

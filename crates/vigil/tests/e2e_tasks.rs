@@ -134,21 +134,7 @@ fn rtsp_intrusion_to_webhook_and_flow_counts_on_file() {
     let receiver = Receiver::start();
     let dir = tempfile::tempdir().unwrap();
     // The flow task reads the clip as a file: its directory is a media root.
-    let roots = clip.parent().unwrap().to_str().unwrap().to_string();
-    let server = Server::start_with(
-        &dir.path().join("data"),
-        &[("VIGIL_ADMIN_PASSWORD", "pw")],
-        &[
-            "--probe-interval",
-            "3",
-            "--analysis-fps",
-            "5",
-            "--rate-limit",
-            "0",
-            "--media-roots",
-            &roots,
-        ],
-    );
+    let server = Server::start_for_video(&dir.path().join("data"), &[clip.parent().unwrap()], &[], 3, &[]);
     let api = Api::login(&server, "admin", "pw", "default");
 
     // The source: probed online, with a snapshot and a stream path.

@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use crate::error::{Result, VisionError};
 
 pub mod ort_backend;
+mod timed;
 #[cfg(feature = "tract")]
 pub mod tract_backend;
 
@@ -160,11 +161,16 @@ pub fn load_session(path: &Path, cfg: &BackendConfig) -> Result<Arc<dyn Inferenc
         ));
     }
     match cfg.resolve_kind()? {
-        BackendKind::Ort => Ok(Arc::new(ort_backend::OrtSession::load(path, cfg)?)),
+        BackendKind::Ort => Ok(timed::TimedSession::wrap(Arc::new(ort_backend::OrtSession::load(
+            path, cfg,
+        )?))),
         BackendKind::Tract => {
             #[cfg(feature = "tract")]
             {
-                Ok(Arc::new(tract_backend::TractSession::load(path, cfg.threads)?))
+                Ok(timed::TimedSession::wrap(Arc::new(tract_backend::TractSession::load(
+                    path,
+                    cfg.threads,
+                )?)))
             }
             #[cfg(not(feature = "tract"))]
             {

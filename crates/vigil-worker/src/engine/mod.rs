@@ -10,10 +10,12 @@
 //! ```
 
 mod frame_clock;
+mod meter;
 mod source_key;
 mod source_runner;
 mod stream_hub;
 mod task_slot;
+pub mod throughput;
 
 pub use frame_clock::FrameClock;
 pub use source_key::source_key;

@@ -13,6 +13,7 @@ use vigil_media::{
 use vigil_vision::{BBox, ImageBgr, LumaView, Needs, Perceiver, PerceiverFrame, Roi};
 
 use super::frame_clock::FrameClock;
+use super::meter::Meter;
 use super::stream_hub::{lock, Command, HubInner, SourceShared};
 use super::task_slot::{Produced, TaskEntry};
 use crate::pipeline::PipelineEvent;
@@ -88,6 +89,8 @@ struct Runner {
     online: Option<bool>,
     last_image: Option<(Arc<ImageBgr>, i64)>,
     stats_at: Instant,
+    /// Frame rates and counters for /metrics and the task_stats rows.
+    meter: Meter,
 }
 
 impl Runner {
@@ -107,6 +110,7 @@ impl Runner {
             online: None,
             last_image: None,
             stats_at: Instant::now(),
+            meter: Meter::new(),
         }
     }
 
@@ -156,11 +160,13 @@ impl Runner {
                     if self.online == Some(true) {
                         (t.slot.status)(PipelineEvent::Running);
                     }
+                    self.meter.attached(&t);
                     self.tasks.push(t);
                 }
                 Command::Detach(id, ack) => {
                     if let Some(i) = self.tasks.iter().position(|t| t.id == id) {
                         let t = self.tasks.remove(i);
+                        self.meter.left(&t);
                         tracing::debug!(task_id = %t.slot.task_id, "task left its source");
                     }
                     let _ = ack.try_send(());
@@ -189,6 +195,7 @@ impl Runner {
         let reader = StreamReader::start_with(self.shared.spec.clone(), config, deps)?;
         self.hub.readers_opened.fetch_add(1, Ordering::Relaxed);
         self.reader = Some(reader);
+        self.meter.reader_opened();
         self.frames = None;
         self.last_frame_at = Instant::now();
         Ok(())
@@ -279,6 +286,7 @@ impl Runner {
         if let Some(r) = self.reader.take() {
             r.stop();
         }
+        self.meter.ended();
         close(&self.hub, &self.shared, None);
     }
 
@@ -294,6 +302,9 @@ impl Runner {
             message: "the stream delivered no frames; it was restarted".into(),
         });
         lock(&self.shared.stats).stall_restarts += 1;
+        // The old reader's last frames are counted before its counts go away with it.
+        self.refresh_meter();
+        self.meter.stalled();
         if let Some(r) = self.reader.take() {
             r.stop();
         }
@@ -393,6 +404,7 @@ impl Runner {
             let t = &mut self.tasks[i];
             match t.slot.sink.deliver(p) {
                 Ok(()) => {
+                    metrics::counter!("vigil_task_alarms_total", "task_id" => t.slot.task_id.clone()).increment(1);
                     if attempt > 0 {
                         tracing::info!(task_id = %t.slot.task_id, attempts = attempt + 1, "alarm stored after retries");
                         (t.slot.status)(PipelineEvent::Running);
@@ -420,6 +432,7 @@ impl Runner {
 
     /// Files: every task's pending events are flushed, then the tasks finish.
     fn end_of_stream(&mut self) {
+        self.refresh_meter();
         let ended = self.reader.as_ref().map(|r| r.status());
         let (image, epoch) = match &self.last_image {
             Some((i, e)) => (Some(i.clone()), *e),
@@ -464,7 +477,15 @@ impl Runner {
         }
     }
 
+    fn refresh_meter(&mut self) {
+        let stats = self.reader.as_ref().map(|r| r.stats());
+        self.meter.refresh(stats, &self.tasks);
+    }
+
     fn log_stats(&mut self) {
+        if self.meter.due() {
+            self.refresh_meter();
+        }
         if self.stats_at.elapsed() < STATS_EVERY {
             return;
         }

@@ -61,6 +61,8 @@ impl Default for RenderSwitches {
 /// What a task brings to a source.
 pub struct TaskSlot {
     pub task_id: String,
+    /// The registered video source the task reads, if any (labels the source's metrics).
+    pub video_source_id: Option<String>,
     pub analyzer: Box<dyn Analyzer>,
     pub render: RenderSwitches,
     pub sink: Box<dyn AlarmSink>,

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod pg;
+pub mod webdriver;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -106,6 +107,42 @@ impl Server {
             std::thread::sleep(Duration::from_millis(100));
         }
         panic!("vigil serve did not answer /health within 30 s");
+    }
+
+    /// A server for tests on real video: admin password `pw`, analysis at 5 fps, no rate limit,
+    /// `roots` as its media roots, the source prober every `probe_interval_s` seconds (0 = off),
+    /// then `extra` arguments.
+    pub fn start_for_video(
+        data: &Path,
+        roots: &[&Path],
+        env: &[(&str, &str)],
+        probe_interval_s: u32,
+        extra: &[&str],
+    ) -> Self {
+        let roots: Vec<String> = roots
+            .iter()
+            .map(|p| {
+                p.canonicalize()
+                    .unwrap_or_else(|_| p.to_path_buf())
+                    .display()
+                    .to_string()
+            })
+            .collect();
+        let (probe, roots) = (probe_interval_s.to_string(), roots.join(","));
+        let mut args = vec![
+            "--probe-interval",
+            &probe,
+            "--analysis-fps",
+            "5",
+            "--rate-limit",
+            "0",
+            "--media-roots",
+            &roots,
+        ];
+        args.extend_from_slice(extra);
+        let mut all_env = vec![("VIGIL_ADMIN_PASSWORD", "pw")];
+        all_env.extend_from_slice(env);
+        Self::start_with(data, &all_env, &args)
     }
 
     pub fn url(&self, path: &str) -> String {
