@@ -203,17 +203,18 @@ impl Browser {
     }
 
     pub fn find_all(&self, css: &str) -> Vec<Element> {
-        self.cmd(
-            "POST",
-            "/elements",
-            Some(json!({"using": "css selector", "value": css})),
-        )
-        .ok()
-        .and_then(|v| v.as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|e| e[ELEMENT_KEY].as_str().map(|id| Element(id.to_string())))
-        .collect()
+        self.elements("/elements", css)
+    }
+
+    /// The elements a CSS search under `path` (the page, or one element) answers; none on error.
+    fn elements(&self, path: &str, css: &str) -> Vec<Element> {
+        self.cmd("POST", path, Some(json!({"using": "css selector", "value": css})))
+            .ok()
+            .and_then(|v| v.as_array().cloned())
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|e| e[ELEMENT_KEY].as_str().map(|id| Element(id.to_string())))
+            .collect()
     }
 
     /// `[data-test="name"]`.
@@ -343,17 +344,7 @@ impl Browser {
 
     /// Elements matching `css` inside `parent`.
     pub fn find_in(&self, parent: &Element, css: &str) -> Vec<Element> {
-        self.cmd(
-            "POST",
-            &format!("/element/{}/elements", parent.0),
-            Some(json!({"using": "css selector", "value": css})),
-        )
-        .ok()
-        .and_then(|v| v.as_array().cloned())
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|e| e[ELEMENT_KEY].as_str().map(|id| Element(id.to_string())))
-        .collect()
+        self.elements(&format!("/element/{}/elements", parent.0), css)
     }
 
     /// Mouse clicks at fractional positions `(fx, fy)` of `e`'s box (0,0 top left, 1,1 bottom
