@@ -8,6 +8,7 @@ import { CamerasPage } from './pages/cameras.jsx';
 import { RegionsPage } from './pages/regions.jsx';
 import { TasksPage } from './pages/tasks.jsx';
 import { AlarmsPage } from './pages/alarms.jsx';
+import { EventsPage } from './pages/events.jsx';
 import { NodesPage } from './pages/nodes.jsx';
 
 /** Top-level pages: hash prefix → [nav label, component]. Components get `args` (the rest of the path). */
@@ -16,6 +17,7 @@ const PAGES = {
   regions: ['Regions', RegionsPage],
   tasks: ['Tasks', TasksPage],
   alarms: ['Alarms', AlarmsPage],
+  events: ['Event Center', EventsPage],
   nodes: ['Nodes', NodesPage],
 };
 

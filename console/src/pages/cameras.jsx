@@ -1,4 +1,4 @@
-// Cameras (video sources): the list with status, health labels and the latest snapshot, paged and
+// Cameras (video sources): the list with status, health labels, scene tags and the latest snapshot, paged and
 // searchable, refreshed every 5 s; add / edit / delete a source of any type with its type_config
 // built from form fields; video groups and their members. `#/cameras/<id>` opens the editor.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
@@ -13,6 +13,23 @@ const REFRESH_MS = 5000;
 const SNAPSHOT_EVERY = 6;
 
 const STATUS_CLASS = { 1: 'good', 2: '', 9: 'bad' };
+
+/** What each `video_source_quality` label of VIAS §2.1 means, shown when pointing at it. */
+const QUALITY_TEXT = {
+  Blurry: 'blurred picture (out of focus)',
+  ColorDistortion: 'colour cast',
+  AbnormalLight: 'over- or under-exposed',
+  ScreenSplash: 'corrupted picture ("flower screen", macroblock garbage)',
+  ScreenJitter: 'the picture shakes back and forth',
+  ScreenMovement: 'the camera was moved or turned',
+  SceneUpheaval: 'the scene changed abruptly (another view)',
+  ScreenFreeze: 'the picture is frozen',
+  BlackScreen: 'black picture',
+  SnowNoise: 'snow / noise',
+  Occlude: 'part of the view is covered',
+  GrayScreen: 'plain grey picture (no signal)',
+  ScreenSmudge: 'smudged lens or haze (low contrast)',
+};
 
 function listQuery({ scope, status, type, group }, offset) {
   const q = new URLSearchParams({ is_paged: 'true', page_size: String(LIMIT), page_num: String(offset / LIMIT + 1) });
@@ -74,7 +91,7 @@ export function CamerasPage({ args }) {
       {data && (
         <>
           <table data-test="camera-table">
-            <thead><tr><th>Snapshot</th><th>Name</th><th>Type</th><th>Status</th><th>Health</th><th>Groups</th><th>Tasks</th><th>Created</th><th /></tr></thead>
+            <thead><tr><th>Snapshot</th><th>Name</th><th>Type</th><th>Status</th><th>Health</th><th>Scene</th><th>Groups</th><th>Tasks</th><th>Created</th><th /></tr></thead>
             <tbody>
               {rows.map((s) => (
                 <tr data-test="camera-row" data-id={s.video_source_id} data-name={s.video_source_name} key={s.video_source_id}>
@@ -84,8 +101,13 @@ export function CamerasPage({ args }) {
                   <td><span class={`badge ${STATUS_CLASS[s.status?.level] ?? 'warn'}`} data-test="camera-status">{s.status?.status}</span></td>
                   <td data-test="camera-health">
                     {(s.video_source_quality || []).length
-                      ? s.video_source_quality.map((q) => <span class="badge warn" data-test="camera-quality" style="margin-right:4px">{q}</span>)
+                      ? s.video_source_quality.map((q) => <span class="badge warn chip" data-test="camera-quality" title={QUALITY_TEXT[q] || q}>{q}</span>)
                       : <span class="muted">—</span>}
+                  </td>
+                  <td data-test="camera-scene-tags">
+                    {(s.scene_recommend || []).length
+                      ? s.scene_recommend.map((t) => <span class="badge chip scene" data-test="camera-scene">{t}</span>)
+                      : <span class="muted" title="recommended once the prober has looked at the scene">—</span>}
                   </td>
                   <td>{(s.video_packages || []).map((g) => g.video_group_name).join(', ') || <span class="muted">—</span>}</td>
                   <td>{s.num_tasks}</td>
@@ -98,7 +120,7 @@ export function CamerasPage({ args }) {
                   </td>
                 </tr>
               ))}
-              {!rows.length && <tr><td colSpan="9" class="muted" data-test="camera-empty">No cameras{filters.scope || filters.status || filters.type || filters.group ? ' match the filters' : ' yet: add one'}.</td></tr>}
+              {!rows.length && <tr><td colSpan="10" class="muted" data-test="camera-empty">No cameras{filters.scope || filters.status || filters.type || filters.group ? ' match the filters' : ' yet: add one'}.</td></tr>}
             </tbody>
           </table>
           <Pager offset={offset} limit={LIMIT} total={data.video_source_number} onChange={setOffset} />

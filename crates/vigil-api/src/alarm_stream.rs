@@ -163,9 +163,15 @@ pub fn open_streams(project_id: &str) -> usize {
 /// Raised once on shutdown: every stream ends, so graceful shutdown does not wait on them.
 static SHUTDOWN: LazyLock<watch::Sender<bool>> = LazyLock::new(|| watch::channel(false).0);
 
-/// Ends every open alarm stream of this process (called when the server begins to shut down).
+/// Ends every open alarm stream and subscriber WebSocket of this process (called when the
+/// server begins to shut down).
 pub fn close_all() {
     SHUTDOWN.send_replace(true);
+}
+
+/// Raised by [`close_all`]; long-lived connections of other routes watch it too.
+pub(crate) fn shutdown_signal() -> watch::Receiver<bool> {
+    SHUTDOWN.subscribe()
 }
 
 /// One open stream: what it sent recently, and where its next poll starts.

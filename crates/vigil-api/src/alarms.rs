@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use vigil_core::FieldError;
-use vigil_store::alarms::{AlarmFilter, AlarmRecord};
+use vigil_store::alarms::{AlarmFilter, AlarmRecord, REVIEW_STATES};
 use vigil_store::StoreError;
 
 use crate::auth::Caller;
@@ -27,6 +27,8 @@ pub struct ListAlarmsParams {
     pub event_type: Option<i64>,
     pub start_time: Option<i64>,
     pub end_time: Option<i64>,
+    /// `none` | `pending` | `approved` | `rejected` (manual review of the event rules).
+    pub review_state: Option<String>,
     /// 0–100000, default 0.
     pub offset: Option<i64>,
     /// 1–1000, default 100.
@@ -40,7 +42,9 @@ pub struct ListAlarmsResponse {
     /// Matches before pagination.
     pub total: i64,
     /// Newest first: each the VIAS envelope without `image_base64`, plus `image_url` when the
-    /// alarm has a picture.
+    /// alarm has a picture, `review_state`, `aggregate_count` (alarms folded into this one by
+    /// duplicate aggregation, itself included) and `last_timestamp` (epoch seconds of the newest
+    /// of them).
     #[schema(value_type = Vec<Object>)]
     pub alarms: Vec<Map<String, Value>>,
 }
@@ -72,6 +76,7 @@ impl ListAlarmsParams {
             event_type: q.int("event_type", 0, i64::from(u32::MAX))?,
             start_time: q.int("start_time", 0, MAX_EPOCH_S)?,
             end_time: q.int("end_time", 0, MAX_EPOCH_S)?,
+            review_state: q.choice("review_state", REVIEW_STATES)?,
             offset: q.int("offset", 0, 100_000)?,
             limit: q.int("limit", 1, 1000)?,
         };
@@ -82,6 +87,12 @@ impl ListAlarmsParams {
         }
         Ok(p)
     }
+}
+
+/// `message_id` of a path or body: an upper-case UUID as alarms carry (older clients' ids in the
+/// same alphabet up to 64 characters are accepted).
+pub(crate) fn valid_message_id(id: &str) -> bool {
+    !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
 }
 
 fn image_path(project_id: &str, message_id: &str) -> String {
@@ -103,6 +114,9 @@ pub(crate) fn alarm_dto(state: &AppState, r: &AlarmRecord) -> Map<String, Value>
         );
         m.insert("image_url".into(), Value::String(url));
     }
+    m.insert("review_state".into(), Value::String(r.review_state.clone()));
+    m.insert("aggregate_count".into(), Value::from(r.aggregate_count));
+    m.insert("last_timestamp".into(), Value::from(r.last_alarm_time));
     m
 }
 
@@ -123,6 +137,7 @@ pub async fn list(
         event_type: p.event_type.and_then(|e| u64::try_from(e).ok()),
         start_time: p.start_time,
         end_time: p.end_time,
+        review_state: p.review_state,
         offset: p.offset.unwrap_or(0),
         limit: p.limit.unwrap_or(100),
     };
@@ -146,8 +161,7 @@ pub async fn image(
     Extension(caller): Extension<Caller>,
     Path((_, message_id)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    if message_id.is_empty() || message_id.len() > 64 || !message_id.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-')
-    {
+    if !valid_message_id(&message_id) {
         return Err(ApiError::invalid("message_id", "must be an upper-case UUID"));
     }
     let jpeg = match state.store.get_alarm_image(&caller.project_id, &message_id).await {

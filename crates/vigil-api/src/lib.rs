@@ -10,6 +10,8 @@ mod batch_tasks;
 pub mod console;
 mod edge_pools;
 pub mod error;
+mod event_center;
+mod event_subscriptions;
 mod health;
 mod iam_tokens;
 mod json_body;

@@ -136,6 +136,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v2/{project_id}/vigil/nodes", get(nodes::list))
         .route("/v2/{project_id}/vigil/task-stats", get(crate::task_stats::list))
         .route("/v2/{project_id}/vigil/alarms/{message_id}/image", get(alarms::image))
+        .merge(crate::event_center::routes())
+        .merge(crate::event_subscriptions::routes())
         .route_layer(from_fn_with_state(state.clone(), auth::require));
 
     let body_limit = state.config.body_limit;

@@ -299,6 +299,7 @@ async fn snapshot(b: Backend) {
                 stream_path: None,
                 image: Some(encode_image(JPEG)),
                 quality: vec![],
+                scene_recommend: None,
             },
         )
         .await
@@ -337,15 +338,7 @@ async fn snapshot(b: Backend) {
         .unwrap();
     assert_eq!(resp.status(), 401, "authentication required");
 
-    let doc: Value = s
-        .http
-        .get(format!("{}/openapi.json", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = s.openapi().await;
     let paths = &doc["paths"];
     assert_eq!(
         paths["/v2/{project_id}/vigil/alarms/stream"]["get"]["operationId"],

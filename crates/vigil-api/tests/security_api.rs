@@ -470,6 +470,7 @@ async fn lists_never_load_snapshots(b: Backend) {
                 stream_path: None,
                 image: Some(jpeg.clone()),
                 quality: vec![],
+                scene_recommend: None,
             },
         )
         .await

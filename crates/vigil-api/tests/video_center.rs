@@ -401,6 +401,7 @@ async fn source_list_filters(b: Backend) {
                     stream_path: None,
                     image: None,
                     quality: vec![],
+                    scene_recommend: None,
                 },
             )
             .await
@@ -544,6 +545,7 @@ async fn groups(b: Backend) {
                 stream_path: None,
                 image: None,
                 quality: vec![],
+                scene_recommend: None,
             },
         )
         .await
@@ -556,6 +558,7 @@ async fn groups(b: Backend) {
                 stream_path: None,
                 image: None,
                 quality: vec![],
+                scene_recommend: None,
             },
         )
         .await

@@ -115,6 +115,9 @@ pub enum SinkKind {
     Webhook,
     Obs,
     Dis,
+    /// An event center subscriber's own socket server (`tcp://host:port`, NDJSON with acks).
+    /// WebSocket subscribers (`subscriber_ws` rows) are no sink: their connection reads the outbox.
+    Subscriber,
 }
 
 impl SinkKind {
@@ -123,6 +126,7 @@ impl SinkKind {
             SinkKind::Webhook => "webhook",
             SinkKind::Obs => "obs",
             SinkKind::Dis => "dis",
+            SinkKind::Subscriber => "subscriber",
         }
     }
 
@@ -131,6 +135,7 @@ impl SinkKind {
             "webhook" => Some(SinkKind::Webhook),
             "obs" => Some(SinkKind::Obs),
             "dis" => Some(SinkKind::Dis),
+            "subscriber" => Some(SinkKind::Subscriber),
             _ => None,
         }
     }

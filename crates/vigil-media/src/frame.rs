@@ -43,6 +43,30 @@ impl Frame {
         }))
     }
 
+    /// A frame from tightly packed YUV 4:2:0 planes (`y`: `width*height` bytes, `u`/`v`:
+    /// `ceil(width/2)*ceil(height/2)` each), e.g. pictures made or altered by the caller (quality
+    /// tests, benchmarks). Index and session are 0.
+    pub fn from_yuv420p(width: u32, height: u32, planes: [&[u8]; 3], media_time: Duration) -> Result<Frame> {
+        let (w, h) = (width as usize, height as usize);
+        let (cw, ch) = (w.div_ceil(2), h.div_ceil(2));
+        let sizes = [(w, h), (cw, ch), (cw, ch)];
+        if w == 0 || h == 0 || planes.iter().zip(sizes).any(|(p, (pw, ph))| p.len() != pw * ph) {
+            return Err(MediaError::new(
+                ErrorKind::Internal,
+                "YUV420P planes do not match the size",
+            ));
+        }
+        let mut pic = AvFrame::new(Pixel::YUV420P, width, height);
+        for (i, (src, (pw, ph))) in planes.iter().zip(sizes).enumerate() {
+            let stride = pic.stride(i);
+            let dst = pic.data_mut(i);
+            for r in 0..ph {
+                dst[r * stride..r * stride + pw].copy_from_slice(&src[r * pw..(r + 1) * pw]);
+            }
+        }
+        Ok(Frame::new(pic, 0, 0, media_time, None, false))
+    }
+
     pub fn width(&self) -> u32 {
         self.0.picture.width()
     }

@@ -36,7 +36,10 @@ pub use decode::{DecodeOptions, Decoder};
 pub use decode_slots::DecodeSlots;
 pub use error::{ErrorKind, MediaError, Result};
 pub use frame::{Frame, RgbConverter};
-pub use prober::{probe, probe_async, ProbeOptions, ProbeReport, ProbeTarget, ProbeTargets, Prober, SourceStatus};
+pub use prober::{
+    probe, probe_async, probe_async_with, probe_with, ProbeOptions, ProbeReport, ProbeSamples, ProbeTarget,
+    ProbeTargets, Prober, SceneMemory, SourceStatus, DEFAULT_PROBE_INTERVAL,
+};
 pub use quality::{QualityLabel, QualityThresholds};
 pub use queue::{FrameReceiver, Overflow, Recv, SubscriberConfig};
 pub use reader::{active_reader_threads, Pace, ReaderConfig, ReaderDeps, ReaderStats, StreamReader, StreamStatus};

@@ -175,7 +175,9 @@ async fn prober_reports_online_snapshot_black_freeze_gray_blurry_and_failures() 
     );
     assert!(!get("gray").quality.contains(&QualityLabel::BlackScreen));
     assert_eq!(get("blurry").quality, vec![QualityLabel::Blurry]);
-    assert!(get("street").quality.is_empty(), "{:?}", get("street").quality);
+    // This clip cuts from one shot (a door, a car passing) to another (a street full of cars)
+    // about 1.1 s in: an abrupt scene change, and nothing else.
+    assert_eq!(get("street").quality, vec![QualityLabel::SceneUpheaval]);
 
     let missing = get("missing");
     assert_eq!(missing.status, SourceStatus::Abnormal);
@@ -321,4 +323,45 @@ async fn prober_shares_slots_fairly_between_projects() {
     let first_b = order.iter().filter(|s| s.contains("/b-")).count();
     assert_eq!(first_b, 2, "{order:?}");
     assert_eq!(round.await.expect("join"), 12);
+}
+
+/// A probe's cost is bounded: it stops at the window (2 s) or after `max_decoded_frames`
+/// pictures, whichever first, leaves unsampled non-reference pictures undecoded, and hands back
+/// a few sampled frames spread over the window plus the scene reference the prober keeps.
+#[test]
+fn probe_is_bounded_and_keeps_samples_and_reference() {
+    // 30 fps, B-frames: the 2 s window is 60 pictures, 11 of them sampled at 5 fps.
+    let spec = SourceSpec::url(media("street_parked_bicycle.mp4").to_str().expect("utf8"));
+    let opener = DefaultOpener::default();
+    let r = probe(&spec, &opener, &ProbeOptions::default());
+    assert_eq!(r.status, SourceStatus::Online, "{:?}", r.error);
+    assert!(r.quality.is_empty(), "{:?}", r.quality);
+    assert!(r.frames_sampled >= 10, "{}", r.frames_sampled);
+    assert!(
+        r.frames_decoded < 61,
+        "skipped pictures no sample needs: {} decoded",
+        r.frames_decoded
+    );
+    assert_eq!(r.samples.0.len(), 3);
+    let t: Vec<Duration> = r.samples.0.iter().map(|f| f.media_time()).collect();
+    assert!(t[0] < t[1] && t[1] < t[2], "{t:?}");
+    assert!(
+        t[2] - t[0] >= Duration::from_millis(1800),
+        "spread over the window: {t:?}"
+    );
+    let reference = r.reference.clone().expect("a real scene gives a reference");
+    // The same view again, compared with that reference: no label.
+    let again = probe_with(&spec, &opener, &ProbeOptions::default(), Some(&reference));
+    assert!(again.quality.is_empty(), "{:?}", again.quality);
+
+    let capped = ProbeOptions {
+        max_decoded_frames: 12,
+        keep_samples: 0,
+        ..ProbeOptions::default()
+    };
+    let r = probe(&spec, &opener, &capped);
+    assert_eq!(r.status, SourceStatus::Online);
+    assert!(r.frames_decoded <= 12, "{} decoded", r.frames_decoded);
+    assert!(r.frames_sampled < 10, "{} sampled", r.frames_sampled);
+    assert!(r.samples.0.is_empty());
 }

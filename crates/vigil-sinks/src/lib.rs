@@ -1,6 +1,7 @@
 //! Alarm delivery (spec §5.4, §6.1): one `Sink` per external output kind (webhook, OBS-style
-//! object storage, DIS mapped to MQTT or Kafka), and the dispatcher that drains the durable outbox into
-//! them. The event center needs no sink: it is the `alarms` table, written with the outbox row.
+//! object storage, DIS mapped to MQTT or Kafka, event center subscribers' own TCP servers), and
+//! the dispatcher that drains the durable outbox into them. The event center needs no sink: it is
+//! the `alarms` table, written with the outbox row.
 //!
 //! Contract of every sink (as in vector): `deliver` returns `Ok` only once the receiver has
 //! acknowledged the alarm (2xx, object written, PUBACK). Anything else is an error that says
@@ -18,6 +19,7 @@ pub mod obs;
 mod payload;
 mod registry;
 pub mod retention;
+pub mod subscriber;
 pub mod webhook;
 
 use std::future::Future;

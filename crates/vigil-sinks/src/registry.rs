@@ -9,6 +9,7 @@ use vigil_core::alarm::SinkKind;
 use crate::kafka::{KafkaConfig, KafkaSink};
 use crate::mqtt::{MqttConfig, MqttSink};
 use crate::obs::ObsSink;
+use crate::subscriber::SubscriberSink;
 use crate::webhook::WebhookSink;
 use crate::{AlarmPayload, Sink, SinkError};
 
@@ -66,6 +67,11 @@ impl Sinks {
             ),
         );
         s.insert(SinkKind::Obs, Arc::new(ObsSink::new(c.obs.clone())));
+        // Subscribers' socket servers are tenant-chosen addresses too: same timeout and policy.
+        s.insert(
+            SinkKind::Subscriber,
+            Arc::new(SubscriberSink::new(c.webhook_timeout, c.egress.clone())),
+        );
         match (&c.mqtt, &c.kafka) {
             (Some(_), Some(_)) => {
                 return Err(SinkError::Permanent(

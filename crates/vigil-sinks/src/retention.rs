@@ -1,6 +1,7 @@
 //! The cleanup job: deletes event-center alarms older than the alarm retention and outbox rows
 //! that kept failing for longer than the outbox retention (`--alarm-retention-days`,
-//! `--outbox-retention-days`). It runs in every `vigil serve`/`vigil worker` process, hourly;
+//! `--outbox-retention-days`). A project whose event rules set `retention_days` keeps its alarms
+//! that long instead of the server default. It runs in every `vigil serve`/`vigil worker` process, hourly;
 //! several processes deleting the same old rows is harmless.
 
 use std::future::Future;
@@ -15,7 +16,8 @@ const DAY_MS: i64 = 24 * 60 * 60 * 1000;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RetentionConfig {
-    /// Days event-center alarms are kept; 0 keeps them forever.
+    /// Days event-center alarms are kept where the project sets no retention of its own; 0 keeps
+    /// them forever.
     pub alarm_days: u64,
     /// Days an undeliverable outbox row is kept; 0 keeps it forever.
     pub outbox_days: u64,
@@ -62,13 +64,14 @@ impl Retention {
     /// One cleanup pass.
     pub async fn run_once(&self) -> Result<Removed, StoreError> {
         let now = self.clock.now_ms();
-        let mut removed = Removed::default();
-        if self.config.alarm_days > 0 {
-            removed.alarms = self
+        // Runs even with a default of 0: projects with their own retention are cleaned anyway.
+        let mut removed = Removed {
+            alarms: self
                 .store
-                .delete_alarms_before(cutoff(now, self.config.alarm_days))
-                .await?;
-        }
+                .delete_alarms_past_retention(now, self.config.alarm_days)
+                .await?,
+            outbox: 0,
+        };
         if self.config.outbox_days > 0 {
             removed.outbox = self
                 .store
@@ -78,7 +81,7 @@ impl Retention {
         if removed.alarms > 0 {
             tracing::info!(
                 alarms = removed.alarms,
-                days = self.config.alarm_days,
+                default_days = self.config.alarm_days,
                 "deleted event-center alarms past their retention"
             );
         }

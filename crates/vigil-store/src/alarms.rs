@@ -1,8 +1,9 @@
 //! Alarms: the one write of the alarm path (event center row + outbox rows in one transaction)
 //! and the event-center queries behind Vigil's alarm extension API.
 
-use sqlx::any::AnyRow;
-use sqlx::Row;
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Row};
 use vigil_core::alarm::{Alarm, AlarmOutputs};
 
 use crate::rows::{i, opt_s, s};
@@ -16,7 +17,16 @@ pub struct AlarmRecord {
     pub created_at: i64,
     pub has_image: bool,
     pub envelope: Alarm,
+    /// `none` | `pending` | `approved` | `rejected` (event rules, manual review).
+    pub review_state: String,
+    /// Alarms folded into this row by duplicate aggregation, itself included.
+    pub aggregate_count: i64,
+    /// Epoch seconds of the newest alarm folded into this row (its own time when none was).
+    pub last_alarm_time: i64,
 }
+
+/// Review states of the event center's alarms.
+pub const REVIEW_STATES: &[&str] = &["none", "pending", "approved", "rejected"];
 
 /// Filters of `list_alarms`; times are epoch seconds, both ends inclusive.
 #[derive(Debug, Clone, Default)]
@@ -26,6 +36,8 @@ pub struct AlarmFilter {
     pub event_type: Option<u64>,
     pub start_time: Option<i64>,
     pub end_time: Option<i64>,
+    /// One of [`REVIEW_STATES`].
+    pub review_state: Option<String>,
     pub offset: i64,
     pub limit: i64,
 }
@@ -52,6 +64,113 @@ fn to_i64(what: &'static str, v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::Invalid(vigil_core::FieldError::invalid(what, "is too large")))
 }
 
+/// The columns `record` reads.
+const RECORD_COLS: &str = "project_id, video_source_id, created_at, envelope, review_state, aggregate_count, \
+     COALESCE(last_alarm_time, alarm_time) AS last_time, \
+     CAST(CASE WHEN image_base64 IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_image";
+
+/// A bind value of a query built from fixed fragments.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    S(String),
+    I(i64),
+}
+
+pub(crate) fn bind_args<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, args: &[Arg]) -> Query<'q, Any, AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Arg::S(v) => q.bind(v.clone()),
+            Arg::I(v) => q.bind(*v),
+        };
+    }
+    q
+}
+
+/// The WHERE clause of a project's alarms matching the filter fields of `f` (not its paging),
+/// built from fixed fragments only; every value is a bind parameter (`$1` is the project).
+pub(crate) fn alarm_where(project_id: &str, f: &AlarmFilter) -> Result<(String, Vec<Arg>), StoreError> {
+    let mut cond = String::from("project_id = $1");
+    let mut args = vec![Arg::S(project_id.to_string())];
+    let mut add = |col: &str, op: &str, v: Arg| {
+        args.push(v);
+        cond += &format!(" AND {col} {op} ${}", args.len());
+    };
+    if let Some(v) = &f.task_id {
+        add("task_id", "=", Arg::S(v.clone()));
+    }
+    if let Some(v) = &f.video_source_id {
+        add("video_source_id", "=", Arg::S(v.clone()));
+    }
+    if let Some(v) = f.event_type {
+        add("event_type", "=", Arg::I(to_i64("event_type", v)?));
+    }
+    if let Some(v) = f.start_time {
+        add("alarm_time", ">=", Arg::I(v));
+    }
+    if let Some(v) = f.end_time {
+        add("alarm_time", "<=", Arg::I(v));
+    }
+    if let Some(v) = &f.review_state {
+        add("review_state", "=", Arg::S(v.clone()));
+    }
+    Ok((cond, args))
+}
+
+/// Longest aggregation key stored as is; longer ones (huge polygon names) are hashed.
+const KEY_MAX: usize = 200;
+
+/// The duplicate-aggregation key of an alarm: its task and event type plus the target — the
+/// first event's `detection_id` (track), else `data.detection_id`, else the first event's
+/// `polygon_name` (region), else the stream.
+pub fn aggregate_key(alarm: &Alarm) -> String {
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let present = |v: Option<&serde_json::Value>| v.filter(|v| !v.is_null()).map(text);
+    let first = alarm.data.get("event_set").and_then(|e| e.get(0));
+    let target = present(first.and_then(|e| e.get("detection_id")))
+        .or_else(|| present(alarm.data.get("detection_id")))
+        .map(|d| format!("track:{d}"))
+        .or_else(|| present(first.and_then(|e| e.get("polygon_name"))).map(|p| format!("region:{p}")))
+        .unwrap_or_else(|| format!("stream:{}", alarm.stream_id));
+    let key = format!("{}|{}|{target}", alarm.task_id, alarm.event_type);
+    if key.len() <= KEY_MAX {
+        return key;
+    }
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(key.as_bytes());
+    format!(
+        "sha256:{}",
+        digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
+/// Folds an alarm at `alarm_time` into the newest row of `key` whose first alarm is at most
+/// `window_s` older; false when there is none.
+async fn fold_into_recent(
+    tx: &mut sqlx::Transaction<'_, Any>,
+    project_id: &str,
+    key: &str,
+    alarm_time: i64,
+    window_s: i64,
+) -> Result<bool, StoreError> {
+    let n = sqlx::query(
+        "UPDATE alarms SET aggregate_count = aggregate_count + 1, last_alarm_time = CASE \
+         WHEN COALESCE(last_alarm_time, alarm_time) > $4 THEN COALESCE(last_alarm_time, alarm_time) ELSE $4 END \
+         WHERE message_id = (SELECT message_id FROM alarms WHERE project_id = $1 AND aggregate_key = $2 \
+         AND alarm_time >= $3 AND alarm_time <= $4 ORDER BY alarm_time DESC, created_at DESC LIMIT 1)",
+    )
+    .bind(project_id)
+    .bind(key)
+    .bind(alarm_time.saturating_sub(window_s))
+    .bind(alarm_time)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    Ok(n > 0)
+}
+
 fn record(r: &AnyRow) -> Result<AlarmRecord, StoreError> {
     let envelope: Alarm =
         serde_json::from_str(&s(r, "envelope")?).map_err(|e| StoreError::Corrupt(format!("alarm envelope: {e}")))?;
@@ -61,6 +180,9 @@ fn record(r: &AnyRow) -> Result<AlarmRecord, StoreError> {
         created_at: i(r, "created_at")?,
         has_image: i(r, "has_image")? != 0,
         envelope,
+        review_state: s(r, "review_state")?,
+        aggregate_count: i(r, "aggregate_count")?,
+        last_alarm_time: i(r, "last_time")?,
     })
 }
 
@@ -68,6 +190,11 @@ impl Store {
     /// Records a new alarm: the event-center row when `outputs.event_center` is on and one outbox
     /// row per external output, all in one transaction, so an alarm is either fully queued or not
     /// at all. Delivery happens later, in the dispatcher; this never waits on a receiver.
+    ///
+    /// The project's event rules apply to the event-center row: with aggregation on, a repeat of
+    /// a recent alarm of the same target only bumps that row's count (the external outputs still
+    /// get it; aggregation is an event-center feature); with manual review on, the row waits as
+    /// `pending`; otherwise it is queued to the project's subscribers at once.
     /// Returns the number of outbox rows written.
     pub async fn enqueue_alarm(
         &self,
@@ -77,28 +204,44 @@ impl Store {
         outputs: &AlarmOutputs,
     ) -> Result<usize, StoreError> {
         let now = now_ms();
-        let event_type = to_i64("event_type", alarm.event_type)?;
+        // Refused before anything is written, whatever the outputs.
+        to_i64("event_type", alarm.event_type)?;
         let alarm_time = to_i64("timestamp", alarm.timestamp)?;
         let targets = outputs.targets();
         let payload = alarm.to_json();
         let mut tx = self.pool.begin().await?;
+        let mut pushes = 0;
         if outputs.event_center {
-            sqlx::query(
-                "INSERT INTO alarms (message_id, project_id, task_id, stream_id, video_source_id, event_type, \
-                 alarm_time, created_at, envelope, image_base64) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-            )
-            .bind(&alarm.message_id)
-            .bind(project_id)
-            .bind(&alarm.task_id)
-            .bind(&alarm.stream_id)
-            .bind(video_source_id.map(str::to_string))
-            .bind(event_type)
-            .bind(alarm_time)
-            .bind(now)
-            .bind(alarm.without_image().to_json())
-            .bind(alarm.image_base64.clone())
-            .execute(&mut *tx)
-            .await?;
+            if self.backend == crate::Backend::Sqlite {
+                // The rules are read before the first write: take SQLite's write lock first, or a
+                // write committed in between (an outbox ack) fails this one at once ("locked").
+                sqlx::query("UPDATE event_rules SET updated_at = updated_at WHERE project_id = $1")
+                    .bind(project_id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let rules = crate::event_center::rules_in(&mut tx, project_id).await?;
+            let key = rules.aggregation.then(|| aggregate_key(alarm));
+            let folded = match &key {
+                Some(k) => fold_into_recent(&mut tx, project_id, k, alarm_time, rules.aggregation_window_s).await?,
+                None => false,
+            };
+            if !folded {
+                self.insert_alarm_row(&mut tx, alarm, project_id, video_source_id, &rules, key, now)
+                    .await?;
+                if !rules.manual_review {
+                    pushes = crate::event_subscribers::queue_subscriber_pushes(
+                        &mut tx,
+                        project_id,
+                        video_source_id,
+                        &alarm.task_id,
+                        &alarm.message_id,
+                        &payload,
+                        now,
+                    )
+                    .await?;
+                }
+            }
         }
         for (kind, config) in &targets {
             sqlx::query(
@@ -117,68 +260,60 @@ impl Store {
             .await?;
         }
         tx.commit().await?;
-        Ok(targets.len())
+        Ok(targets.len() + pushes)
+    }
+
+    /// The new event-center row of `enqueue_alarm`.
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_alarm_row(
+        &self,
+        tx: &mut sqlx::Transaction<'_, Any>,
+        alarm: &Alarm,
+        project_id: &str,
+        video_source_id: Option<&str>,
+        rules: &crate::event_center::EventRules,
+        aggregate_key: Option<String>,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let event_type = to_i64("event_type", alarm.event_type)?;
+        let alarm_time = to_i64("timestamp", alarm.timestamp)?;
+        sqlx::query(
+            "INSERT INTO alarms (message_id, project_id, task_id, stream_id, video_source_id, event_type, \
+                 alarm_time, created_at, envelope, image_base64, review_state, aggregate_key, aggregate_count, \
+                 last_alarm_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $7)",
+        )
+        .bind(&alarm.message_id)
+        .bind(project_id)
+        .bind(&alarm.task_id)
+        .bind(&alarm.stream_id)
+        .bind(video_source_id.map(str::to_string))
+        .bind(event_type)
+        .bind(alarm_time)
+        .bind(now)
+        .bind(alarm.without_image().to_json())
+        .bind(alarm.image_base64.clone())
+        .bind(if rules.manual_review { "pending" } else { "none" })
+        .bind(aggregate_key)
+        .execute(&mut **tx)
+        .await?;
+        Ok(())
     }
 
     /// Event-center alarms of a project, newest first, with the total before pagination.
     pub async fn list_alarms(&self, project_id: &str, f: &AlarmFilter) -> Result<AlarmPage, StoreError> {
-        // Built from fixed fragments only; every value is a bind parameter.
-        let mut cond = String::from("project_id = $1");
-        let mut n = 1;
-        let mut next = |col: &str, op: &str| {
-            n += 1;
-            format!(" AND {col} {op} ${n}")
-        };
-        if f.task_id.is_some() {
-            cond += &next("task_id", "=");
-        }
-        if f.video_source_id.is_some() {
-            cond += &next("video_source_id", "=");
-        }
-        if f.event_type.is_some() {
-            cond += &next("event_type", "=");
-        }
-        if f.start_time.is_some() {
-            cond += &next("alarm_time", ">=");
-        }
-        if f.end_time.is_some() {
-            cond += &next("alarm_time", "<=");
-        }
-        let event_type = f.event_type.map(|e| to_i64("event_type", e)).transpose()?;
-        macro_rules! bind_filters {
-            ($q:expr) => {{
-                let mut q = $q.bind(project_id.to_string());
-                if let Some(v) = &f.task_id {
-                    q = q.bind(v.clone());
-                }
-                if let Some(v) = &f.video_source_id {
-                    q = q.bind(v.clone());
-                }
-                if let Some(v) = event_type {
-                    q = q.bind(v);
-                }
-                if let Some(v) = f.start_time {
-                    q = q.bind(v);
-                }
-                if let Some(v) = f.end_time {
-                    q = q.bind(v);
-                }
-                q
-            }};
-        }
+        let (cond, args) = alarm_where(project_id, f)?;
         let count_sql = format!("SELECT COUNT(*) FROM alarms WHERE {cond}");
-        let total: i64 = bind_filters!(sqlx::query(&count_sql))
+        let total: i64 = bind_args(sqlx::query(&count_sql), &args)
             .fetch_one(&self.pool)
             .await?
             .try_get(0)?;
         let list_sql = format!(
-            "SELECT project_id, video_source_id, created_at, envelope, \
-             CAST(CASE WHEN image_base64 IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_image FROM alarms WHERE {cond} \
+            "SELECT {RECORD_COLS} FROM alarms WHERE {cond} \
              ORDER BY alarm_time DESC, created_at DESC, message_id LIMIT {} OFFSET {}",
             f.limit.max(0),
             f.offset.max(0)
         );
-        let rows = bind_filters!(sqlx::query(&list_sql)).fetch_all(&self.pool).await?;
+        let rows = bind_args(sqlx::query(&list_sql), &args).fetch_all(&self.pool).await?;
         Ok(AlarmPage {
             total,
             alarms: rows.iter().map(record).collect::<Result<_, _>>()?,
@@ -260,9 +395,7 @@ impl Store {
             }
         }
         let sql = format!(
-            "SELECT project_id, video_source_id, created_at, envelope, \
-             CAST(CASE WHEN image_base64 IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_image FROM alarms WHERE {cond} \
-             ORDER BY created_at, message_id LIMIT {}",
+            "SELECT {RECORD_COLS} FROM alarms WHERE {cond} ORDER BY created_at, message_id LIMIT {}",
             limit.max(0)
         );
         let mut q = sqlx::query(&sql).bind(project_id).bind(after_ms).bind(after_id);

@@ -6,6 +6,8 @@ pub mod algorithm_deployments;
 pub mod batch_tasks;
 pub mod edge_pools;
 mod error;
+pub mod event_center;
+pub mod event_subscribers;
 pub mod iam;
 mod migrations;
 pub mod model_packages;

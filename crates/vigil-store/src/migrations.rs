@@ -11,6 +11,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../migrations/0004_retention.sql")),
     (5, include_str!("../migrations/0005_algorithm_center.sql")),
     (6, include_str!("../migrations/0006_console.sql")),
+    (7, include_str!("../migrations/0007_event_center.sql")),
 ];
 
 /// Arbitrary constant naming Vigil's advisory lock on PostgreSQL.

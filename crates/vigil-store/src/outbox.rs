@@ -28,7 +28,7 @@ pub struct OutboxItem {
     pub message_id: String,
     pub project_id: String,
     pub task_id: String,
-    /// `webhook` | `obs` | `dis`.
+    /// `webhook` | `obs` | `dis` | `subscriber` (| `subscriber_ws`, never claimed by dispatchers).
     pub sink: String,
     /// The task's output settings for this sink (JSON).
     pub sink_config: String,
@@ -48,7 +48,16 @@ pub struct OutboxStats {
     pub max_attempts: i64,
 }
 
-fn item(r: &AnyRow) -> Result<OutboxItem, StoreError> {
+/// The row lock of a claiming subquery: PostgreSQL skips rows another claimer holds; SQLite's
+/// single write lock already serialises claimers.
+pub(crate) fn skip_locked(backend: Backend) -> &'static str {
+    match backend {
+        Backend::Postgres => "FOR UPDATE SKIP LOCKED",
+        Backend::Sqlite => "",
+    }
+}
+
+pub(crate) fn item(r: &AnyRow) -> Result<OutboxItem, StoreError> {
     Ok(OutboxItem {
         id: s(r, "id")?,
         message_id: s(r, "message_id")?,
@@ -90,10 +99,8 @@ impl Store {
     ) -> Result<Vec<OutboxItem>, StoreError> {
         // PostgreSQL refuses FOR UPDATE next to window functions, so the ranking runs in an
         // inner query and the locking select around it only filters ids.
-        let lock = match self.backend {
-            Backend::Postgres => "FOR UPDATE SKIP LOCKED",
-            Backend::Sqlite => "",
-        };
+        // `subscriber_ws` rows are read by their subscriber's WebSocket connection, never here.
+        let lock = skip_locked(self.backend);
         let sql = format!(
             "UPDATE outbox SET claimed_by = $1, claimed_until = $2 \
              WHERE (claimed_until IS NULL OR claimed_until < $3) AND id IN (\
@@ -101,7 +108,8 @@ impl Store {
                  SELECT c.id FROM (\
                    SELECT id, project_id, sink, next_attempt_at, created_at, \
                      ROW_NUMBER() OVER (PARTITION BY project_id, sink ORDER BY next_attempt_at, created_at, id) AS rn \
-                   FROM outbox WHERE next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3)) c \
+                   FROM outbox WHERE next_attempt_at <= $3 AND (claimed_until IS NULL OR claimed_until < $3) \
+                   AND sink <> 'subscriber_ws') c \
                  LEFT JOIN (SELECT project_id, sink, COUNT(*) AS busy FROM outbox WHERE claimed_until >= $3 \
                    GROUP BY project_id, sink) b ON b.project_id = c.project_id AND b.sink = c.sink \
                  WHERE c.rn + COALESCE(b.busy, 0) <= $5 \
@@ -182,11 +190,15 @@ impl Store {
         Ok(r.rows_affected())
     }
 
-    /// Pending rows, age of the oldest and the most attempts any row has had.
+    /// Pending rows, age of the oldest and the most attempts any row has had; rows waiting for a
+    /// WebSocket subscriber to connect are not a delivery backlog and are left out.
     pub async fn outbox_stats(&self, now_ms: i64) -> Result<OutboxStats, StoreError> {
-        let r = sqlx::query("SELECT COUNT(*) AS n, MIN(created_at) AS oldest, MAX(attempts) AS worst FROM outbox")
-            .fetch_one(&self.pool)
-            .await?;
+        let r = sqlx::query(
+            "SELECT COUNT(*) AS n, MIN(created_at) AS oldest, MAX(attempts) AS worst FROM outbox \
+             WHERE sink <> 'subscriber_ws'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
         let oldest: Option<i64> = r.try_get("oldest")?;
         Ok(OutboxStats {
             pending: i(&r, "n")?,

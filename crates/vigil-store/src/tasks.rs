@@ -210,6 +210,21 @@ impl Store {
         rows.iter().map(task).collect()
     }
 
+    /// Tasks bound to a video source that still want its alarms: every state except stopped,
+    /// finished, failed and being deleted (source-level events such as quality changes go to
+    /// these tasks' outputs).
+    pub async fn live_tasks_of_source(&self, source_id: &str) -> Result<Vec<TaskRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM tasks WHERE video_source_id = $1 AND state NOT IN \
+             ('STOPPING', 'STOPPED', 'SUCCEEDED', 'FAILED', 'CREATE_FAILED', 'START_FAILED', 'DELETING', \
+             'FREEZING', 'FROZEN') ORDER BY created_at, id"
+        ))
+        .bind(source_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(task).collect()
+    }
+
     /// Replaces what a task does (name, description, input, output, config, schedule) and bumps
     /// its revision; saves templates in the same transaction.
     pub async fn update_task(&self, t: &TaskRecord, templates: Vec<TemplateWrite>) -> Result<(), StoreError> {

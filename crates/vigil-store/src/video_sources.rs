@@ -86,6 +86,9 @@ pub struct SourceHealth {
     pub stream_path: Option<String>,
     pub image: Option<String>,
     pub quality: Vec<String>,
+    /// New `scene_recommend` tags; `None` keeps the stored ones (recommendations are computed
+    /// far less often than the health is probed).
+    pub scene_recommend: Option<Vec<String>>,
 }
 
 const SOURCE_COLUMNS: &str = "id, project_id, name, access_type, source_type, type_config, password_sealed, latitude, \
@@ -391,19 +394,32 @@ impl Store {
         rows.iter().map(source).collect()
     }
 
-    /// Records what the health prober saw. Unknown ids (deleted meanwhile) are ignored.
-    pub async fn set_source_health(&self, id: &str, h: SourceHealth) -> Result<(), StoreError> {
+    /// Records what the health prober saw and returns the quality labels stored before (so the
+    /// caller can tell a label change); `None` for unknown ids (deleted meanwhile), which are
+    /// otherwise ignored.
+    pub async fn set_source_health(&self, id: &str, h: SourceHealth) -> Result<Option<Vec<String>>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let Some(row) = sqlx::query("SELECT quality FROM video_sources WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let previous = string_list(&row, "quality")?;
         sqlx::query(
             "UPDATE video_sources SET status = $1, stream_path = COALESCE($2, stream_path), image = COALESCE($3, image), \
-             quality = $4 WHERE id = $5",
+             quality = $4, scene_recommend = COALESCE($5, scene_recommend) WHERE id = $6",
         )
         .bind(h.status)
         .bind(h.stream_path)
         .bind(h.image)
         .bind(to_json_list(&h.quality))
+        .bind(h.scene_recommend.as_deref().map(to_json_list))
         .bind(id)
-        .execute(&self.pool)
+        .execute(&mut *tx)
         .await?;
-        Ok(())
+        tx.commit().await?;
+        Ok(Some(previous))
     }
 }

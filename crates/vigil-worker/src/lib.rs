@@ -10,6 +10,7 @@ pub mod node;
 pub mod packages;
 mod pipeline;
 pub mod placement;
+pub mod scene_recommend;
 pub mod source_health;
 pub mod source_spec;
 pub mod stopping;

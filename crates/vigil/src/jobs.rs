@@ -78,6 +78,32 @@ pub fn media_config(storage: &Storage, a: &ServeArgs, f: &ServeArgs) -> anyhow::
     })
 }
 
+/// The prober's quality thresholds: the defaults with `--quality-threshold NAME=VALUE,…` applied;
+/// an unknown name or a bad value fails the start, naming the valid names.
+pub fn quality_thresholds(a: &ServeArgs, f: &ServeArgs) -> anyhow::Result<vigil_media::QualityThresholds> {
+    let mut th = vigil_media::QualityThresholds::default();
+    for item in pick!(a, f, quality_threshold, Vec::new()) {
+        let item = item.trim();
+        if item.is_empty() {
+            continue;
+        }
+        let Some((name, value)) = item.split_once('=') else {
+            anyhow::bail!("quality_threshold: {item:?} is not NAME=VALUE");
+        };
+        let (name, value) = (name.trim(), value.trim());
+        let Ok(v) = value.parse::<f64>() else {
+            anyhow::bail!("quality_threshold {name}: {value:?} is not a number");
+        };
+        th.set(name, v).map_err(|e| {
+            anyhow::anyhow!(
+                "quality_threshold {name}: {e} (names: {})",
+                vigil_media::QualityThresholds::NAMES.join(", ")
+            )
+        })?;
+    }
+    Ok(th)
+}
+
 pub fn prober(
     storage: &Storage,
     a: &ServeArgs,
@@ -85,22 +111,52 @@ pub fn prober(
     store: &Store,
     stop: watch::Receiver<bool>,
 ) -> anyhow::Result<Option<JoinHandle<()>>> {
-    let interval = pick!(a, f, probe_interval, 60);
+    let interval = pick!(a, f, probe_interval, vigil_media::DEFAULT_PROBE_INTERVAL.as_secs());
+    // Validated even when probing is off, so a typo shows at once.
+    let thresholds = quality_thresholds(a, f)?;
     if interval == 0 {
         return Ok(None);
     }
     let prober = vigil_media::Prober {
         opener: Arc::new(vigil_media::DefaultOpener::new(media_config(storage, a, f)?)),
-        options: vigil_media::ProbeOptions::default(),
+        options: vigil_media::ProbeOptions {
+            thresholds,
+            ..Default::default()
+        },
         concurrency: 4,
         interval: Duration::from_secs(interval),
+        scenes: Default::default(),
     };
-    let targets = Arc::new(vigil_worker::source_health::StoreTargets {
-        store: store.clone(),
-        // Stored camera passwords are sealed; the prober opens them right before connecting.
-        secrets: Some(crate::master_key::load(&storage.data_dir)?),
-    });
-    tracing::info!(interval_s = interval, "source health prober started");
+    // Stored camera passwords are sealed; the prober opens them right before connecting.
+    let mut targets = vigil_worker::source_health::StoreTargets::new(
+        store.clone(),
+        Some(crate::master_key::load(&storage.data_dir)?),
+    );
+    let scene_interval = pick!(
+        a,
+        f,
+        scene_interval,
+        vigil_worker::source_health::DEFAULT_SCENE_INTERVAL.as_secs()
+    );
+    if scene_interval > 0 {
+        // Recommendations are a nicety: without a model directory they are off, not the server.
+        match vigil_vision::ModelDir::resolve(storage.model_dir.as_deref(), Some(&storage.data_dir)) {
+            Ok(models) => {
+                targets.scenes = Some(Arc::new(vigil_worker::scene_recommend::SceneRecommender::new(
+                    models,
+                    vigil_vision::BackendConfig::default(),
+                )));
+                targets.scene_interval = Duration::from_secs(scene_interval);
+            }
+            Err(e) => tracing::warn!(error = %e, "scene recommendations are off: no model directory"),
+        }
+    }
+    let targets = Arc::new(targets);
+    tracing::info!(
+        interval_s = interval,
+        scene_interval_s = scene_interval,
+        "source health prober started"
+    );
     let stop_job = stop.clone();
     Ok(Some(supervise(
         "source health prober",
@@ -233,4 +289,45 @@ pub fn worker(
     }));
     tracing::info!(worker = %id, "task worker and alarm dispatcher started");
     Ok(jobs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(items: &[&str]) -> ServeArgs {
+        ServeArgs {
+            quality_threshold: Some(items.iter().map(|s| s.to_string()).collect()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn quality_thresholds_are_set_by_name_and_validated() {
+        let name = vigil_media::QualityThresholds::NAMES[0];
+        let th = quality_thresholds(&args(&[&format!(" {name} = 7.5 ")]), &ServeArgs::default()).unwrap();
+        assert_ne!(th, vigil_media::QualityThresholds::default());
+        let mut want = vigil_media::QualityThresholds::default();
+        want.set(name, 7.5).unwrap();
+        assert_eq!(th, want);
+        // The flag wins over the file.
+        let file = args(&[&format!("{name}=1")]);
+        assert_eq!(
+            quality_thresholds(&args(&[&format!("{name}=7.5")]), &file).unwrap(),
+            want
+        );
+        assert_eq!(
+            quality_thresholds(&ServeArgs::default(), &ServeArgs::default()).unwrap(),
+            vigil_media::QualityThresholds::default()
+        );
+        let e = quality_thresholds(&args(&["no_such_threshold=1"]), &ServeArgs::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("no_such_threshold") && e.contains(name), "{e}");
+        let e = quality_thresholds(&args(&[&format!("{name}=abc")]), &ServeArgs::default())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a number"), "{e}");
+        assert!(quality_thresholds(&args(&["novalue"]), &ServeArgs::default()).is_err());
+    }
 }

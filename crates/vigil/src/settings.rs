@@ -93,9 +93,15 @@ pub struct ServeArgs {
     /// Token lifetime in seconds. [default: 86400]
     #[arg(long, env = "VIGIL_TOKEN_TTL")]
     pub token_ttl: Option<u64>,
-    /// Seconds between health probes of every video source (status, snapshot, quality); 0 disables. [default: 60]
+    /// Seconds between health probes of every video source (status, snapshot, quality labels, scene recommendations); 0 disables. [default: 300]
     #[arg(long, env = "VIGIL_PROBE_INTERVAL")]
     pub probe_interval: Option<u64>,
+    /// Quality-label thresholds of the prober, NAME=VALUE[,NAME=VALUE…] (names in docs/media.md; unknown names fail the start). [default: built-in values]
+    #[arg(long, env = "VIGIL_QUALITY_THRESHOLD", value_delimiter = ',')]
+    pub quality_threshold: Option<Vec<String>>,
+    /// Seconds after which a source's scene recommendation is refreshed (also at once after the scene changed); 0 turns recommendations off. [default: 21600]
+    #[arg(long, env = "VIGIL_SCENE_INTERVAL")]
+    pub scene_interval: Option<u64>,
     /// Root directory of the local object store behind `obs` inputs and outputs. [default: <data-dir>/obs]
     #[arg(long, env = "VIGIL_OBS_ROOT")]
     pub obs_root: Option<PathBuf>,

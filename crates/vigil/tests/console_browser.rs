@@ -2,8 +2,10 @@
 //! sign in, add a camera (the pedestrian clip as a file URL) whose snapshot appears, draw a
 //! polygon over the walkway on it, create an intrusion task with that polygon, see the task's
 //! first alarm arrive in the live feed and open its picture; validation errors shown next to
-//! their fields. Screenshots of each step go to `target/console-screenshots/` (or
-//! `$VIGIL_ARTEFACTS_DIR`).
+//! their fields; with the Event Center's manual review turned on in the page, the task's alarms
+//! wait for approval and reach a subscriber only once approved there (then it is deleted from the
+//! history, and its push with it). Screenshots of each step go to `target/console-screenshots/`
+//! (or `$VIGIL_ARTEFACTS_DIR`).
 //!
 //! Also the page-load check: every page on a seeded project (a small seed here; the full
 //! 1,000 cameras / 100,000 alarms run is `scripts/bench_console.sh`, which drives
@@ -47,6 +49,13 @@ fn sign_in(b: &Browser, base: &str, user: &str, password: &str, project: &str) {
     });
 }
 
+/// Waits until `page` marked itself ready (its first data is on screen).
+fn wait_ready(b: &Browser, page: &str) {
+    b.wait_for(&format!("the {page} page to be ready"), SHORT, |b| {
+        (b.ready_page().as_deref() == Some(page)).then_some(())
+    });
+}
+
 fn text_of(b: &Browser, css: &str) -> String {
     let e = b.wait(css, SHORT);
     b.text(&e)
@@ -78,6 +87,26 @@ fn console_must_show_flow() {
     // 1. Sign in.
     sign_in(&b, &server.url(""), "admin", "pw", "default");
     b.shot("01-signed-in");
+
+    // 1b. Event Center: manual review on, and a WebSocket subscriber for every camera.
+    b.click_css(&t("nav-events"), SHORT);
+    wait_ready(&b, "events");
+    let review = b.wait(&t("rules-manual-review"), SHORT);
+    assert_eq!(b.prop(&review, "checked"), json!(false), "review is off by default");
+    b.click(&review);
+    b.click_css(&t("rules-save"), SHORT);
+    b.wait(&t("rules-saved"), SHORT);
+    let rules = api.get("/vigil/event-center/rules");
+    assert_eq!(rules["manual_review"], true, "{rules}");
+    b.click_css(&t("subscriber-add"), SHORT);
+    b.fill(&t("subscriber-name"), "ops-desk");
+    b.click_css(&t("subscriber-save"), SHORT);
+    let sub_css = "[data-test=\"subscriber-row\"][data-name=\"ops-desk\"]";
+    let sub_id = b
+        .attr(&b.wait(sub_css, SHORT), "data-id")
+        .expect("subscriber-row data-id");
+    b.click_css(&t("nav-cameras"), SHORT);
+    wait_ready(&b, "cameras");
 
     // 2. A validation error from the API, shown under its field: a name with a '/'.
     b.click_css(&t("camera-add"), SHORT);
@@ -231,6 +260,91 @@ fn console_must_show_flow() {
     );
     b.shot("09-alarm-detail");
 
+    // 8. Review: the task's alarms wait, pending, and none has reached the subscriber. Approve
+    // the newest one in the Event Center: the API shows it approved, and only it waits for the
+    // subscriber now.
+    let badge = format!("[data-test=\"alarm-item\"][data-id=\"{first}\"] [data-test=\"alarm-review\"]");
+    assert_eq!(b.attr(&b.wait(&badge, SHORT), "data-state").as_deref(), Some("pending"));
+    let subscriber = |api: &Api| api.get(&format!("/vigil/event-center/subscribers/{sub_id}"));
+    assert_eq!(
+        subscriber(&api)["pending"],
+        0,
+        "nothing reaches a subscriber before approval"
+    );
+    b.click_css(&t("modal-close"), SHORT);
+    b.click_css(&t("nav-events"), SHORT);
+    wait_ready(&b, "events");
+    let row = b.wait(&t("review-row"), SHORT);
+    let chosen = b.attr(&row, "data-id").expect("review-row data-id");
+    let task_alarms = api.get(&format!("/vigil/alarms?task_id={task_id}&limit=1000"));
+    let states: Vec<&Value> = task_alarms["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| &a["review_state"])
+        .collect();
+    assert!(
+        states.iter().all(|s| *s == "pending"),
+        "every alarm of the task waits: {states:?}"
+    );
+    assert!(
+        task_alarms["alarms"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["message_id"] == chosen.as_str()),
+        "the queue shows the task's alarm {chosen}"
+    );
+    b.shot("10-event-center-review");
+    let row_css = format!("[data-test=\"review-row\"][data-id=\"{chosen}\"]");
+    b.click_css(&format!("{row_css} {}", t("review-approve")), SHORT);
+    let result = b.wait(&t("review-result"), SHORT);
+    assert_eq!(b.attr(&result, "data-reviewed").as_deref(), Some("1"));
+    b.wait_for("the approved alarm to leave the queue", SHORT, |b| {
+        b.find(&row_css).is_none().then_some(())
+    });
+    let approved = api.get(&format!("/vigil/alarms?task_id={task_id}&review_state=approved"));
+    let ids: Vec<&str> = approved["alarms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["message_id"].as_str())
+        .collect();
+    assert_eq!(ids, [chosen.as_str()], "{approved}");
+    assert_eq!(
+        subscriber(&api)["pending"],
+        1,
+        "the approved alarm, and only it, is queued for the subscriber"
+    );
+    let pending_css = format!("{sub_css} {}", t("subscriber-pending"));
+    b.wait_for("the subscriber's waiting count in the page", SHORT, |b| {
+        (b.attr(&b.find(&pending_css)?, "data-pending")? == "1").then_some(())
+    });
+    b.exec(
+        "document.querySelector(arguments[0]).scrollIntoView({block: 'center'});",
+        vec![json!(sub_css)],
+    );
+    b.shot("11-event-center-approved");
+
+    // 9. The history finds it by its review state; Delete (asked once more) removes it.
+    b.click_css(&t("nav-alarms"), SHORT);
+    wait_ready(&b, "alarms");
+    b.select(&t("filter-review-state"), "approved");
+    b.click_css(&t("filter-apply"), SHORT);
+    let hist_css = format!("[data-test=\"alarm-row\"][data-id=\"{chosen}\"]");
+    b.wait_for("only the approved alarm in the history", SHORT, |b| {
+        let rows = b.find_all(&t("alarm-row"));
+        (rows.len() == 1 && b.attr(&rows[0], "data-id")? == chosen).then_some(())
+    });
+    let state = b.wait(&format!("{hist_css} {}", t("alarm-review")), SHORT);
+    assert_eq!(b.attr(&state, "data-state").as_deref(), Some("approved"));
+    b.click_css(&format!("{hist_css} {}", t("alarm-delete")), SHORT);
+    b.click_css(&format!("{hist_css} {}", t("alarm-delete-confirm")), SHORT);
+    b.wait(&t("alarm-history-empty"), SHORT);
+    let left = api.get(&format!("/vigil/alarms?task_id={task_id}&review_state=approved"));
+    assert_eq!(left["total"], 0, "deleted: {left}");
+    assert_eq!(subscriber(&api)["pending"], 0, "its undelivered push went with it");
+
     drop(b);
     assert!(
         server.stop().success(),
@@ -289,7 +403,7 @@ fn measure_pages(b: &Browser, base: &str, camera: &str, runs: usize) -> Vec<(Str
         None => out.push((name.to_string(), vec![ms])),
     };
     for _ in 0..runs {
-        for page in ["cameras", "tasks", "alarms", "nodes"] {
+        for page in ["cameras", "tasks", "alarms", "events", "nodes"] {
             add(page, page_load(b, &format!("{console}#/{page}"), page));
             if page == "alarms" {
                 b.wait(&t("alarm-row"), SHORT);

@@ -128,6 +128,18 @@ pub async fn issue_token(http: &reqwest::Client, base: &str, t: &Tenant) -> Stri
 }
 
 impl TestServer {
+    /// The served OpenAPI document.
+    pub async fn openapi(&self) -> Value {
+        self.http
+            .get(format!("{}/openapi.json", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn start(backend: Backend) -> Self {
         Self::start_with(backend, ApiConfig::default()).await
     }

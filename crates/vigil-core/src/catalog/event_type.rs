@@ -100,3 +100,12 @@ pub const WATER_GAUGE: u64 = 33_816_579;
 pub const VESSEL_INTRUSION: u64 = 33_882_113;
 pub const DRAINAGE: u64 = 34_013_185;
 pub const CYANOBACTERIA: u64 = 34_078_721;
+
+/// Vigil system events: raised by Vigil itself rather than by an algorithm, delivered through
+/// the outputs of every live task on the source concerned. Outside the partner range
+/// 90000000–90999999 and every spec code.
+pub const VIGIL_SYSTEM_EVENT_TYPES: std::ops::RangeInclusive<u64> = 91_000_000..=91_999_999;
+/// A video source's `video_source_quality` labels changed (**Vigil's choice**): `stream_id` is
+/// the source id, `alarm_type` 0 when labels were added, 1 when labels were only removed, `data`
+/// `{"video_source_id", "video_source_quality", "added", "removed"}`.
+pub const VIDEO_QUALITY_CHANGED: u64 = 91_000_001;

@@ -135,6 +135,7 @@ pub async fn seed(store: &Store, project_id: &str, plan: &Plan, progress: Progre
                     stream_path: None,
                     image,
                     quality: vec![],
+                    scene_recommend: None,
                 },
             )
             .await?;
