@@ -13,7 +13,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use crate::clock::CancelToken;
 use crate::decode::{DecodeOptions, Decoder};
@@ -371,12 +371,18 @@ pub struct Prober {
     pub interval: Duration,
     /// Each source's last scene reference.
     pub scenes: SceneMemory,
+    /// How often, between rounds, the list is checked for sources never probed by this prober
+    /// (just registered), which are probed at once instead of after up to `interval`.
+    pub new_source_poll: Duration,
 }
 
 /// Default pause between two probes of every source. A probe costs about 80 ms of CPU on
 /// average over the test clips (240p to 1080p, `scripts/bench_probe.sh`), so 100 sources every
 /// 300 s average under 3 % of one core (the target is 5 %); 60 s would be 13 %.
 pub const DEFAULT_PROBE_INTERVAL: Duration = Duration::from_secs(300);
+
+/// Default of [`Prober::new_source_poll`].
+pub const DEFAULT_NEW_SOURCE_POLL: Duration = Duration::from_secs(10);
 
 impl Default for Prober {
     fn default() -> Self {
@@ -386,6 +392,7 @@ impl Default for Prober {
             concurrency: 4,
             interval: DEFAULT_PROBE_INTERVAL,
             scenes: SceneMemory::default(),
+            new_source_poll: DEFAULT_NEW_SOURCE_POLL,
         }
     }
 }
@@ -411,8 +418,13 @@ impl Prober {
     /// reports each result as it comes. Returns the number of sources probed.
     pub async fn run_once<T: ProbeTargets>(&self, targets: &Arc<T>) -> usize {
         let list = targets.targets().await;
-        let n = list.len();
         self.scenes.retain(&list.iter().map(|t| t.id.as_str()).collect());
+        self.probe_list(targets, list).await
+    }
+
+    /// Probes the given targets (at most `concurrency` at a time, fairly between projects).
+    async fn probe_list<T: ProbeTargets>(&self, targets: &Arc<T>, list: Vec<ProbeTarget>) -> usize {
+        let n = list.len();
         let mut waiting: Vec<(String, VecDeque<ProbeTarget>)> = Vec::new();
         for t in list {
             match waiting.iter_mut().find(|(p, _)| *p == t.project) {
@@ -465,13 +477,46 @@ impl Prober {
     pub async fn run<T: ProbeTargets>(&self, targets: Arc<T>, shutdown: impl Future<Output = ()>) {
         tokio::pin!(shutdown);
         loop {
+            let list = targets.targets().await;
+            let mut known: HashSet<String> = list.iter().map(|t| t.id.clone()).collect();
+            self.scenes.retain(&list.iter().map(|t| t.id.as_str()).collect());
             tokio::select! {
                 _ = &mut shutdown => return,
-                _ = self.run_once(&targets) => {}
+                _ = self.probe_list(&targets, list) => {}
             }
-            tokio::select! {
-                _ = &mut shutdown => return,
-                _ = tokio::time::sleep(self.interval) => {}
+            // Between rounds, sources registered meanwhile get their first probe within
+            // `new_source_poll`, so a new camera shows its status and snapshot at once.
+            let next_round = tokio::time::Instant::now() + self.interval;
+            loop {
+                let now = tokio::time::Instant::now();
+                if now >= next_round {
+                    break;
+                }
+                let pause = self
+                    .new_source_poll
+                    .max(Duration::from_millis(100))
+                    .min(next_round - now);
+                tokio::select! {
+                    _ = &mut shutdown => return,
+                    _ = tokio::time::sleep(pause) => {}
+                }
+                if tokio::time::Instant::now() >= next_round {
+                    break;
+                }
+                let fresh: Vec<ProbeTarget> = targets
+                    .targets()
+                    .await
+                    .into_iter()
+                    .filter(|t| !known.contains(&t.id))
+                    .collect();
+                if fresh.is_empty() {
+                    continue;
+                }
+                known.extend(fresh.iter().map(|t| t.id.clone()));
+                tokio::select! {
+                    _ = &mut shutdown => return,
+                    _ = self.probe_list(&targets, fresh) => {}
+                }
             }
         }
     }

@@ -13,14 +13,18 @@ use vigil_media::*;
 #[derive(Default)]
 struct MemTargets {
     list: Vec<(String, SourceSpec)>,
+    /// Sources registered while the prober runs.
+    added: Mutex<Vec<(String, SourceSpec)>>,
     reports: Mutex<HashMap<String, ProbeReport>>,
 }
 
 impl ProbeTargets for MemTargets {
     /// The project of `a/cam1` is `a`; ids without a slash belong to project `default`.
     async fn targets(&self) -> Vec<ProbeTarget> {
+        let added = self.added.lock().map(|a| a.clone()).unwrap_or_default();
         self.list
             .iter()
+            .chain(added.iter())
             .map(|(id, spec)| ProbeTarget {
                 id: id.clone(),
                 project: id.split_once('/').map_or("default", |(p, _)| p).to_string(),
@@ -259,6 +263,60 @@ async fn prober_bounds_concurrency_and_runs_periodically() {
         opener.max_active.load(Ordering::SeqCst),
         2,
         "at most `concurrency` probes at once"
+    );
+}
+
+/// A source registered between two rounds is probed within `new_source_poll`, not after the
+/// whole (here one hour) interval; the sources already probed are not probed again meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prober_probes_new_sources_between_rounds() {
+    let spec = || SourceSpec::url(media("street_parked_bicycle.mp4").to_str().expect("utf8"));
+    let targets = Arc::new(MemTargets {
+        list: vec![("old".to_string(), spec())],
+        ..MemTargets::default()
+    });
+    let prober = Prober {
+        interval: Duration::from_secs(3600),
+        new_source_poll: Duration::from_millis(200),
+        ..Prober::default()
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let t2 = targets.clone();
+    let run = tokio::spawn(async move {
+        prober
+            .run(t2, async {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    let reported = |id: &str| targets.reports.lock().map(|m| m.contains_key(id)).unwrap_or(false);
+    let mut waited = 0;
+    while !reported("old") && waited < 400 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    assert!(reported("old"), "the first round probes the registered source");
+    let first = targets.reports.lock().expect("lock")["old"].probed_at;
+    targets.added.lock().expect("lock").push(("new".to_string(), spec()));
+    let mut waited = 0;
+    while !reported("new") && waited < 400 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let _ = tx.send(());
+    tokio::time::timeout(Duration::from_secs(10), run)
+        .await
+        .expect("prober stops")
+        .expect("join");
+    let reports = targets.reports.lock().expect("lock");
+    assert_eq!(
+        reports["new"].status,
+        SourceStatus::Online,
+        "the new source was probed at once"
+    );
+    assert_eq!(
+        reports["old"].probed_at, first,
+        "the known source waits for the next round"
     );
 }
 

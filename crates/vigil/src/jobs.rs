@@ -125,7 +125,7 @@ pub fn prober(
         },
         concurrency: 4,
         interval: Duration::from_secs(interval),
-        scenes: Default::default(),
+        ..Default::default()
     };
     // Stored camera passwords are sealed; the prober opens them right before connecting.
     let mut targets = vigil_worker::source_health::StoreTargets::new(
