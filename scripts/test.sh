@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 bash scripts/setup.sh
-# Browser tests (crates/vigil/tests/console_browser.rs) drive headless Chromium over WebDriver.
+# Browser tests (crates/vigil/tests/console_browser.rs) drive headless Chromium over WebDriver;
+# the API load benchmark's smoke run (scripts/bench_api.sh --smoke) drives the server with wrk.
 browser_missing=()
-for p in chromium chromium-driver; do
+for p in chromium chromium-driver wrk; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || browser_missing+=("$p")
 done
 if [ ${#browser_missing[@]} -gt 0 ]; then
@@ -29,4 +30,5 @@ export CARGO_INCREMENTAL=0
 echo "== cargo fmt --check"; cargo fmt --all --check
 echo "== cargo clippy"; cargo clippy --workspace --all-targets -- -D warnings
 echo "== cargo test"; cargo test --workspace -- --test-threads=2
+echo "== API load benchmark, smoke run"; scripts/bench_api.sh --smoke
 echo "== done; target directory: $(du -sh target 2>/dev/null | cut -f1)"

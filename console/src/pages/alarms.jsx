@@ -1,6 +1,6 @@
 // Alarms: a live feed (the SSE route, read by alarm_feed.js) and a searchable history
-// (GET /vigil/alarms: time range, camera, task, event type, review state; offset/limit paging,
-// newest first) with the review badge and `×N` of aggregated alarms, delete (one, or every alarm
+// (GET /vigil/alarms: time range, camera, task, event type, review state; newest first, paged
+// by `marker` — each page's `next_marker` — and by offset only for a page not reached yet) with the review badge and `×N` of aggregated alarms, delete (one, or every alarm
 // a search found), and a detail dialog with the annotated picture and the alarm JSON.
 // Routes: #/alarms, #/alarms/<message_id> (opens that alarm's detail).
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
@@ -68,6 +68,8 @@ export function AlarmsPage({ args }) {
   const [bulk, setBulk] = useState(null); // {busy, error} while "Delete matching" is open
   const [notice, setNotice] = useState(null);
   const seq = useRef(0);
+  // next_marker of each page already seen, by its offset; valid for one search and reload.
+  const markers = useRef({ key: null, byOffset: new Map() });
 
   // Names for ids, from bounded look-ups (never all cameras or tasks of a big project).
   useEffect(() => {
@@ -91,10 +93,20 @@ export function AlarmsPage({ args }) {
   // History page.
   useEffect(() => {
     const n = ++seq.current;
-    const q = new URLSearchParams({ offset: String(offset), limit: String(PAGE) });
+    const key = JSON.stringify([applied, reloads]);
+    if (markers.current.key !== key) markers.current = { key, byOffset: new Map() };
+    const byOffset = markers.current.byOffset;
+    const q = new URLSearchParams({ limit: String(PAGE) });
+    if (byOffset.has(offset)) q.set('marker', byOffset.get(offset));
+    else if (offset > 0) q.set('offset', String(offset));
     for (const [k, v] of Object.entries(filterValues(applied))) q.set(k, String(v));
     api('GET', `/vigil/alarms?${q}`).then(
-      (r) => { if (n === seq.current) { setHistory({ alarms: r?.alarms || [], total: r?.total || 0 }); setError(null); } },
+      (r) => {
+        if (n !== seq.current) return;
+        if (r?.next_marker) byOffset.set(offset + PAGE, r.next_marker);
+        setHistory({ alarms: r?.alarms || [], total: r?.total || 0 });
+        setError(null);
+      },
       (e) => { if (n === seq.current) { setError(e); setHistory((h) => h || { alarms: [], total: 0 }); } },
     );
   }, [applied, offset, reloads]);

@@ -5,11 +5,13 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
 use vigil_core::FieldError;
-use vigil_store::alarms::{AlarmFilter, AlarmRecord, REVIEW_STATES};
+use vigil_store::alarms::{AlarmFilter, AlarmMarker, AlarmRecord, REVIEW_STATES};
 use vigil_store::StoreError;
 
 use crate::auth::Caller;
@@ -29,7 +31,10 @@ pub struct ListAlarmsParams {
     pub end_time: Option<i64>,
     /// `none` | `pending` | `approved` | `rejected` (manual review of the event rules).
     pub review_state: Option<String>,
-    /// 0–100000, default 0.
+    /// The `next_marker` of the previous page: this page starts after it. Prefer it to `offset`
+    /// (whose cost grows with the offset); not together with `offset`.
+    pub marker: Option<String>,
+    /// 0–100000, default 0. Kept for compatibility; deep offsets are slower than `marker`.
     pub offset: Option<i64>,
     /// 1–1000, default 100.
     pub limit: Option<i64>,
@@ -39,8 +44,11 @@ pub struct ListAlarmsParams {
 pub struct ListAlarmsResponse {
     /// Alarms on this page.
     pub count: i64,
-    /// Matches before pagination.
+    /// Matches before pagination, exact.
     pub total: i64,
+    /// Present when more alarms follow this page: pass it as `marker` to get the next page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_marker: Option<String>,
     /// Newest first: each the VIAS envelope without `image_base64`, plus `image_url` when the
     /// alarm has a picture, `review_state`, `aggregate_count` (alarms folded into this one by
     /// duplicate aggregation, itself included) and `last_timestamp` (epoch seconds of the newest
@@ -68,6 +76,34 @@ pub(crate) fn check_id(param: &str, v: Option<String>) -> Result<Option<String>,
     }
 }
 
+/// Longest accepted `marker` (two epoch values and a message id, base64url).
+const MARKER_MAX: usize = 200;
+
+/// `marker` text: base64url of `<alarm_time>.<created_at>.<message_id>`, opaque to clients.
+pub(crate) fn encode_marker(m: &AlarmMarker) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}.{}.{}", m.alarm_time, m.created_at, m.message_id))
+}
+
+pub(crate) fn decode_marker(v: &str) -> Result<AlarmMarker, FieldError> {
+    let bad = || FieldError::invalid("marker", "must be a next_marker returned by this list");
+    let text = URL_SAFE_NO_PAD
+        .decode(v)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(bad)?;
+    let mut parts = text.splitn(3, '.');
+    let mut int = || parts.next().and_then(|p| p.parse::<i64>().ok()).ok_or_else(bad);
+    let (alarm_time, created_at) = (int()?, int()?);
+    match parts.next() {
+        Some(id) if !id.is_empty() => Ok(AlarmMarker {
+            alarm_time,
+            created_at,
+            message_id: id.to_string(),
+        }),
+        _ => Err(bad()),
+    }
+}
+
 impl ListAlarmsParams {
     fn parse(q: &QueryParams) -> Result<Self, FieldError> {
         let p = Self {
@@ -77,6 +113,7 @@ impl ListAlarmsParams {
             start_time: q.int("start_time", 0, MAX_EPOCH_S)?,
             end_time: q.int("end_time", 0, MAX_EPOCH_S)?,
             review_state: q.choice("review_state", REVIEW_STATES)?,
+            marker: q.text("marker", MARKER_MAX)?,
             offset: q.int("offset", 0, 100_000)?,
             limit: q.int("limit", 1, 1000)?,
         };
@@ -84,6 +121,9 @@ impl ListAlarmsParams {
             if e < s {
                 return Err(FieldError::invalid("end_time", "must not be before start_time"));
             }
+        }
+        if p.marker.is_some() && p.offset.is_some() {
+            return Err(FieldError::invalid("marker", "give either marker or offset, not both"));
         }
         Ok(p)
     }
@@ -121,7 +161,8 @@ pub(crate) fn alarm_dto(state: &AppState, r: &AlarmRecord) -> Map<String, Value>
 }
 
 #[utoipa::path(get, path = "/v2/{project_id}/vigil/alarms", operation_id = "ListAlarms", tag = "Vigil extensions",
-    description = "Vigil extension (not part of VIAS): alarms stored for tasks whose output has `event_center` on.",
+    description = "Vigil extension (not part of VIAS): alarms stored for tasks whose output has `event_center` on, \
+        newest first. Page with `marker` (the previous page's `next_marker`); `offset` still works.",
     params(("project_id" = String, Path), ListAlarmsParams),
     responses((status = 200, body = ListAlarmsResponse), (status = 400, body = ViasErrorBody)),
     security(("token" = []), ("aksk" = [])))]
@@ -138,6 +179,7 @@ pub async fn list(
         start_time: p.start_time,
         end_time: p.end_time,
         review_state: p.review_state,
+        marker: p.marker.as_deref().map(decode_marker).transpose()?,
         offset: p.offset.unwrap_or(0),
         limit: p.limit.unwrap_or(100),
     };
@@ -146,6 +188,7 @@ pub async fn list(
     Ok(Json(ListAlarmsResponse {
         count: alarms.len() as i64,
         total: page.total,
+        next_marker: page.next.as_ref().map(encode_marker),
         alarms,
     }))
 }

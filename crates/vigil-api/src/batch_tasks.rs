@@ -13,7 +13,7 @@ use vigil_core::secret_fields::seal_json;
 use vigil_core::task_io::parse_output;
 use vigil_core::task_state::TaskState;
 use vigil_core::{validate, ErrorCode, FieldError};
-use vigil_store::batch_tasks::BatchRecord;
+use vigil_store::batch_tasks::{BatchPageQuery, BatchRecord, BatchTaskBrief};
 use vigil_store::StoreError;
 
 use crate::auth::Caller;
@@ -112,7 +112,6 @@ async fn selected_sources(
             "1 to 50 groups are required",
         ));
     }
-    let sources = state.store.list_sources(project).await?;
     let mut groups = Vec::new();
     let mut picked: BTreeMap<String, Option<String>> = BTreeMap::new();
     for (gi, g) in input.video_source_group.iter().enumerate() {
@@ -127,20 +126,16 @@ async fn selected_sources(
             }
             Err(e) => return Err(e.into()),
         };
-        let members: Vec<&String> = sources
-            .iter()
-            .filter(|d| d.groups.iter().any(|x| x.id == group.id))
-            .map(|d| &d.source.id)
-            .collect();
+        let members = state.store.group_member_ids(project, &group.id).await?;
         match g.video_source_list.as_deref() {
             None | Some([]) => {
                 for m in members {
-                    picked.entry(m.clone()).or_insert(None);
+                    picked.entry(m).or_insert(None);
                 }
             }
             Some(list) => {
                 for (si, s) in list.iter().enumerate() {
-                    if !members.contains(&&s.video_source_id) {
+                    if !members.contains(&s.video_source_id) {
                         return Err(ApiError::not_found(
                             &format!("{at}.video_source_list[{si}].video_source_id"),
                             "a member source of the group",
@@ -363,13 +358,7 @@ pub async fn update(
         .save_batch(record, state.config.batch_task_quota)
         .await
         .map_err(batch_error)?;
-    let tasks: Vec<_> = state
-        .store
-        .list_tasks(&caller.project_id)
-        .await?
-        .into_iter()
-        .filter(|t| t.batch_id.as_deref() == Some(&id))
-        .collect();
+    let tasks = state.store.tasks_of_batch(&caller.project_id, &id).await?;
     let mut result = BatchOpResult {
         id: id.clone(),
         ..Default::default()
@@ -460,13 +449,7 @@ pub async fn action(
         id: id.clone(),
         ..Default::default()
     };
-    for t in state
-        .store
-        .list_tasks(&caller.project_id)
-        .await?
-        .into_iter()
-        .filter(|t| t.batch_id.as_deref() == Some(&id))
-    {
+    for t in state.store.tasks_of_batch(&caller.project_id, &id).await? {
         let r = task_center::act(&state, &caller.project_id, &t.id, &command).await;
         result.record(r.map(|_| ()).map_err(|e| format!("{}: {}", t.name, e.detail)));
     }
@@ -519,6 +502,69 @@ impl ListBatchTasksParams {
     }
 }
 
+impl ListBatchTasksParams {
+    /// The store query of these filters and page, or None when they match nothing (another
+    /// vendor, an unknown state key).
+    fn page_query(&self, paging: &PagedSwitch) -> Option<BatchPageQuery> {
+        if self
+            .manufacturer
+            .as_ref()
+            .is_some_and(|m| !m.eq_ignore_ascii_case("vigil"))
+        {
+            return None;
+        }
+        // A task counts under `stopped_no_service` when stop-deploy stopped it, else under its
+        // lower-cased state (see `batch_item`).
+        let task_state = match self.task_state.as_deref() {
+            None => None,
+            Some(s) if !STATE_KEYS.contains(&s) => return None,
+            Some("stopped") => Some(("STOPPED".to_string(), Some(false))),
+            Some("stopped_no_service") => Some(("STOPPED".to_string(), Some(true))),
+            Some(s) => Some((s.to_uppercase(), None)),
+        };
+        Some(BatchPageQuery {
+            groups: self
+                .video_group
+                .as_ref()
+                .map(|vg| vg.split(',').map(|x| x.trim().to_string()).collect()),
+            task_state,
+            name_like: self.name_like.clone(),
+            search_service_name: self.type_like.as_deref() == Some("publish_service_name"),
+            service_names: self
+                .title
+                .as_ref()
+                .map(|t| task_center::catalog_service_names(|s| s.title == t.as_str())),
+            by_task_count: self.sort_name.as_deref() == Some("task_count"),
+            ascending: paging.ascending,
+            page: paging.sql_page(),
+        })
+    }
+}
+
+/// A batch as ListBatchTasks shows it, from its tasks (oldest first) and group names.
+fn batch_item(b: &BatchRecord, tasks: &[BatchTaskBrief], group_names: &[String]) -> Value {
+    let spec = vigil_core::catalog::Catalog::by_service_name(&b.service_name);
+    let source_names: Vec<&str> = tasks.iter().filter_map(|t| t.source_name.as_deref()).collect();
+    let mut counters: BTreeMap<&str, i64> = STATE_KEYS.iter().map(|k| (*k, 0)).collect();
+    for t in tasks {
+        // A task stopped by stop-deploy counts as `stopped_no_service`, not `stopped`.
+        let key = if t.state == "STOPPED" && t.status == "stopped_no_service" {
+            t.status.clone()
+        } else {
+            t.state.to_lowercase()
+        };
+        if let Some(c) = counters.get_mut(key.as_str()) {
+            *c += 1;
+        }
+    }
+    json!({
+        "id": b.id, "batch_task_name": b.name, "video_source_name": source_names.join(","),
+        "video_group_name": group_names.join(","), "alg_name": spec.map(|(s, _)| s.title).unwrap_or(""), "company": "Vigil",
+        "type": spec.map(|(_, pl)| pl.as_str()).unwrap_or("cloud"), "num_task": tasks.len(), "created_at": b.created_at,
+        "batch_task_status_info": counters,
+    })
+}
+
 const STATE_KEYS: [&str; 18] = [
     "pending",
     "recovering",
@@ -551,75 +597,19 @@ pub async fn list(
 ) -> ApiResult<Json<Value>> {
     let p = ListBatchTasksParams::parse(&q)?;
     let paging = PagedSwitch::new(p.is_paged, p.page_size, p.page_num, p.order_by.as_deref());
-    let batches = state.store.list_batches(&caller.project_id).await?;
-    let tasks = state.store.list_tasks(&caller.project_id).await?;
-    let groups = state.store.list_groups(&caller.project_id).await?;
-    let sources = state.store.list_sources(&caller.project_id).await?;
-    let mut rows: Vec<(i64, i64, Value)> = Vec::new();
-    for b in &batches {
-        let spec = vigil_core::catalog::Catalog::by_service_name(&b.service_name);
-        let mine: Vec<_> = tasks.iter().filter(|t| t.batch_id.as_deref() == Some(&b.id)).collect();
-        let group_names: Vec<&str> = groups
-            .iter()
-            .filter(|g| b.group_ids.contains(&g.id))
-            .map(|g| g.name.as_str())
-            .collect();
-        let source_names: Vec<&str> = mine
-            .iter()
-            .filter_map(|t| {
-                sources
-                    .iter()
-                    .find(|d| Some(&d.source.id) == t.video_source_id.as_ref())
-                    .map(|d| d.source.name.as_str())
-            })
-            .collect();
-        let mut counters: BTreeMap<&str, i64> = STATE_KEYS.iter().map(|k| (*k, 0)).collect();
-        for t in &mine {
-            // A task stopped by stop-deploy counts as `stopped_no_service`, not `stopped`.
-            let key = if t.state == "STOPPED" && t.status == "stopped_no_service" {
-                t.status.clone()
-            } else {
-                t.state.to_lowercase()
-            };
-            if let Some(c) = counters.get_mut(key.as_str()) {
-                *c += 1;
-            }
-        }
-        let title = spec.map(|(s, _)| s.title).unwrap_or("");
-        let keep = p.video_group.as_ref().is_none_or(|vg| {
-            vg.split(',')
-                .any(|x| b.group_ids.iter().any(|g| g == x.trim()) || group_names.contains(&x.trim()))
-        }) && p
-            .task_state
-            .as_ref()
-            .is_none_or(|s| counters.get(s.as_str()).copied().unwrap_or(0) > 0)
-            && p.name_like.as_ref().is_none_or(|n| {
-                let field = if p.type_like.as_deref() == Some("publish_service_name") {
-                    &b.service_name
-                } else {
-                    &b.name
-                };
-                field.to_lowercase().contains(&n.to_lowercase())
-            })
-            && p.manufacturer.as_ref().is_none_or(|m| m.eq_ignore_ascii_case("vigil"))
-            && p.title.as_ref().is_none_or(|t| t == title);
-        if !keep {
-            continue;
-        }
-        let item = json!({
-            "id": b.id, "batch_task_name": b.name, "video_source_name": source_names.join(","),
-            "video_group_name": group_names.join(","), "alg_name": title, "company": "Vigil",
-            "type": spec.map(|(_, pl)| pl.as_str()).unwrap_or("cloud"), "num_task": mine.len(), "created_at": b.created_at,
-            "batch_task_status_info": counters,
-        });
-        rows.push((b.created_at, mine.len() as i64, item));
-    }
-    let by_count = p.sort_name.as_deref() == Some("task_count");
-    rows.sort_by_key(|(created, count, _)| if by_count { (*count, *created) } else { (*created, 0) });
-    if !paging.ascending {
-        rows.reverse();
-    }
-    let count = rows.len();
-    let list: Vec<Value> = paging.apply(rows).into_iter().map(|(_, _, v)| v).collect();
+    let Some(query) = p.page_query(&paging) else {
+        return Ok(Json(json!({"count": 0, "batch_task_list": []})));
+    };
+    let (count, batches) = state.store.batch_page(&caller.project_id, &query).await?;
+    let ids: Vec<String> = batches.iter().map(|b| b.id.clone()).collect();
+    let mut extras = state.store.batch_page_extras(&caller.project_id, &ids).await?;
+    let list: Vec<Value> = batches
+        .iter()
+        .map(|b| {
+            let tasks = extras.tasks.remove(&b.id).unwrap_or_default();
+            let group_names = extras.group_names.remove(&b.id).unwrap_or_default();
+            batch_item(b, &tasks, &group_names)
+        })
+        .collect();
     Ok(Json(json!({"count": count, "batch_task_list": list})))
 }

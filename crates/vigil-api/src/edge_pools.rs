@@ -9,7 +9,7 @@ use axum::{Extension, Json};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use vigil_core::{ErrorCode, FieldError};
-use vigil_store::edge_pools::{valid_pool_name, EdgePoolView, NewEdgePool};
+use vigil_store::edge_pools::{valid_pool_name, EdgePoolPageQuery, EdgePoolView, NewEdgePool};
 use vigil_store::nodes::{Accelerator, NodeRecord};
 use vigil_store::StoreError;
 
@@ -302,28 +302,29 @@ pub async fn list(
         params.page_num,
         params.order_by.as_deref(),
     );
-    let views = state.store.edge_pool_views(&caller.project_id).await?;
-    let hits: Vec<EdgePoolView> = views
-        .into_iter()
-        .filter(|v| {
-            params
-                .name_like
-                .as_ref()
-                .is_none_or(|n| v.pool.name.contains(n.as_str()))
-        })
-        .filter(|v| params.state.as_ref().is_none_or(|s| v.state == s))
-        .collect();
-    let by_updated = params.sort_name.as_deref() == Some("updated_at");
-    let (count, page) = paging.sort_and_page(hits, |v| {
-        (
-            if by_updated {
-                v.pool.updated_at
-            } else {
-                v.pool.created_at
-            },
-            v.pool.id.as_str(),
-        )
-    });
+    // A pool's state follows its nodes' heartbeats at this instant, so the state filter is
+    // evaluated here over the project's pools (few: at most the edge pool quota); the rest in SQL.
+    let ids = match &params.state {
+        Some(wanted) => Some(
+            state
+                .store
+                .edge_pool_views(&caller.project_id)
+                .await?
+                .into_iter()
+                .filter(|v| v.state == wanted)
+                .map(|v| v.pool.id)
+                .collect(),
+        ),
+        None => None,
+    };
+    let query = EdgePoolPageQuery {
+        name_like: params.name_like.clone(),
+        ids,
+        by_updated: params.sort_name.as_deref() == Some("updated_at"),
+        ascending: paging.ascending,
+        page: paging.sql_page(),
+    };
+    let (count, page) = state.store.edge_pool_page(&caller.project_id, &query).await?;
     Ok(Json(ListEdgePoolsResponse {
         count,
         edge_pools: page.iter().map(Into::into).collect(),
@@ -340,12 +341,16 @@ pub async fn show(
     Path((_, id)): Path<(String, String)>,
 ) -> ApiResult<Json<EdgePoolInfoDto>> {
     check_id(&id)?;
+    let pool = state
+        .store
+        .get_edge_pool(&caller.project_id, &id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("id", "the edge pool"))?;
     let view = state
         .store
-        .edge_pool_views(&caller.project_id)
+        .views_of(vec![pool])
         .await?
-        .into_iter()
-        .find(|v| v.pool.id == id)
+        .pop()
         .ok_or_else(|| ApiError::not_found("id", "the edge pool"))?;
     let now = vigil_store::now_ms();
     let p = &view.pool;

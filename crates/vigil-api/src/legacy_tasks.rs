@@ -9,6 +9,7 @@ use axum::{Extension, Json};
 use serde_json::{json, Value};
 use vigil_core::task_state::TaskState;
 use vigil_core::FieldError;
+use vigil_store::task_list::{LegacyTaskOrder, LegacyTaskQuery};
 use vigil_store::tasks::TaskRecord;
 
 use crate::auth::Caller;
@@ -38,21 +39,49 @@ fn epoch_ms(v: i64) -> i64 {
     }
 }
 
-fn list_filter(q: &QueryParams) -> Result<impl Fn(&TaskRecord) -> bool, FieldError> {
+/// The store query of ListTasksDetails' parameters (validated in the order clients see errors).
+fn list_query(q: &QueryParams, service: &str) -> Result<LegacyTaskQuery, FieldError> {
     let states: Vec<&str> = TaskState::ALL.iter().map(|s| s.as_str()).collect();
-    let version = q.text("service_version", 32)?;
+    let service_version = q.text("service_version", 32)?;
     let state = q.choice("state", &states)?;
     let name_like = q.text("name_like", 100)?;
     let id_like = q.text("id_like", 64)?;
-    let since = q.int("created_since", 0, i64::MAX)?.map(epoch_ms);
-    let until = q.int("created_until", 0, i64::MAX)?.map(epoch_ms);
-    Ok(move |t: &TaskRecord| {
-        version.as_ref().is_none_or(|v| &t.service_version == v)
-            && state.as_ref().is_none_or(|s| &t.state == s)
-            && name_like.as_ref().is_none_or(|n| t.name.contains(n.as_str()))
-            && id_like.as_ref().is_none_or(|n| t.id.contains(n.as_str()))
-            && since.is_none_or(|s| t.created_at >= s)
-            && until.is_none_or(|u| t.created_at <= u)
+    let created_since = q.int("created_since", 0, i64::MAX)?.map(epoch_ms);
+    let created_until = q.int("created_until", 0, i64::MAX)?.map(epoch_ms);
+    let offset = q.int("offset", 0, 100_000)?.unwrap_or(0);
+    let limit = q.int("limit", 1, 1000)?.unwrap_or(1000);
+    let order = match q
+        .choice(
+            "order",
+            &[
+                "name:ASC",
+                "name:DESC",
+                "created_at:ASC",
+                "created_at:DESC",
+                "updated_at:ASC",
+                "updated_at:DESC",
+            ],
+        )?
+        .as_deref()
+    {
+        Some("name:ASC") => LegacyTaskOrder::NameAsc,
+        Some("name:DESC") => LegacyTaskOrder::NameDesc,
+        Some("created_at:ASC") => LegacyTaskOrder::CreatedAsc,
+        Some("updated_at:ASC") => LegacyTaskOrder::UpdatedAsc,
+        Some("updated_at:DESC") => LegacyTaskOrder::UpdatedDesc,
+        _ => LegacyTaskOrder::CreatedDesc,
+    };
+    Ok(LegacyTaskQuery {
+        service_name: service.to_string(),
+        service_version,
+        state,
+        name_like,
+        id_like,
+        created_since,
+        created_until,
+        order,
+        offset,
+        limit,
     })
 }
 
@@ -67,42 +96,9 @@ pub async fn list(
     q: QueryParams,
 ) -> LegacyResult<Json<Value>> {
     let result = async {
-        let keep = list_filter(&q)?;
-        let offset = q.int("offset", 0, 100_000)?.unwrap_or(0) as usize;
-        let limit = q.int("limit", 1, 1000)?.unwrap_or(1000) as usize;
-        let order = q.choice(
-            "order",
-            &[
-                "name:ASC",
-                "name:DESC",
-                "created_at:ASC",
-                "created_at:DESC",
-                "updated_at:ASC",
-                "updated_at:DESC",
-            ],
-        )?;
-        let mut tasks: Vec<TaskRecord> = state
-            .store
-            .list_tasks(&caller.project_id)
-            .await?
-            .into_iter()
-            .filter(|t| t.service_name == service && keep(t))
-            .collect();
-        match order.as_deref().unwrap_or("created_at:DESC") {
-            "name:ASC" => tasks.sort_by(|a, b| a.name.cmp(&b.name)),
-            "name:DESC" => tasks.sort_by(|a, b| b.name.cmp(&a.name)),
-            "created_at:ASC" => tasks.sort_by_key(|t| t.created_at),
-            "updated_at:ASC" => tasks.sort_by_key(|t| t.updated_at),
-            "updated_at:DESC" => tasks.sort_by_key(|t| std::cmp::Reverse(t.updated_at)),
-            _ => tasks.sort_by_key(|t| std::cmp::Reverse(t.created_at)),
-        }
-        let count = tasks.len();
-        let page: Vec<Value> = tasks
-            .iter()
-            .skip(offset)
-            .take(limit)
-            .map(task_center::legacy_detail)
-            .collect();
+        let query = list_query(&q, &service)?;
+        let (count, tasks) = state.store.legacy_task_page(&caller.project_id, &query).await?;
+        let page: Vec<Value> = tasks.iter().map(task_center::legacy_detail).collect();
         Ok::<_, ApiError>(Json(json!({"count": count, "tasks": page})))
     }
     .await;

@@ -293,10 +293,14 @@ pub async fn delete(
             .collect(),
         None => vec![p.manifest.name.clone()],
     };
-    let busy = state.store.list_tasks(project).await?.into_iter().any(|t| {
-        names.contains(&t.service_name)
-            && ["PENDING", "STARTING", "RUNNING", "ABNORMAL", "RECOVERING", "STOPPING"].contains(&t.state.as_str())
-    });
+    let busy = state
+        .store
+        .any_task_in_states(
+            project,
+            &names,
+            &["PENDING", "STARTING", "RUNNING", "ABNORMAL", "RECOVERING", "STOPPING"],
+        )
+        .await?;
     if busy {
         return Err(ApiError::param(
             ErrorCode::OperationNotAllowed,

@@ -127,6 +127,12 @@ impl PagedSwitch {
         (matched, self.apply(items))
     }
 
+    /// The page as SQL (offset, limit); None when not paged (every item).
+    pub fn sql_page(&self) -> Option<(i64, i64)> {
+        let size = self.page_size as i64;
+        self.is_paged.then(|| ((self.page_num as i64 - 1) * size, size))
+    }
+
     /// The page's slice of an already sorted list (the whole list when not paged).
     pub fn apply<T>(&self, items: Vec<T>) -> Vec<T> {
         if !self.is_paged {

@@ -2,6 +2,8 @@
 //! (`/services/{service_name}/tasks…`) and batch tasks: validating a task body into rows, and
 //! rendering task rows back into the two response shapes.
 
+use std::collections::HashMap;
+
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use utoipa::ToSchema;
@@ -9,6 +11,7 @@ use vigil_core::catalog::{validate_common_at, AlgorithmSpec, Catalog, Placement}
 use vigil_core::secret_fields::{mask_json, mask_url, seal_json};
 use vigil_core::task_io::{parse_input, parse_output, TaskSource};
 use vigil_core::{schedule, validate, ErrorCode, FieldError};
+use vigil_store::source_list::SourceSummary;
 use vigil_store::tasks::{NewTask, TaskRecord, TemplateWrite};
 use vigil_store::StoreError;
 
@@ -94,6 +97,17 @@ pub async fn task_service(
         crate::algorithm_center::check_runnable(&service)?;
     }
     Ok((service.task_spec(), placement))
+}
+
+/// The catalogue's task service names whose algorithm (as `Catalog::by_service_name` resolves
+/// it) satisfies `pred`: an algorithm filter as a `service_name IN (…)` list for SQL.
+pub fn catalog_service_names(pred: impl Fn(&AlgorithmSpec) -> bool) -> Vec<String> {
+    Catalog::iter()
+        .flat_map(|s| [s.cloud_service_name, s.edge_service_name])
+        .flatten()
+        .filter(|n| Catalog::by_service_name(n).is_some_and(|(s, _)| pred(s)))
+        .map(str::to_string)
+        .collect()
 }
 
 /// A stable UUID-v4-shaped id for an algorithm (`algorithm_publish_id`, `alg_id`).
@@ -428,28 +442,31 @@ pub struct TaskView {
     pub source_name: String,
     pub stream_path: String,
     pub group_names: Vec<String>,
-    pub group_ids: Vec<String>,
 }
 
 pub async fn views(state: &AppState, project: &str, tasks: Vec<TaskRecord>) -> ApiResult<Vec<TaskView>> {
-    let sources = state.store.list_sources(project).await?;
+    // Only the sources of these tasks.
+    let mut ids: Vec<String> = tasks.iter().filter_map(|t| t.video_source_id.clone()).collect();
+    ids.sort();
+    ids.dedup();
+    let sources: HashMap<String, SourceSummary> = state
+        .store
+        .source_summaries(project, &ids)
+        .await?
+        .into_iter()
+        .map(|d| (d.id.clone(), d))
+        .collect();
     Ok(tasks
         .into_iter()
         .map(|task| {
-            let src = task
-                .video_source_id
-                .as_ref()
-                .and_then(|id| sources.iter().find(|d| &d.source.id == id));
+            let src = task.video_source_id.as_ref().and_then(|id| sources.get(id));
             let input: Value = serde_json::from_str(&task.input).unwrap_or(Value::Null);
             let url = mask_url(input["data"][0]["url"].as_str().unwrap_or(""));
             TaskView {
-                source_name: src.map(|d| d.source.name.clone()).unwrap_or_default(),
-                stream_path: src.map(|d| d.source.stream_path.clone()).unwrap_or(url),
+                source_name: src.map(|d| d.name.clone()).unwrap_or_default(),
+                stream_path: src.map(|d| d.stream_path.clone()).unwrap_or(url),
                 group_names: src
                     .map(|d| d.groups.iter().map(|g| g.name.clone()).collect())
-                    .unwrap_or_default(),
-                group_ids: src
-                    .map(|d| d.groups.iter().map(|g| g.id.clone()).collect())
                     .unwrap_or_default(),
                 task,
             }

@@ -6,9 +6,9 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use serde_json::{json, Value};
 use utoipa::IntoParams;
-use vigil_core::catalog::Catalog;
 use vigil_core::task_state::TaskState;
 use vigil_core::FieldError;
+use vigil_store::task_list::TaskPageQuery;
 
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, TaskCreateErrorBody, ViasErrorBody};
@@ -117,40 +117,40 @@ impl ListTasksParams {
         })
     }
 
-    fn matches(&self, v: &task_center::TaskView) -> bool {
-        let t = &v.task;
-        let spec = Catalog::by_service_name(&t.service_name).map(|(s, _)| s);
-        let title_ok = self.title.as_ref().is_none_or(|title| {
-            spec.is_some_and(|s| s.title == title.as_str() || s.title_en.eq_ignore_ascii_case(title))
-        });
-        let contains = |hay: &str, needle: &Option<String>| {
-            needle
-                .as_ref()
-                .is_none_or(|n| hay.to_lowercase().contains(&n.to_lowercase()))
-        };
-        let groups_ok = self
-            .video_group_id
-            .as_ref()
-            .is_none_or(|g| g.split(',').any(|id| v.group_ids.iter().any(|x| x == id.trim())));
-        let company_ok = self
+    /// The store query of these filters, or None when they match nothing (`sync_task`, another
+    /// vendor). The algorithm filters become the list of the catalogue's service names they
+    /// select; every other filter is evaluated in SQL.
+    fn page_query(&self) -> Option<TaskPageQuery> {
+        let other_vendor = self
             .company
             .as_ref()
-            .is_none_or(|c| c.split(',').any(|x| x.trim().eq_ignore_ascii_case("vigil")));
-        self.source_data_type.as_deref() != Some("sync_task")
-            && title_ok
-            && contains(&v.source_name, &self.camera_name)
-            && self.task_state.as_ref().is_none_or(|s| s == &t.state)
-            && contains(&t.name, &self.task_name)
-            && self
-                .batch_id
+            .is_some_and(|c| !c.split(',').any(|x| x.trim().eq_ignore_ascii_case("vigil")));
+        if self.source_data_type.as_deref() == Some("sync_task") || other_vendor {
+            return None;
+        }
+        let service_names = (self.title.is_some() || self.alg_id.is_some()).then(|| {
+            task_center::catalog_service_names(|s| {
+                self.title
+                    .as_ref()
+                    .is_none_or(|t| s.title == t.as_str() || s.title_en.eq_ignore_ascii_case(t))
+                    && self.alg_id.as_ref().is_none_or(|a| &task_center::alg_id(s) == a)
+            })
+        });
+        let (size, page) = (self.page_size.unwrap_or(10), self.page.unwrap_or(1));
+        Some(TaskPageQuery {
+            service_names,
+            source_name: self.camera_name.clone(),
+            state: self.task_state.clone(),
+            name: self.task_name.clone(),
+            batch_id: self.batch_id.clone(),
+            group_ids: self
+                .video_group_id
                 .as_ref()
-                .is_none_or(|b| t.batch_id.as_deref() == Some(b.as_str()))
-            && groups_ok
-            && company_ok
-            && self
-                .alg_id
-                .as_ref()
-                .is_none_or(|a| spec.is_some_and(|s| &task_center::alg_id(s) == a))
+                .map(|g| g.split(',').map(|id| id.trim().to_string()).collect()),
+            ascending: self.sort_dir.as_deref() == Some("asc"),
+            offset: (page - 1) * size,
+            limit: size,
+        })
     }
 }
 
@@ -164,23 +164,14 @@ pub async fn list(
     q: QueryParams,
 ) -> ApiResult<Json<Value>> {
     let params = ListTasksParams::parse(&q)?;
-    let tasks = state.store.list_tasks(&caller.project_id).await?;
-    let mut views: Vec<_> = task_center::views(&state, &caller.project_id, tasks)
+    let tasks = match params.page_query() {
+        Some(query) => state.store.task_page(&caller.project_id, &query).await?,
+        None => Vec::new(),
+    };
+    let (size, page) = (params.page_size.unwrap_or(10), params.page.unwrap_or(1));
+    let items: Vec<Value> = task_center::views(&state, &caller.project_id, tasks)
         .await?
-        .into_iter()
-        .filter(|v| params.matches(v))
-        .collect();
-    if params.sort_dir.as_deref() != Some("asc") {
-        views.reverse();
-    }
-    let (size, page) = (
-        params.page_size.unwrap_or(10) as usize,
-        params.page.unwrap_or(1) as usize,
-    );
-    let items: Vec<Value> = views
         .iter()
-        .skip((page - 1) * size)
-        .take(size)
         .map(task_center::platform_item)
         .collect();
     Ok(Json(

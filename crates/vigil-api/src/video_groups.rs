@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use vigil_core::video_source::{AccessType, SourceType};
 use vigil_core::{validate, FieldError};
+use vigil_store::group_list::{GroupPageQuery, GroupSort};
 use vigil_store::video_groups::{GroupRecord, GroupUpdate, NewGroup};
 
 use crate::auth::Caller;
@@ -276,24 +277,24 @@ impl ListVideoGroupsParams {
         })
     }
 
-    fn matches(&self, g: &GroupRecord) -> bool {
-        let name_ok = self
-            .name
-            .as_ref()
-            .is_none_or(|n| g.name.to_lowercase().contains(&n.to_lowercase()));
-        let status_ok = match self.status.as_deref() {
-            Some("1") => g.num_online > 0,
-            Some("2") => g.num_offline > 0,
-            Some("9") => g.num_exception > 0,
-            _ => true,
-        };
-        let access = self.access_type.as_deref().unwrap_or_default();
-        let types = self.source_type.as_deref().unwrap_or_default();
-        name_ok
-            && status_ok
-            && (access.is_empty() || access.contains(&g.access_type))
-            && self.has_task.is_none_or(|h| h == (g.num_batch_task > 0))
-            && (types.is_empty() || g.source_types.iter().any(|t| types.contains(t)))
+    /// The store query of these parameters.
+    fn page_query(&self, paging: &PagedSwitch) -> GroupPageQuery {
+        GroupPageQuery {
+            name: self.name.clone(),
+            // Validated to be 1, 2 or 9.
+            status: self.status.as_deref().and_then(|l| l.parse().ok()),
+            access_types: self.access_type.clone().unwrap_or_default(),
+            has_task: self.has_task,
+            source_types: self.source_type.clone().unwrap_or_default(),
+            sort: match self.sort_name.as_deref() {
+                Some("modify_at") => GroupSort::ModifyAt,
+                Some("num_video_source") => GroupSort::NumVideoSource,
+                Some("num_task") => GroupSort::NumBatchTask,
+                _ => GroupSort::CreateAt,
+            },
+            ascending: paging.ascending,
+            page: paging.sql_page(),
+        }
     }
 }
 
@@ -313,17 +314,12 @@ pub async fn list(
         params.page_num,
         params.order_by.as_deref(),
     );
-    let all = state.store.list_groups(&caller.project_id).await?;
-    let total = all.len() as i64;
-    let hits: Vec<GroupRecord> = all.into_iter().filter(|g| params.matches(g)).collect();
-    let key = |g: &GroupRecord| match params.sort_name.as_deref() {
-        Some("modify_at") => g.modify_at,
-        Some("num_video_source") => g.num_video_source,
-        Some("num_task") => g.num_batch_task,
-        _ => g.create_at,
-    };
-    let (matched, page) = paging.sort_and_page(hits, |g| (key(g), g.id.as_str()));
+    let page = state
+        .store
+        .group_page(&caller.project_id, &params.page_query(&paging))
+        .await?;
     let video_group_list = page
+        .items
         .iter()
         .map(|g| {
             let info = VideoGroupInfoDto::from(g);
@@ -341,8 +337,8 @@ pub async fn list(
         })
         .collect();
     Ok(Json(ListVideoGroupsResponse {
-        video_group_number: matched,
-        total_number: total,
+        video_group_number: page.matched,
+        total_number: page.total,
         quota_number: state.config.group_quota,
         video_group_list,
     }))

@@ -10,6 +10,7 @@ use vigil_core::source_status::SourceStatus;
 use vigil_core::type_config::MASK;
 use vigil_core::video_source::{parse_address, AccessType, SourceAddress, SourceType};
 use vigil_core::{validate, FieldError};
+use vigil_store::source_list::{SourcePage, SourcePageQuery, SourceSort};
 use vigil_store::video_sources::{NewSource, SourceDetail, SourceUpdate};
 use vigil_store::StoreError;
 
@@ -403,34 +404,26 @@ impl ListVideoSourcesParams {
         })
     }
 
-    fn matches(&self, d: &SourceDetail) -> bool {
-        let s = &d.source;
-        let scope_ok = match &self.scope {
-            None => true,
-            Some(text) => {
-                let text = text.to_lowercase();
-                if self.scope_name.as_deref() == Some("group_name") {
-                    d.groups.iter().any(|g| g.name.to_lowercase().contains(&text))
-                } else {
-                    s.name.to_lowercase().contains(&text)
-                }
-            }
-        };
-        let level = s.status.to_string();
+    /// The store query of these parameters (`platform_name` aside: no platform exists).
+    fn page_query(&self, paging: &PagedSwitch) -> SourcePageQuery {
         let list = |v: &Option<Vec<String>>| v.clone().unwrap_or_default();
-        let (status, types, groups, access) = (
-            list(&self.status),
-            list(&self.source_type),
-            list(&self.video_group_id),
-            list(&self.access_type),
-        );
-        scope_ok
-            && self.platform_name.is_none()
-            && (status.is_empty() || status.contains(&level))
-            && (types.is_empty() || types.contains(&s.source_type))
-            && (groups.is_empty() || d.groups.iter().any(|g| groups.contains(&g.id)))
-            && (access.is_empty() || access.contains(&s.access_type))
-            && self.tag.as_ref().is_none_or(|t| s.tags.contains(t))
+        SourcePageQuery {
+            scope: self.scope.clone(),
+            scope_in_groups: self.scope_name.as_deref() == Some("group_name"),
+            // Validated to be 1, 2 or 9.
+            statuses: list(&self.status).iter().filter_map(|l| l.parse().ok()).collect(),
+            source_types: list(&self.source_type),
+            group_ids: list(&self.video_group_id),
+            access_types: list(&self.access_type),
+            tag: self.tag.clone(),
+            sort: match self.sort_name.as_deref() {
+                Some("num_task") => SourceSort::NumTasks,
+                Some("num_template") => SourceSort::NumTemplates,
+                _ => SourceSort::CreateAt,
+            },
+            ascending: paging.ascending,
+            page: paging.sql_page(),
+        }
     }
 }
 
@@ -450,16 +443,18 @@ pub async fn list(
         params.page_num,
         params.order_by.as_deref(),
     );
-    let all = state.store.list_sources(&caller.project_id).await?;
-    let total = all.len() as i64;
-    let hits: Vec<SourceDetail> = all.into_iter().filter(|d| params.matches(d)).collect();
-    let key = |d: &SourceDetail| match params.sort_name.as_deref() {
-        Some("num_task") => d.num_tasks,
-        Some("num_template") => d.templates.len() as i64,
-        _ => d.source.create_at,
+    let page = if params.platform_name.is_some() {
+        SourcePage {
+            matched: 0,
+            total: state.store.count_sources(&caller.project_id).await?,
+            items: Vec::new(),
+        }
+    } else {
+        let q = params.page_query(&paging);
+        state.store.source_page(&caller.project_id, &q).await?
     };
-    let (matched, page) = paging.sort_and_page(hits, |d| (key(d), d.source.id.as_str()));
     let video_source_list = page
+        .items
         .into_iter()
         .map(|d| {
             let s = d.source;
@@ -474,7 +469,7 @@ pub async fn list(
                 create_at: s.create_at,
                 video_packages: d.groups.iter().map(Into::into).collect(),
                 num_tasks: d.num_tasks,
-                num_service_config_templates: d.templates.len() as i64,
+                num_service_config_templates: d.num_templates,
                 type_config: mask_type_config(&s.type_config),
                 tag: s.tags,
                 stream_path: s.stream_path,
@@ -484,8 +479,8 @@ pub async fn list(
         })
         .collect();
     Ok(Json(ListVideoSourcesResponse {
-        video_source_number: matched,
-        total_number: total,
+        video_source_number: page.matched,
+        total_number: page.total,
         quota_number: state.config.source_quota,
         video_source_list,
     }))

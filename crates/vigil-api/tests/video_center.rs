@@ -35,6 +35,12 @@ async fn add_task(s: &TestServer, source: &str, n: usize) {
         ),
         )
         .await;
+        // Rows written behind the store's back keep its source counter too.
+        sql(
+            s,
+            &format!("UPDATE video_sources SET num_tasks = num_tasks + 1 WHERE id = '{source}'"),
+        )
+        .await;
     }
 }
 
@@ -410,6 +416,11 @@ async fn source_list_filters(b: Backend) {
     add_task(&s, &s4, 2).await;
     add_task(&s, &s2, 1).await;
     sql(&s, &format!("INSERT INTO source_templates (source_id, name, roi, service_config, create_at, modify_at) VALUES ('{s3}', 'c-intrusiondetection-edge', '{{}}', '{{}}', 1, 1)")).await;
+    sql(
+        &s,
+        &format!("UPDATE video_sources SET num_templates = num_templates + 1 WHERE id = '{s3}'"),
+    )
+    .await;
 
     let list = |q: &str| format!("/v2/{{p}}/source/sources{q}");
     let (st, all) = s.get(&list("")).await;

@@ -1,12 +1,14 @@
 //! Alarms: the one write of the alarm path (event center row + outbox rows in one transaction)
 //! and the event-center queries behind Vigil's alarm extension API.
 
-use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::query::Query;
+use sqlx::any::AnyRow;
 use sqlx::{Any, Row};
 use vigil_core::alarm::{Alarm, AlarmOutputs};
 
+use crate::alarm_counts::{counted_total, CountDeltas};
+use crate::alarm_pictures::{insert_pictures, NewPicture};
 use crate::rows::{i, opt_s, s};
+use crate::sql_filter::{bind_args, Arg};
 use crate::{now_ms, Store, StoreError};
 
 /// One stored alarm of the event center; `envelope` has no picture.
@@ -16,6 +18,8 @@ pub struct AlarmRecord {
     pub video_source_id: Option<String>,
     pub created_at: i64,
     pub has_image: bool,
+    /// Epoch seconds of the alarm (`envelope.timestamp`), the first key of the list order.
+    pub alarm_time: i64,
     pub envelope: Alarm,
     /// `none` | `pending` | `approved` | `rejected` (event rules, manual review).
     pub review_state: String,
@@ -38,8 +42,29 @@ pub struct AlarmFilter {
     pub end_time: Option<i64>,
     /// One of [`REVIEW_STATES`].
     pub review_state: Option<String>,
+    /// `list_alarms` starts after this alarm (keyset paging); `offset` then skips from there.
+    pub marker: Option<AlarmMarker>,
     pub offset: i64,
     pub limit: i64,
+}
+
+/// A position in the list order `alarm_time DESC, created_at DESC, message_id`: the keys of the
+/// last alarm of a page. The next page is everything after it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmMarker {
+    pub alarm_time: i64,
+    pub created_at: i64,
+    pub message_id: String,
+}
+
+impl AlarmMarker {
+    fn of(r: &AlarmRecord) -> Self {
+        Self {
+            alarm_time: r.alarm_time,
+            created_at: r.created_at,
+            message_id: r.envelope.message_id.clone(),
+        }
+    }
 }
 
 /// One alarm of [`Store::import_alarms`]: the envelope (with its picture) and the row's extras.
@@ -53,10 +78,12 @@ pub struct ImportedAlarm {
 
 #[derive(Debug, Clone)]
 pub struct AlarmPage {
-    /// Matches before pagination.
+    /// Matches before pagination (the marker and offset do not change it).
     pub total: i64,
     /// Newest first.
     pub alarms: Vec<AlarmRecord>,
+    /// The marker of the next page; `None` when no alarm follows this page.
+    pub next: Option<AlarmMarker>,
 }
 
 /// Everything past the u64 → BIGINT boundary: VIAS values fit, anything larger is refused.
@@ -65,26 +92,11 @@ fn to_i64(what: &'static str, v: u64) -> Result<i64, StoreError> {
 }
 
 /// The columns `record` reads.
-const RECORD_COLS: &str = "project_id, video_source_id, created_at, envelope, review_state, aggregate_count, \
-     COALESCE(last_alarm_time, alarm_time) AS last_time, \
-     CAST(CASE WHEN image_base64 IS NULL THEN 0 ELSE 1 END AS BIGINT) AS has_image";
+const RECORD_COLS: &str = "project_id, video_source_id, created_at, alarm_time, envelope, review_state, \
+     aggregate_count, COALESCE(last_alarm_time, alarm_time) AS last_time, has_image";
 
-/// A bind value of a query built from fixed fragments.
-#[derive(Debug, Clone)]
-pub(crate) enum Arg {
-    S(String),
-    I(i64),
-}
-
-pub(crate) fn bind_args<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, args: &[Arg]) -> Query<'q, Any, AnyArguments<'q>> {
-    for a in args {
-        q = match a {
-            Arg::S(v) => q.bind(v.clone()),
-            Arg::I(v) => q.bind(*v),
-        };
-    }
-    q
-}
+/// The list order; the `alarms_list*` indexes of migration 0010 have these columns in this order.
+const LIST_ORDER: &str = "alarm_time DESC, created_at DESC, message_id";
 
 /// The WHERE clause of a project's alarms matching the filter fields of `f` (not its paging),
 /// built from fixed fragments only; every value is a bind parameter (`$1` is the project).
@@ -179,6 +191,7 @@ fn record(r: &AnyRow) -> Result<AlarmRecord, StoreError> {
         video_source_id: opt_s(r, "video_source_id")?,
         created_at: i(r, "created_at")?,
         has_image: i(r, "has_image")? != 0,
+        alarm_time: i(r, "alarm_time")?,
         envelope,
         review_state: s(r, "review_state")?,
         aggregate_count: i(r, "aggregate_count")?,
@@ -211,6 +224,7 @@ impl Store {
         let payload = alarm.to_json();
         let mut tx = self.pool.begin().await?;
         let mut pushes = 0;
+        let mut counts = CountDeltas::default();
         if outputs.event_center {
             if self.backend == crate::Backend::Sqlite {
                 // The rules are read before the first write: take SQLite's write lock first, or a
@@ -229,6 +243,16 @@ impl Store {
             if !folded {
                 self.insert_alarm_row(&mut tx, alarm, project_id, video_source_id, &rules, key, now)
                     .await?;
+                let review = if rules.manual_review { "pending" } else { "none" };
+                counts.add(
+                    project_id,
+                    &alarm.task_id,
+                    video_source_id,
+                    to_i64("event_type", alarm.event_type)?,
+                    review,
+                    alarm_time,
+                    1,
+                );
                 if !rules.manual_review {
                     pushes = crate::event_subscribers::queue_subscriber_pushes(
                         &mut tx,
@@ -259,11 +283,13 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        // Last, so the project's counter rows stay locked only for the commit.
+        counts.apply(&mut tx).await?;
         tx.commit().await?;
         Ok(targets.len() + pushes)
     }
 
-    /// The new event-center row of `enqueue_alarm`.
+    /// The new event-center row of `enqueue_alarm` and its picture (counted by the caller).
     #[allow(clippy::too_many_arguments)]
     async fn insert_alarm_row(
         &self,
@@ -279,7 +305,7 @@ impl Store {
         let alarm_time = to_i64("timestamp", alarm.timestamp)?;
         sqlx::query(
             "INSERT INTO alarms (message_id, project_id, task_id, stream_id, video_source_id, event_type, \
-                 alarm_time, created_at, envelope, image_base64, review_state, aggregate_key, aggregate_count, \
+                 alarm_time, created_at, envelope, has_image, review_state, aggregate_key, aggregate_count, \
                  last_alarm_time) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $7)",
         )
         .bind(&alarm.message_id)
@@ -291,33 +317,72 @@ impl Store {
         .bind(alarm_time)
         .bind(now)
         .bind(alarm.without_image().to_json())
-        .bind(alarm.image_base64.clone())
+        .bind(i64::from(alarm.image_base64.is_some()))
         .bind(if rules.manual_review { "pending" } else { "none" })
         .bind(aggregate_key)
         .execute(&mut **tx)
         .await?;
+        if let Some(b64) = &alarm.image_base64 {
+            insert_pictures(tx, project_id, &[(&alarm.message_id, now, b64)]).await?;
+        }
         Ok(())
     }
 
-    /// Event-center alarms of a project, newest first, with the total before pagination.
+    /// Event-center alarms of a project, newest first (`alarm_time DESC, created_at DESC,
+    /// message_id`), with the total before pagination. A page starts after `f.marker` (a seek on
+    /// the index, as cheap deep as shallow), then skips `f.offset` rows.
     pub async fn list_alarms(&self, project_id: &str, f: &AlarmFilter) -> Result<AlarmPage, StoreError> {
-        let (cond, args) = alarm_where(project_id, f)?;
-        let count_sql = format!("SELECT COUNT(*) FROM alarms WHERE {cond}");
-        let total: i64 = bind_args(sqlx::query(&count_sql), &args)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?;
+        let (mut cond, mut args) = alarm_where(project_id, f)?;
+        let total = self.count_alarms(project_id, f, &cond, &args).await?;
+        if let Some(m) = &f.marker {
+            let n = args.len();
+            let (t, c, id) = (n + 1, n + 2, n + 3);
+            args.extend([Arg::I(m.alarm_time), Arg::I(m.created_at), Arg::S(m.message_id.clone())]);
+            // The leading `alarm_time <= t` is implied by the rest; it lets both planners seek.
+            cond += &format!(
+                " AND alarm_time <= ${t} AND (alarm_time < ${t} OR (alarm_time = ${t} AND \
+                 (created_at < ${c} OR (created_at = ${c} AND message_id > ${id}))))"
+            );
+        }
+        let limit = f.limit.max(0);
+        // One row more than the page tells whether another page follows.
         let list_sql = format!(
-            "SELECT {RECORD_COLS} FROM alarms WHERE {cond} \
-             ORDER BY alarm_time DESC, created_at DESC, message_id LIMIT {} OFFSET {}",
-            f.limit.max(0),
+            "SELECT {RECORD_COLS} FROM alarms WHERE {cond} ORDER BY {LIST_ORDER} LIMIT {} OFFSET {}",
+            limit + 1,
             f.offset.max(0)
         );
         let rows = bind_args(sqlx::query(&list_sql), &args).fetch_all(&self.pool).await?;
-        Ok(AlarmPage {
-            total,
-            alarms: rows.iter().map(record).collect::<Result<_, _>>()?,
-        })
+        let mut alarms: Vec<AlarmRecord> = rows.iter().map(record).collect::<Result<_, _>>()?;
+        let more = alarms.len() as i64 > limit;
+        alarms.truncate(limit as usize);
+        let next = if more { alarms.last().map(AlarmMarker::of) } else { None };
+        Ok(AlarmPage { total, alarms, next })
+    }
+
+    /// How many alarms match `f`: the hourly counters for no filter or one id filter, with or
+    /// without a time range (plus an exact count of a range's partial end hours), else an exact
+    /// COUNT(*) over the index of the filter (its cost grows with the matches).
+    async fn count_alarms(
+        &self,
+        project_id: &str,
+        f: &AlarmFilter,
+        cond: &str,
+        args: &[Arg],
+    ) -> Result<i64, StoreError> {
+        let ids_only = AlarmFilter {
+            start_time: None,
+            end_time: None,
+            ..f.clone()
+        };
+        let (id_cond, id_args) = alarm_where(project_id, &ids_only)?;
+        if let Some(n) = counted_total(&self.pool, f, &id_cond, &id_args).await? {
+            return Ok(n);
+        }
+        let count_sql = format!("SELECT COUNT(*) FROM alarms WHERE {cond}");
+        Ok(bind_args(sqlx::query(&count_sql), args)
+            .fetch_one(&self.pool)
+            .await?
+            .try_get(0)?)
     }
 
     /// Bulk-loads event-center alarms of a project (seeding, imports) in one transaction, several
@@ -325,11 +390,22 @@ impl Store {
     pub async fn import_alarms(&self, project_id: &str, alarms: &[ImportedAlarm]) -> Result<(), StoreError> {
         // 10 bind parameters per row, far below SQLite's and PostgreSQL's limits.
         const ROWS: usize = 250;
+        let mut counts = CountDeltas::default();
+        let mut pictures: Vec<NewPicture> = Vec::new();
+        for a in alarms {
+            let event_type = to_i64("event_type", a.alarm.event_type)?;
+            let source = a.video_source_id.as_deref();
+            let alarm_time = to_i64("timestamp", a.alarm.timestamp)?;
+            counts.add(project_id, &a.alarm.task_id, source, event_type, "none", alarm_time, 1);
+            if let Some(b64) = &a.alarm.image_base64 {
+                pictures.push((&a.alarm.message_id, a.created_at, b64));
+            }
+        }
         let mut tx = self.pool.begin().await?;
         for chunk in alarms.chunks(ROWS) {
             let mut sql = String::from(
                 "INSERT INTO alarms (message_id, project_id, task_id, stream_id, video_source_id, event_type, \
-                 alarm_time, created_at, envelope, image_base64) VALUES ",
+                 alarm_time, created_at, envelope, has_image) VALUES ",
             );
             for r in 0..chunk.len() {
                 let b = r * 10;
@@ -362,10 +438,12 @@ impl Store {
                     .bind(to_i64("timestamp", a.alarm.timestamp)?)
                     .bind(a.created_at)
                     .bind(a.alarm.without_image().to_json())
-                    .bind(a.alarm.image_base64.clone());
+                    .bind(i64::from(a.alarm.image_base64.is_some()));
             }
             q.execute(&mut *tx).await?;
         }
+        insert_pictures(&mut tx, project_id, &pictures).await?;
+        counts.apply(&mut tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -415,12 +493,15 @@ impl Store {
     /// The JPEG of an event-center alarm: `NotFound("alarm")` for an unknown id (or another
     /// project's), `Ok(None)` for an alarm without a picture.
     pub async fn get_alarm_image(&self, project_id: &str, message_id: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let row = sqlx::query("SELECT image_base64 FROM alarms WHERE project_id = $1 AND message_id = $2")
-            .bind(project_id)
-            .bind(message_id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("alarm"))?;
+        let row = sqlx::query(
+            "SELECT p.image_base64 FROM alarms a LEFT JOIN alarm_pictures p ON p.message_id = a.message_id \
+             WHERE a.project_id = $1 AND a.message_id = $2",
+        )
+        .bind(project_id)
+        .bind(message_id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound("alarm"))?;
         match opt_s(&row, "image_base64")? {
             None => Ok(None),
             Some(b64) => vigil_core::alarm::decode_image(&b64)

@@ -5,10 +5,13 @@
 use std::collections::HashSet;
 
 use sqlx::any::AnyRow;
+use sqlx::Row;
 use vigil_core::{ErrorCode, FieldError};
 
 use crate::nodes::{NodeRecord, ABNORMAL, RUNNING};
 use crate::rows::{i, s, string_list, to_json_list};
+use crate::sql_filter::{bind_args, Arg};
+use crate::task_list::Where;
 use crate::{now_ms, Store, StoreError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +76,20 @@ pub fn pool_state(pool: &EdgePoolRecord, nodes: &[NodeRecord], now_ms: i64) -> &
     } else {
         ABNORMAL
     }
+}
+
+/// Filters, order and page of ListEdgePools. `None` filters match everything.
+#[derive(Debug, Clone, Default)]
+pub struct EdgePoolPageQuery {
+    /// Case-sensitive substring of the name.
+    pub name_like: Option<String>,
+    /// Only these pools.
+    pub ids: Option<Vec<String>>,
+    /// By (updated_at, id) instead of (created_at, id).
+    pub by_updated: bool,
+    pub ascending: bool,
+    /// (offset, limit); None: every match.
+    pub page: Option<(i64, i64)>,
 }
 
 const COLS: &str = "id, project_id, name, description, ief_service_instance_id, nodes, created_at, updated_at";
@@ -173,11 +190,16 @@ impl Store {
 
     /// The project's pools with members and state (one read of the node table).
     pub async fn edge_pool_views(&self, project_id: &str) -> Result<Vec<EdgePoolView>, StoreError> {
+        let pools = self.list_edge_pools(project_id).await?;
+        self.views_of(pools).await
+    }
+
+    /// Pools with their members and state (one read of the node table, which holds the
+    /// cluster's few worker nodes).
+    pub async fn views_of(&self, pools: Vec<EdgePoolRecord>) -> Result<Vec<EdgePoolView>, StoreError> {
         let nodes = self.list_nodes().await?;
         let now = now_ms();
-        Ok(self
-            .list_edge_pools(project_id)
-            .await?
+        Ok(pools
             .into_iter()
             .map(|pool| EdgePoolView {
                 members: pool_members(&pool, &nodes).into_iter().cloned().collect(),
@@ -185,6 +207,46 @@ impl Store {
                 pool,
             })
             .collect())
+    }
+
+    /// ListEdgePools: the number of matching pools and the requested page of them (all of them
+    /// when `q.page` is None), with members and state.
+    pub async fn edge_pool_page(
+        &self,
+        project_id: &str,
+        q: &EdgePoolPageQuery,
+    ) -> Result<(i64, Vec<EdgePoolView>), StoreError> {
+        let mut w = Where::project(self.backend, "project_id", project_id);
+        if let Some(n) = &q.name_like {
+            w.contains("name", n);
+        }
+        if let Some(ids) = &q.ids {
+            let l = w.list(ids);
+            w.and(&format!("id IN {l}"));
+        }
+        let count: i64 = bind_args(
+            sqlx::query(&format!("SELECT COUNT(*) FROM edge_pools WHERE {}", w.sql)),
+            &w.args,
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
+        let dir = if q.ascending { "ASC" } else { "DESC" };
+        let key = if q.by_updated { "updated_at" } else { "created_at" };
+        let page = match q.page {
+            Some((offset, limit)) => {
+                let (o, l) = (w.arg(Arg::I(offset)), w.arg(Arg::I(limit)));
+                format!(" LIMIT {l} OFFSET {o}")
+            }
+            None => String::new(),
+        };
+        let sql = format!(
+            "SELECT {COLS} FROM edge_pools WHERE {} ORDER BY {key} {dir}, id {dir}{page}",
+            w.sql
+        );
+        let rows = bind_args(sqlx::query(&sql), &w.args).fetch_all(&self.pool).await?;
+        let pools = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
+        Ok((count, self.views_of(pools).await?))
     }
 
     /// `Running` / `Abnormal`, or None when the project has no such pool.

@@ -6,8 +6,10 @@ use sqlx::{Any, Row};
 use vigil_core::alarm::Alarm;
 use vigil_core::FieldError;
 
-use crate::alarms::{alarm_where, bind_args, AlarmFilter};
+use crate::alarm_counts::{CountDeltas, COUNTED_COLS};
+use crate::alarms::{alarm_where, AlarmFilter};
 use crate::rows::{i, opt_s, s};
+use crate::sql_filter::{bind_args, Arg};
 use crate::{now_ms, Store, StoreError};
 
 /// Accepted `aggregation_window_s`.
@@ -112,8 +114,9 @@ pub(crate) async fn rules_in(tx: &mut sqlx::Transaction<'_, Any>, project_id: &s
     )
 }
 
-/// Deletes these alarms of the project and their undelivered subscriber pushes (pushes to
-/// webhook/OBS/DIS are left alone: they are the task's outputs, not the event center's).
+/// Deletes these alarms of the project with their pictures and undelivered subscriber pushes
+/// (pushes to webhook/OBS/DIS are left alone: they are the task's outputs, not the event
+/// center's), and takes them off the counters.
 async fn delete_ids(
     tx: &mut sqlx::Transaction<'_, Any>,
     project_id: Option<&str>,
@@ -127,29 +130,32 @@ async fn delete_ids(
         .map(|k| format!("${}", k + first))
         .collect::<Vec<_>>()
         .join(",");
+    // `project_id || ''` keeps the planner off the project indexes: without statistics SQLite
+    // took `(project_id, …)` and scanned the project's million alarms instead of the ids' keys.
     let project = if project_id.is_some() {
-        "project_id = $1 AND "
+        "project_id || '' = $1 AND "
     } else {
         ""
     };
     let outbox =
         format!("DELETE FROM outbox WHERE {project}sink IN ('subscriber', 'subscriber_ws') AND message_id IN ({list})");
-    let alarms = format!("DELETE FROM alarms WHERE {project}message_id IN ({list})");
-    let mut n = 0;
-    for (k, sql) in [outbox, alarms].iter().enumerate() {
-        let mut q = sqlx::query(sql);
-        if let Some(p) = project_id {
-            q = q.bind(p.to_string());
-        }
-        for id in ids {
-            q = q.bind(id.clone());
-        }
-        let done = q.execute(&mut **tx).await?.rows_affected();
-        if k == 1 {
-            n = done;
-        }
+    let pictures = format!("DELETE FROM alarm_pictures WHERE {project}message_id IN ({list})");
+    let alarms = format!("DELETE FROM alarms WHERE {project}message_id IN ({list}) RETURNING {COUNTED_COLS}");
+    let args: Vec<Arg> = project_id
+        .map(|p| Arg::S(p.to_string()))
+        .into_iter()
+        .chain(ids.iter().map(|id| Arg::S(id.clone())))
+        .collect();
+    bind_args(sqlx::query(&outbox), &args).execute(&mut **tx).await?;
+    bind_args(sqlx::query(&pictures), &args).execute(&mut **tx).await?;
+    // RETURNING gives each deleted row as it was when deleted (after a concurrent review).
+    let gone = bind_args(sqlx::query(&alarms), &args).fetch_all(&mut **tx).await?;
+    let mut counts = CountDeltas::default();
+    for r in &gone {
+        counts.add_row(r, -1)?;
     }
-    Ok(n)
+    counts.apply(tx).await?;
+    Ok(gone.len() as u64)
 }
 
 impl Store {
@@ -206,16 +212,18 @@ impl Store {
     ) -> Result<ReviewOutcome, StoreError> {
         let now = now_ms();
         let mut out = ReviewOutcome::default();
+        let to = if approve { "approved" } else { "rejected" };
+        let mut counts = CountDeltas::default();
         let mut tx = self.pool.begin().await?;
         for id in message_ids {
             // The state test in the WHERE makes a concurrent second review of the same alarm skip it.
             let row = sqlx::query(
                 "UPDATE alarms SET review_state = $3 WHERE project_id = $1 AND message_id = $2 \
-                 AND review_state = 'pending' RETURNING task_id, video_source_id, envelope, image_base64",
+                 AND review_state = 'pending' RETURNING task_id, video_source_id, envelope, has_image, alarm_time",
             )
             .bind(project_id)
             .bind(id)
-            .bind(if approve { "approved" } else { "rejected" })
+            .bind(to)
             .fetch_optional(&mut *tx)
             .await?;
             let Some(row) = row else {
@@ -223,10 +231,13 @@ impl Store {
                 continue;
             };
             out.reviewed += 1;
+            counts.review_moved(project_id, i(&row, "alarm_time")?, "pending", to);
             if approve {
                 let mut alarm: Alarm = serde_json::from_str(&s(&row, "envelope")?)
                     .map_err(|e| StoreError::Corrupt(format!("alarm envelope: {e}")))?;
-                alarm.image_base64 = opt_s(&row, "image_base64")?;
+                if i(&row, "has_image")? != 0 {
+                    alarm.image_base64 = crate::alarm_pictures::picture_base64(&mut *tx, id).await?;
+                }
                 crate::event_subscribers::queue_subscriber_pushes(
                     &mut tx,
                     project_id,
@@ -239,6 +250,7 @@ impl Store {
                 .await?;
             }
         }
+        counts.apply(&mut tx).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -281,7 +293,7 @@ impl Store {
         &self,
         project_id: Option<&str>,
         cond: &str,
-        args: &[crate::alarms::Arg],
+        args: &[Arg],
     ) -> Result<u64, StoreError> {
         let sql = format!("SELECT message_id FROM alarms WHERE {cond} LIMIT {DELETE_BATCH}");
         let mut total = 0;

@@ -1,6 +1,8 @@
 //! Persistence for Vigil on SQLite (embedded default) or PostgreSQL, through one sqlx `Any` pool
 //! and one schema. Repositories: identity (`iam`), video sources and groups.
 
+mod alarm_counts;
+mod alarm_pictures;
 pub mod alarms;
 pub mod algorithm_deployments;
 pub mod batch_tasks;
@@ -8,6 +10,7 @@ pub mod edge_pools;
 mod error;
 pub mod event_center;
 pub mod event_subscribers;
+pub mod group_list;
 pub mod iam;
 mod migrations;
 pub mod model_packages;
@@ -17,6 +20,9 @@ mod quota;
 pub mod retention;
 mod rows;
 pub mod scrape_gauges;
+pub mod source_list;
+mod sql_filter;
+pub mod task_list;
 pub mod task_stats;
 pub mod tasks;
 pub mod video_groups;
@@ -25,7 +31,7 @@ pub mod video_sources;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use error::StoreError;
 
@@ -57,9 +63,45 @@ pub fn now_ms() -> i64 {
     wall.max(prev + 1)
 }
 
+/// Pool size and statement logging; `StoreOptions::default()` is what [`Store::connect`] uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreOptions {
+    /// Connections in the pool; `None` takes the backend's default
+    /// ([`DEFAULT_SQLITE_CONNECTIONS`], [`DEFAULT_POSTGRES_CONNECTIONS`]).
+    pub max_connections: Option<u32>,
+    /// Statements that run longer are logged at WARN with their duration and SQL (target
+    /// `sqlx::query`); `Duration::ZERO` turns the log off.
+    pub slow_query: Duration,
+}
+
+/// SQLite in WAL mode runs readers in parallel with the one writer: a few connections keep both
+/// cores busy with reads while a write waits its turn (busy timeout below).
+pub const DEFAULT_SQLITE_CONNECTIONS: u32 = 8;
+/// Per process. Every API server and worker keeps its own pool, so their sum must stay under the
+/// server's `max_connections` (100 by default), with a few left for administration.
+pub const DEFAULT_POSTGRES_CONNECTIONS: u32 = 16;
+/// Default slow-statement threshold of the log.
+pub const DEFAULT_SLOW_QUERY: Duration = Duration::from_millis(200);
+/// How long a SQLite statement waits for the write lock before failing with "database is locked".
+const SQLITE_BUSY_TIMEOUT_MS: u32 = 10_000;
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: None,
+            slow_query: DEFAULT_SLOW_QUERY,
+        }
+    }
+}
+
 impl Store {
-    /// Opens `sqlite://PATH` (created if missing) or `postgres://…`.
+    /// Opens `sqlite://PATH` (created if missing) or `postgres://…` with the default options.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        Self::connect_with(url, StoreOptions::default()).await
+    }
+
+    /// Opens `sqlite://PATH` (created if missing) or `postgres://…`.
+    pub async fn connect_with(url: &str, options: StoreOptions) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             Backend::Postgres
@@ -72,15 +114,25 @@ impl Store {
             Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
             _ => url.to_string(),
         };
-        let opts: AnyConnectOptions = url.parse().map_err(|_| StoreError::BadUrl(redact(&url)))?;
+        let mut opts: AnyConnectOptions = url.parse().map_err(|_| StoreError::BadUrl(redact(&url)))?;
+        opts = if options.slow_query.is_zero() {
+            opts.log_slow_statements(log::LevelFilter::Off, Duration::MAX)
+        } else {
+            opts.log_slow_statements(log::LevelFilter::Warn, options.slow_query)
+        };
+        let max_connections = options.max_connections.unwrap_or(match backend {
+            Backend::Sqlite => DEFAULT_SQLITE_CONNECTIONS,
+            Backend::Postgres => DEFAULT_POSTGRES_CONNECTIONS,
+        });
         let pool = AnyPoolOptions::new()
-            .max_connections(if backend == Backend::Sqlite { 4 } else { 16 })
+            .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(15))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
                         conn.execute("PRAGMA journal_mode=WAL").await?;
-                        conn.execute("PRAGMA busy_timeout=10000").await?;
+                        conn.execute(format!("PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}").as_str())
+                            .await?;
                         conn.execute("PRAGMA synchronous=NORMAL").await?;
                     }
                     Ok(())

@@ -12,6 +12,9 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../migrations/0005_algorithm_center.sql")),
     (6, include_str!("../migrations/0006_console.sql")),
     (7, include_str!("../migrations/0007_event_center.sql")),
+    (8, include_str!("../migrations/0008_list_sources.sql")),
+    (9, include_str!("../migrations/0009_list_tasks.sql")),
+    (10, include_str!("../migrations/0010_alarm_volume.sql")),
 ];
 
 /// Arbitrary constant naming Vigil's advisory lock on PostgreSQL.

@@ -2,8 +2,8 @@
 //! job of `vigil serve`/`vigil worker` calls these every hour. Deletes run in batches, so that
 //! neither backend holds its write lock (SQLite) or a huge transaction (PostgreSQL) for long.
 
-use crate::alarms::Arg;
 use crate::rows::{i, s};
+use crate::sql_filter::Arg;
 use crate::{Store, StoreError};
 
 /// Rows deleted per statement.

@@ -4,6 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use crate::rows::{i, opt_s, s};
+use crate::video_sources::{add_to_counter, SourceCounter};
 use crate::{now_ms, Store, StoreError};
 
 #[derive(Debug, Clone)]
@@ -72,11 +73,11 @@ pub struct TemplateWrite {
     pub service_config: String,
 }
 
-const COLUMNS: &str = "id, project_id, name, description, creator, service_name, service_version, placement, \
+pub(crate) const COLUMNS: &str = "id, project_id, name, description, creator, service_name, service_version, placement, \
     video_source_id, input, output, config, schedule, legacy, resource_order_id, edge_pool_id, batch_id, state, status, \
     error_code, error_message, schedule_status, revision, lease_owner, lease_expires_at, created_at, updated_at";
 
-fn task(r: &AnyRow) -> Result<TaskRecord, StoreError> {
+pub(crate) fn task(r: &AnyRow) -> Result<TaskRecord, StoreError> {
     Ok(TaskRecord {
         id: s(r, "id")?,
         project_id: s(r, "project_id")?,
@@ -174,6 +175,9 @@ impl Store {
             .execute(&mut *tx)
             .await
             .map_err(dup_name)?;
+            if let Some(source_id) = &t.video_source_id {
+                add_to_counter(&mut tx, SourceCounter::Tasks, source_id, 1).await?;
+            }
             ids.push(id);
         }
         save_templates(&mut tx, &templates).await?;
@@ -232,6 +236,21 @@ impl Store {
             return Err(StoreError::DuplicateName("task"));
         }
         let mut tx = self.pool.begin().await?;
+        // Lock the row first (a no-op write), so the source read next is the one replaced here
+        // even when another update of this task runs at the same time.
+        sqlx::query("UPDATE tasks SET revision = revision WHERE project_id = $1 AND id = $2")
+            .bind(&t.project_id)
+            .bind(&t.id)
+            .execute(&mut *tx)
+            .await?;
+        let old_source = sqlx::query("SELECT video_source_id FROM tasks WHERE project_id = $1 AND id = $2")
+            .bind(&t.project_id)
+            .bind(&t.id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| opt_s(&r, "video_source_id"))
+            .transpose()?
+            .flatten();
         let n = sqlx::query(
             "UPDATE tasks SET name = $1, description = $2, video_source_id = $3, input = $4, output = $5, config = $6, \
              schedule = $7, resource_order_id = $8, schedule_status = $9, revision = revision + 1, updated_at = $10 \
@@ -255,6 +274,14 @@ impl Store {
         .rows_affected();
         if n == 0 {
             return Err(StoreError::NotFound("task"));
+        }
+        if old_source != t.video_source_id {
+            if let Some(old) = &old_source {
+                add_to_counter(&mut tx, SourceCounter::Tasks, old, -1).await?;
+            }
+            if let Some(new) = &t.video_source_id {
+                add_to_counter(&mut tx, SourceCounter::Tasks, new, 1).await?;
+            }
         }
         save_templates(&mut tx, &templates).await?;
         tx.commit().await?;
@@ -334,15 +361,17 @@ impl Store {
     }
 
     pub async fn delete_task(&self, project_id: &str, id: &str) -> Result<(), StoreError> {
-        let n = sqlx::query("DELETE FROM tasks WHERE project_id = $1 AND id = $2")
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query("DELETE FROM tasks WHERE project_id = $1 AND id = $2 RETURNING video_source_id")
             .bind(project_id)
             .bind(id)
-            .execute(&self.pool)
+            .fetch_optional(&mut *tx)
             .await?
-            .rows_affected();
-        if n == 0 {
-            return Err(StoreError::NotFound("task"));
+            .ok_or(StoreError::NotFound("task"))?;
+        if let Some(source_id) = opt_s(&row, "video_source_id")? {
+            add_to_counter(&mut tx, SourceCounter::Tasks, &source_id, -1).await?;
         }
+        tx.commit().await?;
         Ok(())
     }
 }
@@ -374,6 +403,7 @@ async fn save_templates(
             .bind(now)
             .execute(&mut **tx)
             .await?;
+            add_to_counter(tx, SourceCounter::Templates, &t.source_id, 1).await?;
         }
     }
     Ok(())

@@ -6,6 +6,7 @@ use sqlx::Row;
 use vigil_core::FieldError;
 
 use crate::rows::{i, s};
+use crate::sql_filter::{bind_args, Where};
 use crate::{now_ms, Store, StoreError};
 
 #[derive(Debug, Clone)]
@@ -182,43 +183,73 @@ impl Store {
     }
 
     pub async fn get_group(&self, project_id: &str, id: &str) -> Result<GroupRecord, StoreError> {
-        self.list_groups(project_id)
+        self.group_records(project_id, Some(&[id.to_string()]))
             .await?
-            .into_iter()
-            .find(|g| g.id == id)
+            .pop()
             .ok_or(StoreError::NotFound("video group"))
     }
 
     /// All groups of a project with their counters, oldest first.
     pub async fn list_groups(&self, project_id: &str) -> Result<Vec<GroupRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT g.id, g.project_id, g.name, g.description, g.access_type, g.create_at, g.modify_at, \
-             (SELECT COUNT(*) FROM batch_task_groups b WHERE b.group_id = g.id) AS num_batch_task \
-             FROM video_groups g WHERE g.project_id = $1 ORDER BY g.create_at, g.id",
+        self.group_records(project_id, None).await
+    }
+
+    /// Groups of the project with their counters, oldest first: those in `ids` only when given.
+    /// The counters read the members of these groups only.
+    pub(crate) async fn group_records(
+        &self,
+        project_id: &str,
+        ids: Option<&[String]>,
+    ) -> Result<Vec<GroupRecord>, StoreError> {
+        let mut w = Where::project(self.backend, "g.project_id", project_id);
+        if let Some(ids) = ids {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let l = w.list(ids);
+            w.and(&format!("g.id IN {l}"));
+        }
+        let rows = bind_args(
+            sqlx::query(&format!(
+                "SELECT g.id, g.project_id, g.name, g.description, g.access_type, g.create_at, g.modify_at, \
+                 (SELECT COUNT(*) FROM batch_task_groups b WHERE b.group_id = g.id) AS num_batch_task \
+                 FROM video_groups g WHERE {} ORDER BY g.create_at, g.id",
+                w.sql
+            )),
+            &w.args,
         )
-        .bind(project_id)
         .fetch_all(&self.pool)
         .await?;
-        let member_rows = sqlx::query(
-            "SELECT m.group_id, s.status, s.source_type FROM video_group_members m \
-             JOIN video_sources s ON s.id = m.source_id WHERE s.project_id = $1",
+        let member_rows = bind_args(
+            sqlx::query(&format!(
+                "SELECT m.group_id, s.status, s.source_type, COUNT(*) AS n FROM video_group_members m \
+                 JOIN video_groups g ON g.id = m.group_id JOIN video_sources s ON s.id = m.source_id \
+                 WHERE {} AND s.project_id = $1 GROUP BY m.group_id, s.status, s.source_type",
+                w.sql
+            )),
+            &w.args,
         )
-        .bind(project_id)
         .fetch_all(&self.pool)
         .await?;
-        let mut members: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+        // (status, source type, members) per group.
+        let mut members: HashMap<String, Vec<(i64, String, i64)>> = HashMap::new();
         for m in &member_rows {
             members
                 .entry(s(m, "group_id")?)
                 .or_default()
-                .push((i(m, "status")?, s(m, "source_type")?));
+                .push((i(m, "status")?, s(m, "source_type")?, i(m, "n")?));
         }
         rows.iter()
             .map(|r| {
                 let id = s(r, "id")?;
                 let ms = members.remove(&id).unwrap_or_default();
-                let count = |level: i64| ms.iter().filter(|(st, _)| *st == level).count() as i64;
-                let mut types: Vec<String> = ms.iter().map(|(_, t)| t.clone()).collect();
+                let count = |level: Option<i64>| {
+                    ms.iter()
+                        .filter(|(st, _, _)| level.is_none_or(|l| *st == l))
+                        .map(|(_, _, n)| n)
+                        .sum::<i64>()
+                };
+                let mut types: Vec<String> = ms.iter().map(|(_, t, _)| t.clone()).collect();
                 types.sort();
                 types.dedup();
                 Ok(GroupRecord {
@@ -228,15 +259,28 @@ impl Store {
                     access_type: s(r, "access_type")?,
                     create_at: i(r, "create_at")?,
                     modify_at: i(r, "modify_at")?,
-                    num_video_source: ms.len() as i64,
-                    num_online: count(1),
-                    num_offline: count(2),
-                    num_exception: count(9),
+                    num_video_source: count(None),
+                    num_online: count(Some(1)),
+                    num_offline: count(Some(2)),
+                    num_exception: count(Some(9)),
                     num_batch_task: i(r, "num_batch_task")?,
                     source_types: types,
                     id,
                 })
             })
             .collect()
+    }
+
+    /// The ids of a group's member sources (in the project).
+    pub async fn group_member_ids(&self, project_id: &str, group_id: &str) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT m.source_id FROM video_group_members m JOIN video_sources s ON s.id = m.source_id \
+             WHERE m.group_id = $1 AND s.project_id = $2 ORDER BY m.source_id",
+        )
+        .bind(group_id)
+        .bind(project_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|r| s(r, "source_id")).collect()
     }
 }

@@ -91,14 +91,25 @@ pub struct SourceHealth {
     pub scene_recommend: Option<Vec<String>>,
 }
 
+/// A scalar subquery: the project's (`$1`) sources, from the counter the creates and deletes keep.
+pub(crate) const PROJECT_SOURCES: &str = "COALESCE((SELECT n FROM project_source_counts WHERE project_id = $1), 0)";
+
+/// The columns of an insert; `image` is always '' (snapshots live in `source_snapshots`).
 const SOURCE_COLUMNS: &str = "id, project_id, name, access_type, source_type, type_config, password_sealed, latitude, \
      longitude, tags, status, stream_path, image, quality, scene_recommend, create_at, modify_at";
 
+/// The columns `source` reads, with the snapshot from its own table (detail calls only).
+const DETAIL_COLUMNS: &str = "id, project_id, name, access_type, source_type, type_config, password_sealed, latitude, \
+     longitude, tags, status, stream_path, \
+     COALESCE((SELECT p.image FROM source_snapshots p WHERE p.source_id = video_sources.id), '') AS image, \
+     quality, scene_recommend, create_at, modify_at";
+
 /// The same columns with an empty `image`: list calls never load the snapshots.
-const LIST_COLUMNS: &str = "id, project_id, name, access_type, source_type, type_config, password_sealed, latitude, \
+pub(crate) const LIST_COLUMNS: &str =
+    "id, project_id, name, access_type, source_type, type_config, password_sealed, latitude, \
      longitude, tags, status, stream_path, '' AS image, quality, scene_recommend, create_at, modify_at";
 
-fn source(r: &AnyRow) -> Result<SourceRecord, StoreError> {
+pub(crate) fn source(r: &AnyRow) -> Result<SourceRecord, StoreError> {
     Ok(SourceRecord {
         id: s(r, "id")?,
         project_id: s(r, "project_id")?,
@@ -130,8 +141,9 @@ fn dup_name(e: sqlx::Error) -> StoreError {
 }
 
 impl Store {
+    /// Sources of the project, from the per-project counter the creates and deletes keep.
     pub async fn count_sources(&self, project_id: &str) -> Result<i64, StoreError> {
-        Ok(sqlx::query("SELECT COUNT(*) FROM video_sources WHERE project_id = $1")
+        Ok(sqlx::query(&format!("SELECT {PROJECT_SOURCES} AS n"))
             .bind(project_id)
             .fetch_one(&self.pool)
             .await?
@@ -161,8 +173,9 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts a source and its memberships; enforces the per-project quota (atomically, see
-    /// `quota.rs`) and unique names.
+    /// Inserts a source and its memberships; enforces the per-project quota (atomically: the
+    /// counter row is bumped only below the quota, and the bump holds that row until commit) and
+    /// unique names.
     pub async fn create_source(&self, new: NewSource, quota: i64) -> Result<String, StoreError> {
         if self.name_taken("video_sources", &new.project_id, &new.name, "").await? {
             return Err(StoreError::DuplicateName("video source"));
@@ -171,8 +184,25 @@ impl Store {
             .await?;
         let id = vigil_core::ids::new_resource_id();
         let now = now_ms();
-        let mut tx = self.quota_tx(&new.project_id).await?;
-        crate::quota::check(&mut tx, "video_sources", &new.project_id, 1, "video sources", quota).await?;
+        let quota_error = StoreError::Quota {
+            what: "video sources",
+            limit: quota,
+        };
+        if quota < 1 {
+            return Err(quota_error);
+        }
+        let mut tx = self.pool.begin().await?;
+        let bumped = sqlx::query(
+            "INSERT INTO project_source_counts (project_id, n) VALUES ($1, 1) ON CONFLICT (project_id) \
+             DO UPDATE SET n = project_source_counts.n + 1 WHERE project_source_counts.n < $2",
+        )
+        .bind(&new.project_id)
+        .bind(quota)
+        .execute(&mut *tx)
+        .await?;
+        if bumped.rows_affected() == 0 {
+            return Err(quota_error);
+        }
         sqlx::query(&format!(
             "INSERT INTO video_sources ({SOURCE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,2,$11,'','[]','[]',$12,$12)"
         ))
@@ -207,132 +237,76 @@ impl Store {
         Ok(id)
     }
 
-    /// Sources of a project (all, or the one with `only_id`) with groups, counters and templates.
-    /// Only the single-source form carries the snapshot (`image`).
-    async fn source_details(&self, project_id: &str, only_id: Option<&str>) -> Result<Vec<SourceDetail>, StoreError> {
-        let rows = match only_id {
-            Some(id) => {
-                sqlx::query(&format!(
-                    "SELECT {SOURCE_COLUMNS} FROM video_sources WHERE project_id = $1 AND id = $2"
-                ))
-                .bind(project_id)
-                .bind(id)
-                .fetch_all(&self.pool)
-                .await?
-            }
-            None => {
-                sqlx::query(&format!(
-                    "SELECT {LIST_COLUMNS} FROM video_sources WHERE project_id = $1"
-                ))
-                .bind(project_id)
-                .fetch_all(&self.pool)
-                .await?
-            }
-        };
-        if rows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let groups: HashMap<String, GroupRecord> = self
-            .list_groups(project_id)
-            .await?
-            .into_iter()
-            .map(|g| (g.id.clone(), g))
-            .collect();
-        let mut members: HashMap<String, Vec<GroupRecord>> = HashMap::new();
-        let mrows = sqlx::query(
-            "SELECT m.group_id, m.source_id FROM video_group_members m JOIN video_groups g ON g.id = m.group_id \
-             WHERE g.project_id = $1 ORDER BY g.create_at",
-        )
+    /// One source with its snapshot, groups, task count and templates.
+    pub async fn get_source(&self, project_id: &str, id: &str) -> Result<SourceDetail, StoreError> {
+        let row = sqlx::query(&format!(
+            "SELECT {DETAIL_COLUMNS} FROM video_sources WHERE project_id = $1 AND id = $2"
+        ))
         .bind(project_id)
-        .fetch_all(&self.pool)
-        .await?;
-        for m in &mrows {
-            if let Some(g) = groups.get(&s(m, "group_id")?) {
-                members.entry(s(m, "source_id")?).or_default().push(g.clone());
-            }
-        }
-        let mut tasks: HashMap<String, i64> = HashMap::new();
-        let trows = sqlx::query(
-            "SELECT video_source_id, COUNT(*) AS n FROM tasks WHERE project_id = $1 AND video_source_id IS NOT NULL \
-             GROUP BY video_source_id",
-        )
-        .bind(project_id)
-        .fetch_all(&self.pool)
-        .await?;
-        for t in &trows {
-            tasks.insert(s(t, "video_source_id")?, i(t, "n")?);
-        }
-        // A template's `numTask`: tasks of that algorithm on that source.
-        let mut per_service: HashMap<(String, String), i64> = HashMap::new();
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound("video source"))?;
+        let src = source(&row)?;
+        // A template's `numTask`: tasks of that algorithm on this source.
+        let mut per_service: HashMap<String, i64> = HashMap::new();
         let srows = sqlx::query(
-            "SELECT video_source_id, service_name, COUNT(*) AS n FROM tasks WHERE project_id = $1 \
-             AND video_source_id IS NOT NULL GROUP BY video_source_id, service_name",
+            "SELECT service_name, COUNT(*) AS n FROM tasks WHERE video_source_id = $1 GROUP BY service_name",
         )
-        .bind(project_id)
+        .bind(id)
         .fetch_all(&self.pool)
         .await?;
         for r in &srows {
-            per_service.insert((s(r, "video_source_id")?, s(r, "service_name")?), i(r, "n")?);
+            per_service.insert(s(r, "service_name")?, i(r, "n")?);
         }
-        let mut templates: HashMap<String, Vec<TemplateRecord>> = HashMap::new();
         let prows = sqlx::query(
-            "SELECT t.source_id, t.name, t.roi, t.service_config, t.create_at, t.modify_at \
-             FROM source_templates t JOIN video_sources v ON v.id = t.source_id WHERE v.project_id = $1 ORDER BY t.create_at",
+            "SELECT name, roi, service_config, create_at, modify_at FROM source_templates WHERE source_id = $1 \
+             ORDER BY create_at, name",
         )
-        .bind(project_id)
+        .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        for p in &prows {
-            let (source_id, name) = (s(p, "source_id")?, s(p, "name")?);
-            let num_task = per_service
-                .get(&(source_id.clone(), name.clone()))
-                .copied()
-                .unwrap_or(0);
-            templates.entry(source_id).or_default().push(TemplateRecord {
-                name,
-                roi: s(p, "roi")?,
-                service_config: s(p, "service_config")?,
-                num_task,
-                create_at: i(p, "create_at")?,
-                modify_at: i(p, "modify_at")?,
-            });
-        }
-        rows.iter()
-            .map(|r| {
-                let src = source(r)?;
-                Ok(SourceDetail {
-                    groups: members.remove(&src.id).unwrap_or_default(),
-                    num_tasks: tasks.get(&src.id).copied().unwrap_or(0),
-                    templates: templates.remove(&src.id).unwrap_or_default(),
-                    source: src,
+        let templates = prows
+            .iter()
+            .map(|p| {
+                let name = s(p, "name")?;
+                Ok(TemplateRecord {
+                    num_task: per_service.get(&name).copied().unwrap_or(0),
+                    roi: s(p, "roi")?,
+                    service_config: s(p, "service_config")?,
+                    create_at: i(p, "create_at")?,
+                    modify_at: i(p, "modify_at")?,
+                    name,
                 })
             })
-            .collect()
-    }
-
-    pub async fn get_source(&self, project_id: &str, id: &str) -> Result<SourceDetail, StoreError> {
-        self.source_details(project_id, Some(id))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        let groups = self
+            .source_groups(project_id, std::slice::from_ref(&src.id))
             .await?
-            .pop()
-            .ok_or(StoreError::NotFound("video source"))
+            .remove(&src.id)
+            .unwrap_or_default();
+        Ok(SourceDetail {
+            groups,
+            num_tasks: per_service.values().sum(),
+            templates,
+            source: src,
+        })
     }
 
     /// The prober's latest snapshot of a source (base64 JPEG): `NotFound("video source")` for an
     /// unknown id (or another project's), `Ok(None)` while no snapshot was taken. Reads only this
     /// one column, so the console can fetch each list row's picture cheaply.
     pub async fn source_snapshot(&self, project_id: &str, id: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT image FROM video_sources WHERE project_id = $1 AND id = $2")
-            .bind(project_id)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(StoreError::NotFound("video source"))?;
+        let row = sqlx::query(
+            "SELECT p.image FROM video_sources v LEFT JOIN source_snapshots p ON p.source_id = v.id \
+             WHERE v.project_id = $1 AND v.id = $2",
+        )
+        .bind(project_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(StoreError::NotFound("video source"))?;
         Ok(opt_s(&row, "image")?.filter(|b64| !b64.is_empty()))
-    }
-
-    /// Every source of the project, without snapshots (`image` is empty).
-    pub async fn list_sources(&self, project_id: &str) -> Result<Vec<SourceDetail>, StoreError> {
-        self.source_details(project_id, None).await
     }
 
     pub async fn update_source(&self, project_id: &str, id: &str, up: SourceUpdate) -> Result<(), StoreError> {
@@ -377,10 +351,20 @@ impl Store {
         for sql in [
             "DELETE FROM video_group_members WHERE source_id = $1",
             "DELETE FROM source_templates WHERE source_id = $1",
-            "DELETE FROM video_sources WHERE id = $1",
+            "DELETE FROM source_snapshots WHERE source_id = $1",
         ] {
             sqlx::query(sql).bind(id).execute(&mut *tx).await?;
         }
+        let gone = sqlx::query("DELETE FROM video_sources WHERE id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query("UPDATE project_source_counts SET n = n - $1 WHERE project_id = $2")
+            .bind(gone as i64)
+            .bind(project_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -408,18 +392,52 @@ impl Store {
         };
         let previous = string_list(&row, "quality")?;
         sqlx::query(
-            "UPDATE video_sources SET status = $1, stream_path = COALESCE($2, stream_path), image = COALESCE($3, image), \
-             quality = $4, scene_recommend = COALESCE($5, scene_recommend) WHERE id = $6",
+            "UPDATE video_sources SET status = $1, stream_path = COALESCE($2, stream_path), \
+             quality = $3, scene_recommend = COALESCE($4, scene_recommend) WHERE id = $5",
         )
         .bind(h.status)
         .bind(h.stream_path)
-        .bind(h.image)
         .bind(to_json_list(&h.quality))
         .bind(h.scene_recommend.as_deref().map(to_json_list))
         .bind(id)
         .execute(&mut *tx)
         .await?;
+        if let Some(image) = h.image {
+            sqlx::query(
+                "INSERT INTO source_snapshots (source_id, image) VALUES ($1, $2) \
+                 ON CONFLICT (source_id) DO UPDATE SET image = excluded.image",
+            )
+            .bind(id)
+            .bind(image)
+            .execute(&mut *tx)
+            .await?;
+        }
         tx.commit().await?;
         Ok(Some(previous))
     }
+}
+
+/// The counters of a source that other tables' writes keep (migration 0008).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum SourceCounter {
+    /// `num_tasks`: tasks on the source.
+    Tasks,
+    /// `num_templates`: its service configuration templates.
+    Templates,
+}
+
+/// Adds `delta` to a counter of the source `id`, inside the transaction that adds or removes
+/// the counted rows (a relative update, so concurrent writers never lose a count).
+pub(crate) async fn add_to_counter(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    counter: SourceCounter,
+    id: &str,
+    delta: i64,
+) -> Result<(), StoreError> {
+    let sql = match counter {
+        SourceCounter::Tasks => "UPDATE video_sources SET num_tasks = num_tasks + $1 WHERE id = $2",
+        SourceCounter::Templates => "UPDATE video_sources SET num_templates = num_templates + $1 WHERE id = $2",
+    };
+    sqlx::query(sql).bind(delta).bind(id).execute(&mut **tx).await?;
+    Ok(())
 }

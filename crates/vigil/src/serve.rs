@@ -12,7 +12,7 @@ pub async fn open_store(storage: &Storage) -> anyhow::Result<Store> {
         crate::private_files::create_dir(&storage.data_dir)?;
         crate::private_files::prepare_sqlite(&storage.database)?;
     }
-    let store = Store::connect(&storage.database)
+    let store = Store::connect_with(&storage.database, storage.db)
         .await
         .with_context(|| format!("cannot open database {}", vigil_store::redact(&storage.database)))?;
     let applied = store.migrate().await.context("database migration failed")?;

@@ -24,6 +24,12 @@ pub struct StorageArgs {
     /// Database URL: sqlite://PATH or postgres://USER[:PASS]@HOST[:PORT]/DB. [default: sqlite://<data-dir>/vigil.db]
     #[arg(long, env = "VIGIL_DATABASE", global = true)]
     pub database: Option<String>,
+    /// Database connections per process. [default: 8 for SQLite, 16 for PostgreSQL]
+    #[arg(long, env = "VIGIL_DB_MAX_CONNECTIONS", global = true, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub db_max_connections: Option<u32>,
+    /// Log every database statement slower than this many milliseconds (WARN, with its SQL); 0 turns it off. [default: 200]
+    #[arg(long, env = "VIGIL_SLOW_QUERY_MS", global = true)]
+    pub slow_query_ms: Option<u64>,
     /// Model directory. [default: $VIGIL_MODEL_DIR, else <data-dir>/models, else ../shared/models of a checkout]
     #[arg(long, global = true)]
     pub model_dir: Option<PathBuf>,
@@ -231,6 +237,8 @@ fn load_file(path: Option<&Path>) -> anyhow::Result<FileConfig> {
 pub struct Storage {
     pub data_dir: PathBuf,
     pub database: String,
+    /// Pool size and slow-statement log of the database.
+    pub db: vigil_store::StoreOptions,
     pub model_dir: Option<PathBuf>,
     pub log_json: bool,
     /// `None`: the command's own default.
@@ -250,8 +258,18 @@ pub fn storage(cli: &StorageArgs) -> anyhow::Result<(Storage, ServeArgs)> {
         .clone()
         .or(file.storage.database.clone())
         .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("vigil.db").display()));
+    let max_connections = cli.db_max_connections.or(file.storage.db_max_connections);
+    if max_connections.is_some_and(|n| !(1..=1000).contains(&n)) {
+        bail!("db_max_connections must be from 1 to 1000");
+    }
+    let slow_query_ms = cli.slow_query_ms.or(file.storage.slow_query_ms);
+    let db = vigil_store::StoreOptions {
+        max_connections,
+        slow_query: slow_query_ms.map_or(vigil_store::DEFAULT_SLOW_QUERY, std::time::Duration::from_millis),
+    };
     Ok((
         Storage {
+            db,
             model_dir: cli.model_dir.clone().or(file.storage.model_dir.clone()),
             log_json: cli.log_json.or(file.storage.log_json).unwrap_or(false),
             log: cli.log.clone().or(file.storage.log.clone()),

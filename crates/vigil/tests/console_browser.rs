@@ -474,6 +474,7 @@ fn pages_load_on_a_seeded_project() {
         tasks: 40,
         alarms: 20_000,
         days: 7,
+        picture_every: 1,
         seed: 7,
     };
     let (_, cams) = seed_project(&data, &plan);

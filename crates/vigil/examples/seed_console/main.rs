@@ -46,6 +46,9 @@ struct Args {
     /// Alarms are spread over this many days before now.
     #[arg(long, default_value_t = 7)]
     days: i64,
+    /// One alarm in this many carries a picture (1: every one; a million pictures take ~5 GB).
+    #[arg(long, default_value_t = 1)]
+    picture_every: usize,
     /// Random seed: the same seed gives the same names, spread and pictures.
     #[arg(long, default_value_t = 13)]
     seed: u64,
@@ -72,6 +75,7 @@ async fn main() -> anyhow::Result<()> {
         tasks: args.tasks,
         alarms: args.alarms,
         days: args.days,
+        picture_every: args.picture_every,
         seed: args.seed,
     };
     let bars: RefCell<HashMap<String, ProgressBar>> = RefCell::default();

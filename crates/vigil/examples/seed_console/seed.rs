@@ -20,6 +20,8 @@ pub struct Plan {
     pub alarms: usize,
     /// Alarms are spread over this many days before now.
     pub days: i64,
+    /// One alarm in this many carries a picture (1: every one).
+    pub picture_every: usize,
     /// The same seed gives the same names, spread and pictures.
     pub seed: u64,
 }
@@ -217,7 +219,7 @@ pub async fn seed(store: &Store, project_id: &str, plan: &Plan, progress: Progre
                     stream_id: camera.clone(),
                     timestamp: (created / 1000) as u64,
                     message_id: Alarm::new_message_id(),
-                    image_base64: Some(image.clone()),
+                    image_base64: (k % plan.picture_every.max(1) == 0).then(|| image.clone()),
                     alarm_type: None,
                     data: payload(*event_type, &mut rng, *bbox),
                     extra: Default::default(),

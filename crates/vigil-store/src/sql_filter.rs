@@ -1,0 +1,131 @@
+//! Queries built from fixed SQL fragments with every value a bind parameter: the list filters
+//! collect their values as [`Arg`]s in placeholder order and bind them with [`bind_args`].
+
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+use sqlx::Any;
+
+use crate::Backend;
+
+/// A bind value of a query built from fixed fragments.
+#[derive(Debug, Clone)]
+pub(crate) enum Arg {
+    S(String),
+    I(i64),
+}
+
+/// Binds `args` in order (`$1`, `$2`, …).
+pub(crate) fn bind_args<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, args: &[Arg]) -> Query<'q, Any, AnyArguments<'q>> {
+    for a in args {
+        q = match a {
+            Arg::S(v) => q.bind(v.clone()),
+            Arg::I(v) => q.bind(*v),
+        };
+    }
+    q
+}
+
+/// A WHERE clause under construction: fixed fragments, values as numbered bind parameters.
+pub(crate) struct Where {
+    pub sql: String,
+    pub args: Vec<Arg>,
+    backend: Backend,
+}
+
+impl Where {
+    /// Starts with `{project_col} = $1`.
+    pub fn project(backend: Backend, project_col: &str, project_id: &str) -> Self {
+        Self {
+            sql: format!("{project_col} = $1"),
+            args: vec![Arg::S(project_id.to_string())],
+            backend,
+        }
+    }
+
+    /// No condition yet (the first `and` starts the clause).
+    pub fn new(backend: Backend) -> Self {
+        Self {
+            sql: String::new(),
+            args: Vec::new(),
+            backend,
+        }
+    }
+
+    /// The placeholder of a new bind value.
+    pub fn arg(&mut self, v: Arg) -> String {
+        self.args.push(v);
+        format!("${}", self.args.len())
+    }
+
+    /// `(p1, p2, …)` for the values (`(NULL)` when empty: matches nothing).
+    pub fn list(&mut self, vals: &[String]) -> String {
+        if vals.is_empty() {
+            return "(NULL)".into();
+        }
+        let ps: Vec<String> = vals.iter().map(|v| self.arg(Arg::S(v.clone()))).collect();
+        format!("({})", ps.join(", "))
+    }
+
+    /// `(p1, p2, …)` for integer values (`(NULL)` when empty: matches nothing).
+    pub fn int_list(&mut self, vals: &[i64]) -> String {
+        if vals.is_empty() {
+            return "(NULL)".into();
+        }
+        let ps: Vec<String> = vals.iter().map(|v| self.arg(Arg::I(*v))).collect();
+        format!("({})", ps.join(", "))
+    }
+
+    /// ` LIMIT $n OFFSET $m` for a page given as (offset, limit); empty for every row. Bind it
+    /// after the WHERE clause's own values.
+    pub fn page(&mut self, page: Option<(i64, i64)>) -> String {
+        match page {
+            None => String::new(),
+            Some((offset, limit)) => {
+                let l = self.arg(Arg::I(limit));
+                let o = self.arg(Arg::I(offset));
+                format!(" LIMIT {l} OFFSET {o}")
+            }
+        }
+    }
+
+    pub fn and(&mut self, cond: &str) {
+        if !self.sql.is_empty() {
+            self.sql += " AND ";
+        }
+        self.sql += cond;
+    }
+
+    /// The condition "`hay` contains `needle`" (exact bytes, like Rust's `str::contains`; no
+    /// LIKE wildcards to escape).
+    pub fn contains_cond(&mut self, hay: &str, needle: &str) -> String {
+        let p = self.arg(Arg::S(needle.to_string()));
+        match self.backend {
+            Backend::Sqlite => format!("instr({hay}, {p}) > 0"),
+            Backend::Postgres => format!("strpos({hay}, {p}) > 0"),
+        }
+    }
+
+    pub fn contains(&mut self, hay: &str, needle: &str) {
+        let cond = self.contains_cond(hay, needle);
+        self.and(&cond);
+    }
+
+    /// The condition "`hay` contains `needle` ignoring case" (Rust's
+    /// `to_lowercase().contains(…)`, exact on ASCII text).
+    pub fn contains_ci_cond(&mut self, hay: &str, needle: &str) -> String {
+        self.contains_cond(&format!("LOWER({hay})"), &needle.to_lowercase())
+    }
+
+    pub fn contains_ci(&mut self, hay: &str, needle: &str) {
+        let cond = self.contains_ci_cond(hay, needle);
+        self.and(&cond);
+    }
+}
+
+/// A text column ordered by bytes (Rust's `str` order) on both backends.
+pub(crate) fn bytewise(backend: Backend, col: &str) -> String {
+    match backend {
+        Backend::Sqlite => col.to_string(),
+        Backend::Postgres => format!("{col} COLLATE \"C\""),
+    }
+}
