@@ -50,8 +50,9 @@ if [ "$PROFILE" = release ]; then
 else
   cargo build -q -p vigil --bin vigil --example seed_console
 fi
-BIN="$ROOT/target/$PROFILE/vigil"
-SEED="$ROOT/target/$PROFILE/examples/seed_console"
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN="$TARGET/$PROFILE/vigil"
+SEED="$TARGET/$PROFILE/examples/seed_console"
 LARGEST=$(echo "$SIZES" | tr ' ' '\n' | sort -n | tail -n1)
 
 WORK=$(mktemp -d /tmp/vigil-bench-api.XXXXXX)
