@@ -10,6 +10,8 @@ frame's preprocessed tensor.
 Preprocessing is the YOLOX demo's letterbox (image top-left, pad 114, ratio = min(S/h, S/w),
 resized size = int(dim * ratio)) with OpenCV-convention bilinear resize (half-pixel centres,
 edge clamp, 11-bit fixed-point weights, rounded) written in numpy so the script needs no OpenCV.
+With --trim the input is cut to the resized image plus 32 px, rounded up to 32 (416x288 for 16:9); the
+model's fixed input height/width are made symbolic first, as vigil-vision does on ONNX Runtime.
 """
 import argparse
 import json
@@ -53,24 +55,38 @@ def resize_bilinear(img, new_w, new_h):
     return v.astype(np.float32)
 
 
-def letterbox(img, size):
+def input_shape(w, h, size, trim):
+    """(width, height) of the network input: the square, or each side cut to the resized image
+    plus one 32-px cell, rounded up to 32 (vigil-vision's YoloxDetector::input_shape)."""
+    if not trim:
+        return size, size
+    r = np.float32(min(np.float32(size) / np.float32(w), np.float32(size) / np.float32(h)))
+
+    def fit(d):
+        scaled = max(int(np.float32(d) * r), 1)
+        return size if scaled >= size else min(-(-(scaled + 32) // 32) * 32, size)
+    return fit(w), fit(h)
+
+
+def letterbox(img, size, trim=False):
     h, w, _ = img.shape
-    r = min(np.float32(size) / np.float32(w), np.float32(size) / np.float32(h))
+    iw, ih = input_shape(w, h, size, trim)
+    r = min(np.float32(iw) / np.float32(w), np.float32(ih) / np.float32(h))
     r = np.float32(r)
-    rw = min(max(int(np.float32(w) * r), 1), size)
-    rh = min(max(int(np.float32(h) * r), 1), size)
-    out = np.full((size, size, 3), 114.0, dtype=np.float32)
+    rw = min(max(int(np.float32(w) * r), 1), iw)
+    rh = min(max(int(np.float32(h) * r), 1), ih)
+    out = np.full((ih, iw, 3), 114.0, dtype=np.float32)
     out[:rh, :rw] = resize_bilinear(img, rw, rh)
     return out.transpose(2, 0, 1)[None].copy(), r
 
 
-def demo_postprocess(outputs, size, strides=(8, 16, 32)):
+def demo_postprocess(outputs, iw, ih, strides=(8, 16, 32)):
     grids, expanded = [], []
     for s in strides:
-        n = size // s
-        xv, yv = np.meshgrid(np.arange(n), np.arange(n))
+        nx, ny = iw // s, ih // s
+        xv, yv = np.meshgrid(np.arange(nx), np.arange(ny))
         grids.append(np.stack((xv, yv), 2).reshape(1, -1, 2))
-        expanded.append(np.full((1, n * n, 1), s))
+        expanded.append(np.full((1, nx * ny, 1), s))
     grids = np.concatenate(grids, 1).astype(np.float32)
     expanded = np.concatenate(expanded, 1).astype(np.float32)
     outputs = outputs.copy()
@@ -99,10 +115,10 @@ def nms(boxes, scores, thr):
     return keep
 
 
-def detect(sess, img, size, conf, nms_thr):
-    x, r = letterbox(img, size)
+def detect(sess, img, size, conf, nms_thr, trim=False):
+    x, r = letterbox(img, size, trim)
     out = sess.run(None, {sess.get_inputs()[0].name: x})[0]
-    p = demo_postprocess(out, size)[0]
+    p = demo_postprocess(out, x.shape[3], x.shape[2])[0]
     h, w, _ = img.shape
     boxes = np.stack([p[:, 0] - p[:, 2] / 2, p[:, 1] - p[:, 3] / 2,
                       p[:, 0] + p[:, 2] / 2, p[:, 1] + p[:, 3] / 2], 1) / r
@@ -133,14 +149,25 @@ def main():
     ap.add_argument("--nms", type=float, default=0.45)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--bench", type=int, default=0)
+    ap.add_argument("--trim", action="store_true", help="input cut to the image plus 32 px, rounded up to 32")
     a = ap.parse_args()
     so = ort.SessionOptions()
     so.intra_op_num_threads = a.threads
     so.inter_op_num_threads = 1
-    sess = ort.InferenceSession(a.model, so, providers=["CPUExecutionProvider"])
+    model = a.model
+    if a.trim:
+        import onnx
+        m = onnx.load(a.model)
+        dims = m.graph.input[0].type.tensor_type.shape.dim
+        dims[2].dim_param, dims[3].dim_param = "height", "width"
+        for o in m.graph.output:
+            o.type.tensor_type.ClearField("shape")
+        del m.graph.value_info[:]
+        model = m.SerializeToString()
+    sess = ort.InferenceSession(model, so, providers=["CPUExecutionProvider"])
     frames = np.fromfile(a.raw, dtype=np.uint8).reshape(-1, a.height, a.width, 3)
     if a.bench:
-        x, _ = letterbox(frames[0], a.size)
+        x, _ = letterbox(frames[0], a.size, a.trim)
         name = sess.get_inputs()[0].name
         for _ in range(5):
             sess.run(None, {name: x})
@@ -152,7 +179,7 @@ def main():
         json.dump({"ort_ms_median": float(np.median(times)), "ort_ms_mean": float(np.mean(times)),
                    "threads": a.threads, "runs": a.bench}, sys.stdout)
         return
-    res = [detect(sess, f, a.size, np.float32(a.conf), a.nms) for f in frames]
+    res = [detect(sess, f, a.size, np.float32(a.conf), a.nms, a.trim) for f in frames]
     json.dump({"frames": res}, sys.stdout)
 
 

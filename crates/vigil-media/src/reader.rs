@@ -430,6 +430,7 @@ impl Run {
                 _ => false,
             };
             dec.set_skip_nonref(unwanted);
+            dec.set_skip_deblocking(unwanted && self.cfg.decode.skip_unsampled_deblocking);
             dec.send(&pkt)?;
             self.drain(&mut dec, mode, &mut pace_origin)?;
         }

@@ -137,6 +137,9 @@ pub struct MediaConfig {
     /// PEM file of extra CAs trusted for `rtsps://` cameras, on top of the system roots
     /// (`--rtsps-ca-file`). `None`: the system roots only.
     pub rtsps_ca_file: Option<PathBuf>,
+    /// Deblock every decoded picture, even reference pictures no task samples
+    /// (`--deblock-unsampled`; default false: skipped, see `Decoder::set_skip_deblocking`).
+    pub deblock_unsampled: bool,
 }
 
 impl Default for MediaConfig {
@@ -151,6 +154,7 @@ impl Default for MediaConfig {
             media_roots: None,
             max_video_size: (4096, 4096),
             rtsps_ca_file: None,
+            deblock_unsampled: false,
         }
     }
 }

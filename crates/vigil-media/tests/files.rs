@@ -367,3 +367,52 @@ fn rgb_conversion_of_real_frames() {
         assert!((mean_rgb_y - mean_y).abs() < 3.0, "{mean_rgb_y} vs {mean_y}");
     }
 }
+
+/// Reference pictures no subscriber samples are decoded without their deblocking filter: the
+/// sampled pictures are the same ones at the same times, and differ from a full decode only by
+/// faint block edges inherited from the unfiltered references.
+#[test]
+fn unsampled_references_skip_deblocking_and_sampled_pictures_stay_close() {
+    let _s = serial();
+    let run = |skip: bool| {
+        let cfg = ReaderConfig {
+            decode: DecodeOptions {
+                skip_unsampled_deblocking: skip,
+                ..DecodeOptions::default()
+            },
+            ..ReaderConfig::default()
+        };
+        let sub = SubscriberConfig {
+            capacity: 4,
+            fps: Some(2.0),
+        };
+        read_file(SourceSpec::url(pedestrians().to_str().expect("utf8")), cfg, sub).0
+    };
+    let (full, fast) = (run(false), run(true));
+    assert_eq!(full.len(), fast.len());
+    assert!(full.len() >= 150, "{} sampled pictures", full.len());
+    let (mut sum, mut changed, mut worst) = (0u64, 0usize, 0f64);
+    for (a, b) in full.iter().zip(&fast) {
+        assert_eq!(a.media_time(), b.media_time());
+        let diff: u64 = a
+            .luma_rows()
+            .flatten()
+            .zip(b.luma_rows().flatten())
+            .map(|(x, y)| u64::from(x.abs_diff(*y)))
+            .sum();
+        let mean = diff as f64 / f64::from(a.width() * a.height());
+        changed += usize::from(diff > 0);
+        worst = worst.max(mean);
+        sum += diff;
+    }
+    let mean = sum as f64 / (full.len() as f64 * 768.0 * 576.0);
+    eprintln!(
+        "{changed} of {} sampled pictures differ; mean |Δluma| {mean:.3}, worst picture {worst:.3}",
+        full.len()
+    );
+    assert!(
+        changed > full.len() / 4,
+        "the filter was skipped on the references: {changed} differ"
+    );
+    assert!(mean < 1.0 && worst < 3.0, "faint: mean {mean:.3}, worst {worst:.3}");
+}

@@ -141,8 +141,13 @@ pub fn render_alarm_jpeg(
     opts: &RenderOptions,
 ) -> Result<Vec<u8>> {
     if !opts.render_result && !opts.render_roi {
-        let packed = frame.to_packed_vec();
-        return encode_jpeg_bgr(frame.width(), frame.height(), &packed, opts.quality);
+        let (w, h) = (frame.width(), frame.height());
+        let packed_len = w as usize * 3 * h as usize;
+        // A frame without row padding is encoded in place (no 2.7 MB copy per 720p alarm).
+        if frame.stride() == w as usize * 3 && frame.data().len() >= packed_len {
+            return encode_jpeg_bgr(w, h, &frame.data()[..packed_len], opts.quality);
+        }
+        return encode_jpeg_bgr(w, h, &frame.to_packed_vec(), opts.quality);
     }
     let mut c = Canvas::from_image(frame);
     if opts.render_roi {

@@ -11,7 +11,9 @@ use vigil_vision::backend::{load_session, Tensor};
 use vigil_vision::detect::YoloxDetector;
 use vigil_vision::{BackendConfig, Detection, DetectorConfig, ImageBgr};
 
-fn reference(model: &str, size: u32, frames: &[ImageBgr], conf: f32) -> Vec<Vec<[f32; 6]>> {
+/// The reference detections; `trim` runs the reference on the input cut to the image (what the
+/// ONNX Runtime backend does: `YoloxDetector::input_shape`), else on the exported square.
+fn reference(model: &str, size: u32, frames: &[ImageBgr], conf: f32, trim: bool) -> Vec<Vec<[f32; 6]>> {
     let dir = temp_dir("parity");
     let raw = dir.join("frames.bgr");
     let mut bytes = Vec::new();
@@ -25,6 +27,7 @@ fn reference(model: &str, size: u32, frames: &[ImageBgr], conf: f32) -> Vec<Vec<
         .arg("--model")
         .arg(model_dir().path.join(model))
         .args(["--size", &size.to_string(), "--conf", &conf.to_string()])
+        .args(trim.then_some("--trim"))
         .arg("--raw")
         .arg(&raw)
         .args([
@@ -118,16 +121,28 @@ fn yolox_nano_matches_reference_on_both_backends() {
     let conf = 0.3;
     // Reference per resolution (the script takes one frame size).
     let (ped, street) = all.split_at(30);
-    let mut refs = reference("yolox_nano.onnx", 416, ped, conf);
-    refs.extend(reference("yolox_nano.onnx", 416, street, conf));
+    let refs_for = |trim: bool| {
+        let mut refs = reference("yolox_nano.onnx", 416, ped, conf, trim);
+        refs.extend(reference("yolox_nano.onnx", 416, street, conf, trim));
+        refs
+    };
+    let (square, trimmed) = (refs_for(false), refs_for(true));
     let cfg = DetectorConfig {
         conf_threshold: conf,
         ..Default::default()
     };
     for backend in [BackendConfig::ort(1), BackendConfig::tract()] {
         let det = YoloxDetector::coco(&models, &backend, cfg.clone()).expect("detector");
+        // ONNX Runtime runs the input cut to the frame plus one 32-px cell (416x352 and 416x224
+        // here, 416x288 for 16:9), tract the square.
+        let ort = backend.kind == Some(vigil_vision::BackendKind::Ort);
+        assert_eq!(det.input_shape(768, 576), if ort { (416, 352) } else { (416, 416) });
+        assert_eq!(det.input_shape(640, 272), if ort { (416, 224) } else { (416, 416) });
+        assert_eq!(det.input_shape(1280, 720), if ort { (416, 288) } else { (416, 416) });
+        assert_eq!(det.input_shape(720, 1280), if ort { (288, 416) } else { (416, 416) });
+        let refs = if ort { &trimmed } else { &square };
         let ours: Vec<Vec<Detection>> = all.iter().map(|f| det.detect_timed(f).expect("detect").0).collect();
-        let (n, iou, ds) = compare(&ours, &refs, backend.kind.map(|k| k.name()).unwrap_or("auto"));
+        let (n, iou, ds) = compare(&ours, refs, backend.kind.map(|k| k.name()).unwrap_or("auto"));
         eprintln!(
             "yolox_nano {:?}: {n} detections on {} frames match, worst IoU {iou:.5}, worst score diff {ds:.2e}",
             backend.kind,
@@ -143,15 +158,18 @@ fn light_person_detector_matches_reference_on_both_backends() {
     let idx: Vec<usize> = (0..30).map(|i| 11 + i * 26).collect();
     let frames = frames(&media("pedestrians_vtest.mp4"), Some(&idx));
     let conf = 0.3;
-    let refs = reference("light_person_detector.onnx", 192, &frames, conf);
+    let square = reference("light_person_detector.onnx", 192, &frames, conf, false);
+    let trimmed = reference("light_person_detector.onnx", 192, &frames, conf, true);
     let cfg = DetectorConfig {
         conf_threshold: conf,
         ..Default::default()
     };
     for backend in [BackendConfig::ort(1), BackendConfig::tract()] {
         let det = YoloxDetector::person(&models, &backend, cfg.clone()).expect("detector");
+        let ort = backend.kind == Some(vigil_vision::BackendKind::Ort);
+        let refs = if ort { &trimmed } else { &square };
         let ours: Vec<Vec<Detection>> = frames.iter().map(|f| det.detect_timed(f).expect("detect").0).collect();
-        let (n, iou, ds) = compare(&ours, &refs, "light person");
+        let (n, iou, ds) = compare(&ours, refs, "light person");
         eprintln!(
             "light_person {:?}: {n} detections match, worst IoU {iou:.5}, worst score diff {ds:.2e}",
             backend.kind

@@ -40,6 +40,10 @@ pub struct AnalyzeArgs {
     /// Stop after this many seconds of video. [default: the whole input]
     #[arg(long)]
     pub max_seconds: Option<f64>,
+    /// Deblock every decoded picture, as `serve --deblock-unsampled` (compares events with the
+    /// default, which skips the filter on reference pictures that are not analysed).
+    #[arg(long)]
+    pub deblock_unsampled: bool,
 }
 
 fn load_config(raw: &str) -> anyhow::Result<Value> {
@@ -132,7 +136,10 @@ pub fn run(storage: &Storage, args: AnalyzeArgs) -> anyhow::Result<()> {
     let hub = StreamHub::new(EngineSettings {
         models: settings.models.clone(),
         backend: settings.backend.clone(),
-        media: vigil_media::MediaConfig::default(),
+        media: vigil_media::MediaConfig {
+            deblock_unsampled: args.deblock_unsampled,
+            ..Default::default()
+        },
         replay_files_realtime: false,
         stall_restart: Duration::from_secs(60),
     });

@@ -74,6 +74,7 @@ pub fn media_config(storage: &Storage, a: &ServeArgs, f: &ServeArgs) -> anyhow::
         media_roots: Some(security.media_roots),
         max_video_size: (security.max_video_width, security.max_video_height),
         rtsps_ca_file,
+        deblock_unsampled: pick!(a, f, deblock_unsampled, false),
         ..Default::default()
     })
 }

@@ -148,6 +148,11 @@ pub struct ServeArgs {
     /// Replay file inputs at their own frame rate, as if they were cameras. [default: false]
     #[arg(long, env = "VIGIL_REPLAY_REALTIME")]
     pub replay_realtime: Option<bool>,
+    /// Run H.264/HEVC's deblocking filter on every decoded picture. By default it is skipped on
+    /// reference pictures no task samples (a third less decoding work when analysing 5 of 25
+    /// frames/s). [default: false]
+    #[arg(long, env = "VIGIL_DEBLOCK_UNSAMPLED")]
+    pub deblock_unsampled: Option<bool>,
     /// Seconds a live input may stay online without delivering a frame before its reader is
     /// restarted (its tasks show ABNORMAL VIGIL.STALLED meanwhile). [default: 30]
     #[arg(long, env = "VIGIL_STALL_RESTART_SECS")]

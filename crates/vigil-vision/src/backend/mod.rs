@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::error::{Result, VisionError};
 
+mod flexible_input;
 pub mod ort_backend;
 mod timed;
 #[cfg(feature = "tract")]
@@ -148,12 +149,23 @@ pub trait InferenceSession: Send + Sync {
     fn model_path(&self) -> &Path;
     /// Input names, in graph order.
     fn input_names(&self) -> &[String];
+    /// Whether the image input takes any height and width, not only the size the model was
+    /// exported for (loaded with [`SessionCache::get_flexible`] on ONNX Runtime).
+    fn flexible_input(&self) -> bool {
+        false
+    }
     /// Runs the model on the inputs (graph order) and returns every output as f32.
     fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Output>>;
 }
 
 /// Loads a model with the given backend settings (no caching).
 pub fn load_session(path: &Path, cfg: &BackendConfig) -> Result<Arc<dyn InferenceSession>> {
+    load_session_with(path, cfg, false)
+}
+
+/// [`load_session`]; `flexible` asks for a fixed-size NCHW image model to take any input height
+/// and width where the backend allows it (ONNX Runtime; tract keeps the exported size).
+pub fn load_session_with(path: &Path, cfg: &BackendConfig, flexible: bool) -> Result<Arc<dyn InferenceSession>> {
     if !path.is_file() {
         return Err(VisionError::io(
             path,
@@ -161,8 +173,8 @@ pub fn load_session(path: &Path, cfg: &BackendConfig) -> Result<Arc<dyn Inferenc
         ));
     }
     match cfg.resolve_kind()? {
-        BackendKind::Ort => Ok(timed::TimedSession::wrap(Arc::new(ort_backend::OrtSession::load(
-            path, cfg,
+        BackendKind::Ort => Ok(timed::TimedSession::wrap(Arc::new(ort_backend::OrtSession::load_with(
+            path, cfg, flexible,
         )?))),
         BackendKind::Tract => {
             #[cfg(feature = "tract")]
@@ -180,10 +192,13 @@ pub fn load_session(path: &Path, cfg: &BackendConfig) -> Result<Arc<dyn Inferenc
     }
 }
 
+/// Model file, backend settings, and whether the input takes any height and width.
+type SessionKey = (PathBuf, BackendConfig, bool);
+
 /// Process-wide cache: one session per (model file, backend settings), shared by all streams.
 #[derive(Default)]
 pub struct SessionCache {
-    sessions: Mutex<HashMap<(PathBuf, BackendConfig), Arc<dyn InferenceSession>>>,
+    sessions: Mutex<HashMap<SessionKey, Arc<dyn InferenceSession>>>,
 }
 
 impl SessionCache {
@@ -199,7 +214,17 @@ impl SessionCache {
 
     /// Returns the shared session for `path`, loading it on first use.
     pub fn get(&self, path: &Path, cfg: &BackendConfig) -> Result<Arc<dyn InferenceSession>> {
-        let key = (path.to_path_buf(), cfg.clone());
+        self.get_with(path, cfg, false)
+    }
+
+    /// The shared session of an image model that takes any input height and width where the
+    /// backend allows it (see [`InferenceSession::flexible_input`]).
+    pub fn get_flexible(&self, path: &Path, cfg: &BackendConfig) -> Result<Arc<dyn InferenceSession>> {
+        self.get_with(path, cfg, true)
+    }
+
+    fn get_with(&self, path: &Path, cfg: &BackendConfig, flexible: bool) -> Result<Arc<dyn InferenceSession>> {
+        let key = (path.to_path_buf(), cfg.clone(), flexible);
         let mut map = self
             .sessions
             .lock()
@@ -207,7 +232,7 @@ impl SessionCache {
         if let Some(s) = map.get(&key) {
             return Ok(s.clone());
         }
-        let s = load_session(path, cfg)?;
+        let s = load_session_with(path, cfg, flexible)?;
         map.insert(key, s.clone());
         Ok(s)
     }

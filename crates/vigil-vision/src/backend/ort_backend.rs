@@ -120,6 +120,9 @@ struct Pool {
 /// A model loaded into ONNX Runtime: a pool of sessions, grown on demand.
 pub struct OrtSession {
     path: PathBuf,
+    /// The model with a symbolic input height and width ([`super::flexible_input`]), when the
+    /// session was asked for one and the model allows it; sessions are built from it.
+    relaxed: Option<Vec<u8>>,
     inputs: Vec<String>,
     threads: usize,
     max: usize,
@@ -138,7 +141,7 @@ fn err(path: &Path, e: impl std::fmt::Display) -> VisionError {
     }
 }
 
-fn build_session(path: &Path, threads: usize) -> Result<Session> {
+fn build_session(path: &Path, relaxed: Option<&[u8]>, threads: usize) -> Result<Session> {
     let env = environment()?;
     let mut builder = Session::builder(env)
         .map_err(|e| err(path, e))?
@@ -151,17 +154,34 @@ fn build_session(path: &Path, threads: usize) -> Result<Session> {
         .map_err(|e| err(path, e))?
         .with_inter_op_spinning(false)
         .map_err(|e| err(path, e))?;
-    builder.commit_from_file(path).map_err(|e| err(path, e))
+    match relaxed {
+        Some(bytes) => builder.commit_from_memory(bytes),
+        None => builder.commit_from_file(path),
+    }
+    .map_err(|e| err(path, e))
 }
 
 impl OrtSession {
     pub fn load(path: &Path, cfg: &BackendConfig) -> Result<Self> {
+        Self::load_with(path, cfg, false)
+    }
+
+    /// [`OrtSession::load`]; with `flexible`, an NCHW image model of fixed size is loaded so that
+    /// it takes any input height and width (see [`OrtSession::flexible_input`]).
+    pub fn load_with(path: &Path, cfg: &BackendConfig, flexible: bool) -> Result<Self> {
         ensure_initialized(cfg.ort_library.as_deref())?;
         let threads = cfg.threads.max(1);
-        let session = build_session(path, threads)?;
+        let relaxed = if flexible {
+            let bytes = std::fs::read(path).map_err(|e| VisionError::io(path, e))?;
+            super::flexible_input::relax_image_input(&bytes)
+        } else {
+            None
+        };
+        let session = build_session(path, relaxed.as_deref(), threads)?;
         let inputs = session.inputs().iter().map(|i| i.name().to_string()).collect();
         Ok(Self {
             path: path.to_path_buf(),
+            relaxed,
             inputs,
             threads,
             max: max_concurrent_runs(),
@@ -196,7 +216,7 @@ impl OrtSession {
             if pool.created < self.max {
                 pool.created += 1;
                 drop(pool);
-                return build_session(p, self.threads).inspect_err(|_| {
+                return build_session(p, self.relaxed.as_deref(), self.threads).inspect_err(|_| {
                     if let Ok(mut pool) = self.pool.lock() {
                         pool.created -= 1;
                     }
@@ -226,6 +246,9 @@ impl InferenceSession for OrtSession {
     }
     fn input_names(&self) -> &[String] {
         &self.inputs
+    }
+    fn flexible_input(&self) -> bool {
+        self.relaxed.is_some()
     }
     fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Output>> {
         let p = &self.path;

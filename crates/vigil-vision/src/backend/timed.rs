@@ -37,6 +37,9 @@ impl InferenceSession for TimedSession {
     fn input_names(&self) -> &[String] {
         self.inner.input_names()
     }
+    fn flexible_input(&self) -> bool {
+        self.inner.flexible_input()
+    }
     fn run(&self, inputs: Vec<Tensor>) -> Result<Vec<Output>> {
         let started = Instant::now();
         let res = self.inner.run(inputs);

@@ -2,7 +2,7 @@
 //! (1 class, 192 px). Output rows `[cx, cy, w, h, obj, cls...]`, strides 8/16/32 with stride 8
 //! first; `xy = (p + grid) * stride`, `wh = exp(p) * stride`, score = obj x cls.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use super::{letterbox_nchw, nms_class_aware, BBox, Detection, Detector, DetectorConfig, StageTimings};
@@ -20,18 +20,23 @@ pub struct YoloxSpec {
     pub strides: Vec<u32>,
 }
 
+/// Anchor cells `(gx, gy, stride)` of one input size, in output order.
+type Grid = Arc<Vec<(f32, f32, f32)>>;
+
 /// A YOLOX-style detector bound to a shared session.
 pub struct YoloxDetector {
     session: Arc<dyn InferenceSession>,
     spec: YoloxSpec,
-    grid: Vec<(f32, f32, f32)>,
+    /// The anchor grid of the last input size used (one size per camera, so it rarely changes).
+    grid: Mutex<((u32, u32), Grid)>,
     pub config: DetectorConfig,
 }
 
 impl YoloxDetector {
     /// Wraps a loaded session.
     pub fn new(session: Arc<dyn InferenceSession>, spec: YoloxSpec, config: DetectorConfig) -> Self {
-        let grid = grid(&spec.strides, spec.input_size, spec.input_size);
+        let s = spec.input_size;
+        let grid = Mutex::new(((s, s), Arc::new(grid(&spec.strides, s, s))));
         Self {
             session,
             spec,
@@ -50,7 +55,7 @@ impl YoloxDetector {
                 labels.len()
             )));
         }
-        let session = SessionCache::global().get(&path, backend)?;
+        let session = SessionCache::global().get_flexible(&path, backend)?;
         Ok(Self::new(
             session,
             YoloxSpec {
@@ -66,7 +71,7 @@ impl YoloxDetector {
     /// The light person-only detector (192 px): the fast path for person counting.
     pub fn person(models: &ModelDir, backend: &BackendConfig, config: DetectorConfig) -> Result<Self> {
         let path = models.model_path("light_person_detector")?;
-        let session = SessionCache::global().get(&path, backend)?;
+        let session = SessionCache::global().get_flexible(&path, backend)?;
         Ok(Self::new(
             session,
             YoloxSpec {
@@ -86,21 +91,22 @@ impl YoloxDetector {
     /// Detects and reports the time spent in each stage.
     pub fn detect_timed(&self, frame: &ImageBgr) -> Result<(Vec<Detection>, StageTimings)> {
         let t0 = Instant::now();
-        let s = self.spec.input_size;
-        let (tensor, lb) = letterbox_nchw(frame, s, s, 114.0);
+        let (in_w, in_h) = self.input_shape(frame.width(), frame.height());
+        let (tensor, lb) = letterbox_nchw(frame, in_w, in_h, 114.0);
         let t1 = Instant::now();
         let outs = self.session.run(vec![tensor])?;
         let t2 = Instant::now();
         let out = outs.first().ok_or_else(|| self.bad("no output"))?;
         let row = 5 + self.spec.num_classes;
-        if out.data.len() != self.grid.len() * row {
+        let grid = self.grid_for(in_w, in_h);
+        if out.data.len() != grid.len() * row {
             return Err(self.bad(&format!(
                 "output shape {:?}, expected [1, {}, {row}]",
                 out.shape,
-                self.grid.len()
+                grid.len()
             )));
         }
-        let dets = self.decode(&out.data, lb.ratio, frame.width() as f32, frame.height() as f32);
+        let dets = self.decode_on(&grid, &out.data, lb.ratio, frame.width() as f32, frame.height() as f32);
         let t3 = Instant::now();
         Ok((
             dets,
@@ -119,11 +125,58 @@ impl YoloxDetector {
         }
     }
 
-    /// Decodes raw network output (`[N, 5 + classes]`) into frame-pixel detections.
+    /// The network input (width, height) for a `width`×`height` frame. The frame is scaled as
+    /// into the exported square; on a session that takes any size, the short side of the input
+    /// is then cut to the scaled frame plus one cell of the largest stride, rounded up to that
+    /// stride, instead of padding the rest of the square: 416×288 rather than 416×416 for 16:9,
+    /// 69 % of the work. The extra cell keeps padding below the image as the network saw in
+    /// training: without it, objects cut by the frame's lower edge scored lower (on the street
+    /// clip one car of 13 was lost at 416×192; it is found at 416×224 as in the square).
+    pub fn input_shape(&self, width: u32, height: u32) -> (u32, u32) {
+        let s = self.spec.input_size;
+        let step = self.spec.strides.iter().copied().max().unwrap_or(32).max(1);
+        if !self.session.flexible_input() || width == 0 || height == 0 || !s.is_multiple_of(step) {
+            return (s, s);
+        }
+        let ratio = (s as f32 / width as f32).min(s as f32 / height as f32);
+        let fit = |side: u32| {
+            let scaled = ((side as f32 * ratio) as u32).max(1);
+            if scaled >= s {
+                s
+            } else {
+                ((scaled + step).div_ceil(step) * step).min(s)
+            }
+        };
+        (fit(width), fit(height))
+    }
+
+    /// The anchor grid of an input size (cached for the last size).
+    fn grid_for(&self, width: u32, height: u32) -> Grid {
+        let mut last = self.grid.lock().unwrap_or_else(|p| p.into_inner());
+        if last.0 != (width, height) {
+            *last = ((width, height), Arc::new(grid(&self.spec.strides, width, height)));
+        }
+        last.1.clone()
+    }
+
+    /// Decodes raw network output (`[N, 5 + classes]`) of the exported square input into
+    /// frame-pixel detections.
     pub fn decode(&self, data: &[f32], ratio: f32, frame_w: f32, frame_h: f32) -> Vec<Detection> {
+        let s = self.spec.input_size;
+        self.decode_on(&self.grid_for(s, s), data, ratio, frame_w, frame_h)
+    }
+
+    fn decode_on(
+        &self,
+        grid: &[(f32, f32, f32)],
+        data: &[f32],
+        ratio: f32,
+        frame_w: f32,
+        frame_h: f32,
+    ) -> Vec<Detection> {
         let cands = decode_rows(
             data,
-            &self.grid,
+            grid,
             self.spec.num_classes,
             self.config.conf_threshold,
             self.config.classes.as_deref(),

@@ -190,6 +190,10 @@ impl Runner {
         };
         let config = ReaderConfig {
             pace,
+            decode: vigil_media::DecodeOptions {
+                skip_unsampled_deblocking: !s.media.deblock_unsampled,
+                ..Default::default()
+            },
             ..Default::default()
         };
         let reader = StreamReader::start_with(self.shared.spec.clone(), config, deps)?;
