@@ -274,6 +274,9 @@ pub(crate) struct Dwell {
     seen: BTreeMap<u64, Seen>,
     /// (track id, zone index) → stay.
     stays: BTreeMap<(u64, usize), Stay>,
+    /// Classes the detector swaps on one object (a bicycle seen as a motorcycle a second later):
+    /// a new track of one may carry on the stay of an unseen track of another.
+    interchangeable: Vec<u32>,
 }
 
 impl Dwell {
@@ -286,7 +289,19 @@ impl Dwell {
             seed,
             seen: BTreeMap::new(),
             stays: BTreeMap::new(),
+            interchangeable: Vec::new(),
         }
+    }
+
+    /// Lets a new track of any of `classes` inherit the stay of an unseen track of another of
+    /// them (one object whose class the detector changed: one alarm, one `detection_id`).
+    pub(crate) fn with_interchangeable(mut self, classes: &[u32]) -> Self {
+        self.interchangeable = classes.to_vec();
+        self
+    }
+
+    fn same_kind(&self, a: u32, b: u32) -> bool {
+        a == b || self.interchangeable.contains(&a) && self.interchangeable.contains(&b)
     }
 
     /// Feeds one frame's detections (already filtered to the analyzer's classes, sizes and
@@ -430,7 +445,7 @@ impl Dwell {
             .filter(|(id, z)| *z == zone && !matched.contains(id))
             .filter_map(|key| {
                 let seen = self.seen.get(&key.0)?;
-                (seen.class_id == class_id && near(&seen.bbox, bbox))
+                (self.same_kind(seen.class_id, class_id) && near(&seen.bbox, bbox))
                     .then(|| (*key, distance(anchor(&seen.bbox), anchor(bbox))))
             })
             .min_by(|a, b| a.1.total_cmp(&b.1))
