@@ -39,6 +39,15 @@ impl Default for DecodeOptions {
     }
 }
 
+/// `when_skipping` while skipping, else libavcodec's default (skip nothing that matters).
+fn discard(skip: bool, when_skipping: ffmpeg_next::ffi::AVDiscard) -> ffmpeg_next::ffi::AVDiscard {
+    if skip {
+        when_skipping
+    } else {
+        ffmpeg_next::ffi::AVDiscard::AVDISCARD_DEFAULT
+    }
+}
+
 /// Timing attached to a decoded picture.
 struct PendingTime {
     wall_base: Option<SystemTime>,
@@ -249,11 +258,7 @@ impl Decoder {
             return;
         }
         self.skipping_nonref = skip;
-        let mode = if skip {
-            ffmpeg_next::ffi::AVDiscard::AVDISCARD_NONREF
-        } else {
-            ffmpeg_next::ffi::AVDiscard::AVDISCARD_DEFAULT
-        };
+        let mode = discard(skip, ffmpeg_next::ffi::AVDiscard::AVDISCARD_NONREF);
         // SAFETY: a plain field of the codec context we own; libavcodec reads it per picture.
         unsafe {
             (*self.inner.as_mut_ptr()).skip_frame = mode;
@@ -263,19 +268,15 @@ impl Decoder {
     /// Lets libavcodec skip the in-loop deblocking filter (`skip_loop_filter`) of the pictures
     /// sent until switched back. The reader sets it for reference pictures no subscriber will
     /// sample: deblocking is about a third of H.264 decoding, and the pictures predicted from an
-    /// unfiltered reference differ from the encoder's by slight block edges until the next key
-    /// frame, far below what a detector working on a downscaled frame sees (the benchmark's
-    /// `--sampling` line compares the events). Pictures that are sampled are filtered as usual.
+    /// unfiltered reference differ from the encoder's by faint block edges until the next key
+    /// frame (mean |Δluma| 0.55 on the pedestrian clip, `tests/files.rs`), far below what a
+    /// detector working on a downscaled frame sees. Sampled pictures are filtered as usual.
     pub fn set_skip_deblocking(&mut self, skip: bool) {
         if self.opts.keyframes_only || skip == self.skipping_deblocking {
             return;
         }
         self.skipping_deblocking = skip;
-        let mode = if skip {
-            ffmpeg_next::ffi::AVDiscard::AVDISCARD_ALL
-        } else {
-            ffmpeg_next::ffi::AVDiscard::AVDISCARD_DEFAULT
-        };
+        let mode = discard(skip, ffmpeg_next::ffi::AVDiscard::AVDISCARD_ALL);
         // SAFETY: a plain field of the codec context we own; libavcodec reads it per slice.
         unsafe {
             (*self.inner.as_mut_ptr()).skip_loop_filter = mode;
