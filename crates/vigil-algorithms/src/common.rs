@@ -212,13 +212,13 @@ impl Area {
     }
 }
 
-/// One crossing counter per ROI line, with the default hysteresis (6 px band, 2 frames, once
-/// per direction per track).
-pub(crate) fn line_counters(roi: &Roi) -> Vec<LineCrossingCounter> {
+/// One crossing counter per ROI line, with the default hysteresis (6 px band, 2 frames);
+/// `config` says whether a track counts once per direction (alarms) or every time (counts).
+pub(crate) fn line_counters(roi: &Roi, config: CrossingConfig) -> Vec<LineCrossingCounter> {
     roi.lines
         .iter()
         .cloned()
-        .map(|l| LineCrossingCounter::new(l, CrossingConfig::default()))
+        .map(|l| LineCrossingCounter::new(l, config.clone()))
         .collect()
 }
 

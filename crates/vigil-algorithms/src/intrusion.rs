@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Map, Value};
 use vigil_vision::detect::coco;
-use vigil_vision::{BBox, Detection, LineCrossingCounter, Roi, Side};
+use vigil_vision::{BBox, CrossingConfig, Detection, LineCrossingCounter, Roi, Side};
 
 use crate::analyzer::{Analyzer, AnalyzerError, DetectorModel, Event, FrameInput, Needs, Perception};
 use crate::common::{anchor, bbox_json, clip, detection_id, line_counters, sane, Area, RateTracker, SizeFilter};
@@ -125,7 +125,7 @@ impl IntrusionAnalyzer {
         } else {
             Vec::new()
         };
-        let lines = line_counters(&roi);
+        let lines = line_counters(&roi, CrossingConfig::default());
         Self {
             cfg,
             roi,

@@ -24,7 +24,7 @@
 
 use serde_json::{json, Map, Value};
 use vigil_core::model_package::{RuleBinding, RuleKind};
-use vigil_vision::{BBox, Detection, LineCrossingCounter, Roi};
+use vigil_vision::{BBox, CrossingConfig, Detection, LineCrossingCounter, Roi};
 
 use crate::analyzer::{Analyzer, AnalyzerError, DetectorModel, Event, FrameInput, Needs, Perception};
 use crate::common::{anchor, bbox_json, clip, detection_id, line_counters, sane, Area, RateTracker};
@@ -76,7 +76,7 @@ pub fn build(common: &ValidatedCommon, roi: Roi, ctx: &AnalyzerContext) -> Resul
                 ));
             }
             Mode::Lines {
-                counters: line_counters(&roi),
+                counters: line_counters(&roi, CrossingConfig::default()),
                 tracker: RateTracker::new(),
             }
         }

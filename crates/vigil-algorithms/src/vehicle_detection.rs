@@ -24,7 +24,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
-use vigil_vision::{BBox, LineCrossingCounter, Roi};
+use vigil_vision::{BBox, CrossingConfig, LineCrossingCounter, Roi};
 
 use crate::analyzer::{Analyzer, AnalyzerError, Event, FrameInput, Needs, Perception};
 use crate::common::{line_counters, Area};
@@ -72,7 +72,7 @@ impl VehicleDetectionAnalyzer {
             Vec::new()
         };
         Self {
-            lines: line_counters(&roi),
+            lines: line_counters(&roi, CrossingConfig::default()),
             areas,
             cfg,
             roi,

@@ -17,7 +17,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::{json, Map, Value};
-use vigil_vision::{BBox, LineCrossingCounter, Roi};
+use vigil_vision::{BBox, CrossingConfig, LineCrossingCounter, Roi};
 
 use crate::analyzer::{Analyzer, AnalyzerError, Event, FrameInput, Needs, Perception};
 use crate::common::{bbox_json, line_counters, point_json, Area, Period};
@@ -63,7 +63,7 @@ impl VehicleStatisticsAnalyzer {
         } else {
             roi.polygons.iter().cloned().map(Area::Polygon).collect()
         };
-        let lines = line_counters(&roi);
+        let lines = line_counters(&roi, CrossingConfig::default());
         let counts = vec![Vec::new(); lines.len() + areas.len()];
         Self {
             period: Period::new(cfg.interval),

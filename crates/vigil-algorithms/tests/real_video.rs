@@ -118,6 +118,11 @@ fn clip() -> &'static Clip {
 }
 
 fn replay(service: &str, cfg: Value) -> Vec<(f64, Event)> {
+    replay_then(service, cfg, false)
+}
+
+/// [`replay`], with `finish` at the end of the clip when `finish` (the engine's end of stream).
+fn replay_then(service: &str, cfg: Value, finish: bool) -> Vec<(f64, Event)> {
     let (spec, _) = Catalog::by_service_name(service).expect("service");
     let common = validate_common(spec, &cfg).expect("config");
     let mut a: Box<dyn Analyzer> = build_analyzer_seeded(service, &common, 1).expect("analyzer");
@@ -140,6 +145,10 @@ fn replay(service: &str, cfg: Value) -> Vec<(f64, Event)> {
             }
         }
         events.extend(out.into_iter().map(|e| (*time, e)));
+    }
+    if finish {
+        let end = c.frames.last().map_or(0.0, |(t, _)| *t);
+        events.extend(a.finish(end).into_iter().map(|e| (end, e)));
     }
     events
 }
@@ -348,4 +357,51 @@ fn crowd_density_counts_match_the_hand_counts_in_two_regions() {
         off_by_more_than_one <= 1,
         "{off_by_more_than_one} frames off by more than one person"
     );
+}
+
+/// People flow on the three lines counted by eye (`tests/data/flow_lines.json`: 65 crossings on
+/// a vertical, a horizontal and a diagonal line, both directions), on the detector's boxes at 5
+/// fps: at least 95 % found, at most 5 % extra (measured 2026-12-07: 64 of 65, 0 extra). Each
+/// track counting once per direction found 51: the misses were second crossings.
+#[test]
+fn flow_counts_on_three_hand_counted_lines() {
+    let gt: Value = serde_json::from_str(include_str!("data/flow_lines.json")).expect("ground truth json");
+    let lines = gt["lines"].as_array().expect("lines");
+    let roi = json!({"lines": lines.iter().map(|l| json!({"data": l["line"]})).collect::<Vec<_>>()}).to_string();
+    let parsed = Roi::parse(&roi).expect("roi");
+    let events = replay_then(
+        "c-flowcount-cloud",
+        json!({"target_roi": roi, "line_count_interval": 3600, "region_detection_sw": 0}),
+        true,
+    );
+    let mut got = vec![[0u64; 2]; lines.len()];
+    for (_, item) in items(&events, FLOW_LINE_COUNT, None) {
+        let i = item["line_id"].as_u64().expect("line_id") as usize;
+        got[i][0] += item["side1_count"].as_u64().expect("side1");
+        got[i][1] += item["side2_count"].as_u64().expect("side2");
+    }
+    let (mut total, mut found, mut extra) = (0, 0, 0);
+    for (i, l) in lines.iter().enumerate() {
+        let p = &l["toward_a_point"];
+        let a = Point::new(p[0].as_f64().expect("x") as f32, p[1].as_f64().expect("y") as f32);
+        let (a_side, b_side) = if parsed.lines[i].side_of(a) == Some(vigil_vision::Side::Side1) {
+            (0, 1)
+        } else {
+            (1, 0)
+        };
+        let want = [l["toward_a"].as_u64().expect("a"), l["toward_b"].as_u64().expect("b")];
+        let have = [got[i][a_side], got[i][b_side]];
+        eprintln!(
+            "{}: toward a {} (hand {}), toward b {} (hand {})",
+            l["name"], have[0], want[0], have[1], want[1]
+        );
+        for (h, w) in have.into_iter().zip(want) {
+            total += w;
+            found += h.min(w);
+            extra += h.saturating_sub(w);
+        }
+    }
+    eprintln!("found {found}/{total}, extra {extra}");
+    assert!(found * 100 >= total * 95, "found {found} of {total}");
+    assert!(extra * 100 <= total * 5, "{extra} extra of {total}");
 }
