@@ -1,5 +1,6 @@
 //! libavcodec video decoding into [`Frame`]s.
 
+use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
 
 use ffmpeg_next::codec::{self, threading, Parameters};
@@ -11,6 +12,7 @@ use ffmpeg_next::{Discard, Rational};
 use crate::decode_slots::DecodeSlots;
 use crate::error::{ErrorKind, MediaError, Result};
 use crate::frame::Frame;
+use crate::reference_picture::NalLayout;
 use crate::source::EncodedPacket;
 
 /// Decoder settings.
@@ -26,6 +28,10 @@ pub struct DecodeOptions {
     /// The reader skips the deblocking filter of reference pictures no subscriber will sample
     /// (see [`Decoder::set_skip_deblocking`]); default true.
     pub skip_unsampled_deblocking: bool,
+    /// A reference picture one picture before a sample's due time takes the sample, so the
+    /// non-reference picture at the due time is not decoded (see [`Decoder::sample_lead`]);
+    /// default true. False: samples at the due times exactly.
+    pub sample_reference_pictures: bool,
 }
 
 impl Default for DecodeOptions {
@@ -35,6 +41,7 @@ impl Default for DecodeOptions {
             threads: 1,
             max_consecutive_errors: 100,
             skip_unsampled_deblocking: true,
+            sample_reference_pictures: true,
         }
     }
 }
@@ -61,6 +68,9 @@ pub struct Decoder {
     start_pts: Option<i64>,
     /// Media time of the previous picture and the step before it.
     last_time: Option<(Duration, Duration)>,
+    /// The shortest time seen between two decoded pictures: the stream's picture step, even
+    /// while non-reference pictures are skipped (then decoded pictures are further apart).
+    min_step: Option<Duration>,
     timing: PendingTime,
     scaler: Option<(Pixel, u32, u32, scaling::Context)>,
     /// Largest picture accepted (width, height); larger ones end the stream.
@@ -76,7 +86,17 @@ pub struct Decoder {
     skipping_nonref: bool,
     /// The deblocking filter is being skipped (see [`Decoder::set_skip_deblocking`]).
     skipping_deblocking: bool,
+    /// How packets carry NAL units (H.264/H.265), to tell reference pictures before decoding.
+    nal: Option<NalLayout>,
+    /// Packet timestamps of the pictures sent lately and whether each is a reference picture,
+    /// for the decoded frames (a short window: pictures come out a few packets later).
+    references: VecDeque<(i64, bool)>,
+    /// The stream has shown a non-reference picture.
+    has_nonref: bool,
 }
+
+/// Pictures remembered in [`Decoder::references`]: far more than any reorder delay.
+const REFERENCE_WINDOW: usize = 32;
 
 impl Decoder {
     /// Opens a decoder for a stream with codec `params`, whose packet timestamps are in
@@ -102,6 +122,7 @@ impl Decoder {
             ));
         }
         let id = params.id();
+        let nal = NalLayout::of(params);
         let mut ctx = codec::Context::from_parameters(params.clone())
             .map_err(|e| MediaError::from_ffmpeg("decoder parameters", e))?;
         let mut threads = threading::Config::default();
@@ -147,6 +168,7 @@ impl Decoder {
             time_base,
             start_pts: None,
             last_time: None,
+            min_step: None,
             timing: PendingTime { wall_base: None },
             scaler: None,
             max_size,
@@ -156,6 +178,9 @@ impl Decoder {
             packet_errors: 0,
             skipping_nonref: false,
             skipping_deblocking: false,
+            nal,
+            references: VecDeque::with_capacity(REFERENCE_WINDOW),
+            has_nonref: false,
         })
     }
 
@@ -169,11 +194,13 @@ impl Decoder {
     pub fn replace_with(self, mut next: Decoder) -> Decoder {
         next.start_pts = self.start_pts;
         next.last_time = self.last_time;
+        next.min_step = self.min_step;
         next.timing.wall_base = self.timing.wall_base;
         next.decoded = self.decoded;
         next.packets_sent = self.packets_sent;
         next.packet_errors = self.packet_errors;
         next.max_size = next.max_size.or(self.max_size);
+        next.has_nonref = self.has_nonref;
         next
     }
 
@@ -245,9 +272,36 @@ impl Decoder {
         Some(ticks_to_duration(pts.saturating_sub(start), self.time_base))
     }
 
-    /// The last measured time between two pictures.
+    /// Whether `pkt`'s picture is a reference picture (read from its NAL headers; `None` for
+    /// codecs other than H.264/H.265 or packets without a slice). The answer is kept for the
+    /// decoded frame ([`Frame::reference`]).
+    pub fn note_reference(&mut self, pkt: &EncodedPacket) -> Option<bool> {
+        let reference = self.nal.and_then(|nal| nal.is_reference(pkt.packet.data()?))?;
+        self.has_nonref |= !reference;
+        if let Some(pts) = pkt.packet.pts() {
+            if self.references.len() == REFERENCE_WINDOW {
+                self.references.pop_front();
+            }
+            self.references.push_back((pts, reference));
+        }
+        Some(reference)
+    }
+
+    /// How long before its due time a picture may be sampled (see
+    /// [`Sampler::accept_early`](crate::Sampler::accept_early)): one picture step for a
+    /// reference picture of a stream that has non-reference pictures (decoding it costs
+    /// nothing extra, and the non-reference picture at the due time is then not decoded at
+    /// all), zero otherwise or when [`DecodeOptions::sample_reference_pictures`] is off.
+    pub fn sample_lead(&self, reference: Option<bool>) -> Duration {
+        match (reference, self.frame_step()) {
+            (Some(true), Some(step)) if self.has_nonref && self.opts.sample_reference_pictures => step,
+            _ => Duration::ZERO,
+        }
+    }
+
+    /// The time between two pictures of the stream (the shortest seen between two decoded ones).
     pub fn frame_step(&self) -> Option<Duration> {
-        self.last_time.map(|(_, step)| step).filter(|s| !s.is_zero())
+        self.min_step
     }
 
     /// Lets libavcodec discard non-reference pictures (no other picture is predicted from
@@ -335,9 +389,16 @@ impl Decoder {
             .map(|(t, step)| media_time.checked_sub(t).unwrap_or(step))
             .unwrap_or_default();
         self.last_time = Some((media_time, step));
+        if !step.is_zero() {
+            self.min_step = Some(self.min_step.map_or(step, |m| m.min(step)));
+        }
         let wall = self.timing.wall_base.map(|w| w + media_time);
+        let reference = pic.pts().and_then(|p| {
+            let at = self.references.iter().position(|(pts, _)| *pts == p)?;
+            self.references.remove(at).map(|(_, r)| r)
+        });
         let pic = self.convert_to_yuv420(pic)?;
-        Ok(Some(Frame::new(pic, index, session, media_time, wall, key)))
+        Ok(Some(Frame::new(pic, index, session, media_time, wall, key, reference)))
     }
 
     fn convert_to_yuv420(&mut self, pic: AvFrame) -> Result<AvFrame> {

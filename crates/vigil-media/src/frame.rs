@@ -21,6 +21,7 @@ struct FrameInner {
     media_time: Duration,
     wall_time: Option<SystemTime>,
     key: bool,
+    reference: Option<bool>,
 }
 
 impl Frame {
@@ -32,6 +33,7 @@ impl Frame {
         media_time: Duration,
         wall_time: Option<SystemTime>,
         key: bool,
+        reference: Option<bool>,
     ) -> Self {
         Frame(Arc::new(FrameInner {
             picture,
@@ -40,6 +42,7 @@ impl Frame {
             media_time,
             wall_time,
             key,
+            reference,
         }))
     }
 
@@ -64,7 +67,7 @@ impl Frame {
                 dst[r * stride..r * stride + pw].copy_from_slice(&src[r * pw..(r + 1) * pw]);
             }
         }
-        Ok(Frame::new(pic, 0, 0, media_time, None, false))
+        Ok(Frame::new(pic, 0, 0, media_time, None, false, None))
     }
 
     pub fn width(&self) -> u32 {
@@ -101,6 +104,12 @@ impl Frame {
     /// Whether the picture was a key frame (IDR / intra).
     pub fn is_key(&self) -> bool {
         self.0.key
+    }
+
+    /// Whether other pictures are predicted from this one (H.264/H.265, read from the packet);
+    /// `None` when unknown.
+    pub fn reference(&self) -> Option<bool> {
+        self.0.reference
     }
 
     /// Plane `i` (0 = Y, 1 = U, 2 = V) including row padding; see [`Frame::stride`].

@@ -24,6 +24,7 @@ pub mod prober;
 pub mod quality;
 pub mod queue;
 pub mod reader;
+pub mod reference_picture;
 pub mod sampler;
 pub mod snapshot;
 pub mod source;

@@ -230,7 +230,7 @@ pub fn probe_with(
                 // Pictures the sampler will not take need not be decoded when nothing refers
                 // to them (the same saving as the task readers').
                 let unwanted = match (dec.packet_time(p), dec.frame_step()) {
-                    (Some(t), Some(step)) => !sampler.wants(0, t, step),
+                    (Some(t), Some(step)) => !sampler.wants(0, t, step, Duration::ZERO),
                     _ => false,
                 };
                 dec.set_skip_nonref(unwanted);

@@ -172,10 +172,11 @@ impl Hub {
         FrameReceiver { queue }
     }
 
-    /// Offers a frame to every subscriber (its sampler decides). With `Overflow::Block` this
+    /// Offers a frame to every subscriber (its sampler decides; `lead` as for
+    /// [`Sampler::accept_early`](crate::Sampler::accept_early)). With `Overflow::Block` this
     /// waits for room, and with no subscriber at all waits for the first one, so that a file is
     /// never read into the void. Returns the number of frames dropped by this call.
-    pub(crate) fn publish(&self, frame: &Frame, mode: Overflow, cancel: &CancelToken) -> u64 {
+    pub(crate) fn publish(&self, frame: &Frame, lead: Duration, mode: Overflow, cancel: &CancelToken) -> u64 {
         let mut subs = lock(&self.subs);
         subs.retain(|s| !lock(&s.queue.state).receiver_gone);
         if mode == Overflow::Block {
@@ -189,7 +190,7 @@ impl Hub {
         }
         let mut dropped = 0;
         for s in subs.iter_mut() {
-            if !s.sampler.accept(frame.session(), frame.media_time()) {
+            if !s.sampler.accept_early(frame.session(), frame.media_time(), lead) {
                 continue;
             }
             let q = &s.queue;
@@ -222,12 +223,14 @@ impl Hub {
 
     /// Whether any subscriber may sample a picture at `t` (see [`Sampler::wants`]); true with
     /// no subscriber (a file waits for one).
-    pub(crate) fn wants(&self, session: u32, t: Duration, step: Duration) -> bool {
-        let subs = lock(&self.subs);
+    pub(crate) fn wants(&self, session: u32, t: Duration, step: Duration, lead: Duration) -> bool {
+        let mut subs = lock(&self.subs);
+        // Every sampler hears of the picture (no short cut): each remembers what it was offered.
         subs.is_empty()
             || subs
-                .iter()
-                .any(|s| !lock(&s.queue.state).receiver_gone && s.sampler.wants(session, t, step))
+                .iter_mut()
+                .filter(|s| !lock(&s.queue.state).receiver_gone)
+                .fold(false, |any, s| s.sampler.wants(session, t, step, lead) | any)
     }
 
     /// Ends every subscription: receivers drain what is queued, then see `Closed`.

@@ -425,8 +425,10 @@ impl Run {
             }
             self.shared.packets.fetch_add(1, Ordering::Relaxed);
             // Pictures no subscriber will sample need not be decoded when nothing refers to them.
+            let reference = dec.note_reference(&pkt);
+            let lead = dec.sample_lead(reference);
             let unwanted = match (dec.packet_time(&pkt), dec.frame_step()) {
-                (Some(t), Some(step)) => !self.shared.hub.wants(self.session, t, step),
+                (Some(t), Some(step)) => !self.shared.hub.wants(self.session, t, step, lead),
                 _ => false,
             };
             dec.set_skip_nonref(unwanted);
@@ -454,7 +456,8 @@ impl Run {
                     return Err(MediaError::cancelled());
                 }
             }
-            let dropped = self.shared.hub.publish(&frame, mode, &self.cancel);
+            let lead = dec.sample_lead(frame.reference());
+            let dropped = self.shared.hub.publish(&frame, lead, mode, &self.cancel);
             self.shared.dropped.fetch_add(dropped, Ordering::Relaxed);
         }
         Ok(())

@@ -140,6 +140,10 @@ pub struct MediaConfig {
     /// Deblock every decoded picture, even reference pictures no task samples
     /// (`--deblock-unsampled`; default false: skipped, see `Decoder::set_skip_deblocking`).
     pub deblock_unsampled: bool,
+    /// Sample the picture at each due time even when a reference picture one picture earlier
+    /// could stand in for it (`--exact-sample-times`; default false, see
+    /// `DecodeOptions::sample_reference_pictures`).
+    pub exact_sample_times: bool,
 }
 
 impl Default for MediaConfig {
@@ -155,6 +159,7 @@ impl Default for MediaConfig {
             max_video_size: (4096, 4096),
             rtsps_ca_file: None,
             deblock_unsampled: false,
+            exact_sample_times: false,
         }
     }
 }

@@ -44,6 +44,11 @@ pub struct AnalyzeArgs {
     /// default, which skips the filter on reference pictures that are not analysed).
     #[arg(long)]
     pub deblock_unsampled: bool,
+    /// Analyse the picture at each sampling time exactly, as `serve --exact-sample-times`
+    /// (compares events with the default, which lets a reference picture one picture earlier
+    /// take the sample).
+    #[arg(long)]
+    pub exact_sample_times: bool,
 }
 
 fn load_config(raw: &str) -> anyhow::Result<Value> {
@@ -138,6 +143,7 @@ pub fn run(storage: &Storage, args: AnalyzeArgs) -> anyhow::Result<()> {
         backend: settings.backend.clone(),
         media: vigil_media::MediaConfig {
             deblock_unsampled: args.deblock_unsampled,
+            exact_sample_times: args.exact_sample_times,
             ..Default::default()
         },
         replay_files_realtime: false,

@@ -75,6 +75,7 @@ pub fn media_config(storage: &Storage, a: &ServeArgs, f: &ServeArgs) -> anyhow::
         max_video_size: (security.max_video_width, security.max_video_height),
         rtsps_ca_file,
         deblock_unsampled: pick!(a, f, deblock_unsampled, false),
+        exact_sample_times: pick!(a, f, exact_sample_times, false),
         ..Default::default()
     })
 }

@@ -153,6 +153,11 @@ pub struct ServeArgs {
     /// frames/s). [default: false]
     #[arg(long, env = "VIGIL_DEBLOCK_UNSAMPLED")]
     pub deblock_unsampled: Option<bool>,
+    /// Analyse the picture at each sampling time exactly. By default a reference picture one
+    /// picture earlier takes the sample when the one at that time is a non-reference picture
+    /// (H.264/HEVC), so non-reference pictures are never decoded. [default: false]
+    #[arg(long, env = "VIGIL_EXACT_SAMPLE_TIMES")]
+    pub exact_sample_times: Option<bool>,
     /// Seconds a live input may stay online without delivering a frame before its reader is
     /// restarted (its tasks show ABNORMAL VIGIL.STALLED meanwhile). [default: 30]
     #[arg(long, env = "VIGIL_STALL_RESTART_SECS")]

@@ -192,6 +192,7 @@ impl Runner {
             pace,
             decode: vigil_media::DecodeOptions {
                 skip_unsampled_deblocking: !s.media.deblock_unsampled,
+                sample_reference_pictures: !s.media.exact_sample_times,
                 ..Default::default()
             },
             ..Default::default()
