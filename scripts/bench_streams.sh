@@ -33,7 +33,9 @@
 #   decode-only command, so: one stream, one intrusion task, `serve --analysis-fps 5` vs `25`, and
 #   the CPU of the reader threads only (/proc/<pid>/task/*, named vigil-media-reader: demux +
 #   libavcodec decode, which skips unsampled non-reference pictures); inference runs on other
-#   threads and is not counted. Target ratio <= 0.6. Whole-process CPU is shown beside it.
+#   threads and is not counted. Target ratio <= 0.6. Whole-process CPU is shown beside it, and a
+#   third run at 5 fps with --exact-sample-times (samples at the due times even when those are
+#   non-reference pictures) shows what sampling on reference pictures saves.
 # --per-algorithm: each implemented algorithm alone on one stream (the pedestrian input), one after
 #   the other: CPU ms of the vigil process per stream-second, the analysed rate it asked for, and for
 #   the pose tasks (MoveNet MultiPose on every analysed frame) streams per core = 1000 / that figure.

@@ -367,3 +367,62 @@ fn restful_source_is_re_resolved_on_every_reconnect() {
     assert_eq!(api.requests.load(std::sync::atomic::Ordering::SeqCst), 2);
     assert_eq!(reader.stream_path().as_deref(), Some(server.url("ped").as_str()));
 }
+
+/// Over RTSP (retina's depacketiser, AVC length-prefixed packets), sampling 5 of 25 fps takes
+/// reference pictures and leaves the non-reference ones undecoded, as from files.
+#[test]
+fn rtsp_sampling_takes_reference_pictures() {
+    let pedestrians = pedestrians();
+    let src = pedestrians.to_str().expect("utf8");
+    let clip = ffmpeg_gen(
+        "pyramid25_rtsp.mp4",
+        &[
+            "-i",
+            src,
+            "-vf",
+            "setpts=N/(25*TB),scale=384:288",
+            "-r",
+            "25",
+            "-c:v",
+            "libx264",
+            "-preset",
+            "medium",
+            "-g",
+            "50",
+            "-bf",
+            "3",
+            "-an",
+            "-t",
+            "8",
+        ],
+    );
+    let server = RtspServer::start(&[("pyr", &clip)], &["--rate", "4"]);
+    let reader = StreamReader::start_with(
+        SourceSpec::rtsp(server.url("pyr")),
+        ReaderConfig::default(),
+        short_stall(),
+    )
+    .expect("reader");
+    let rx = reader.subscribe(SubscriberConfig {
+        capacity: 100,
+        fps: Some(5.0),
+    });
+    let frames = first_session(&rx, 35, Duration::from_secs(30));
+    let stats = reader.stats();
+    let kinds: Vec<Option<bool>> = frames.iter().map(|f| f.reference()).collect();
+    eprintln!(
+        "{} samples, {} decoded of {} packets; kinds {kinds:?}",
+        frames.len(),
+        stats.decoded,
+        stats.packets
+    );
+    assert!(frames.len() >= 30);
+    assert!(frames.iter().skip(2).all(|f| f.reference() == Some(true)), "{kinds:?}");
+    assert!(
+        stats.decoded * 10 <= stats.packets * 6,
+        "{} decoded of {} packets",
+        stats.decoded,
+        stats.packets
+    );
+    reader.stop();
+}
