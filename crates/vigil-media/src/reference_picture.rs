@@ -90,7 +90,9 @@ impl NalLayout {
     }
 }
 
-/// The units of an Annex B packet (each after a `0 0 1` start code).
+/// The units of an Annex B packet (each after a `0 0 1` start code), each given with the rest
+/// of the packet after it: only its header bytes are read, so a unit's end is never searched
+/// for (that would scan the whole slice of every packet).
 struct AnnexBUnits<'a> {
     rest: &'a [u8],
 }
@@ -100,10 +102,8 @@ impl<'a> Iterator for AnnexBUnits<'a> {
 
     fn next(&mut self) -> Option<&'a [u8]> {
         let start = find_start_code(self.rest)? + 3;
-        let body = &self.rest[start..];
-        let end = find_start_code(body).unwrap_or(body.len());
-        self.rest = &body[end..];
-        Some(&body[..end])
+        self.rest = &self.rest[start..];
+        Some(self.rest)
     }
 }
 
