@@ -17,10 +17,12 @@
 # CLIENTS ("50 200"), THINK ("0 50": each client's pause after an answer in ms; 0 is flat out,
 # routes run with a pause are marked "~"), DURATION (10, seconds per route and run), PG_URL
 # (postgres://postgres@127.0.0.1:5432/test: a server where databases may be created), PROFILE
-# (release), RESULTS (a file that receives the result lines as TSV). wrk comes from Debian
+# (release), RESULTS (a file that receives the result lines as TSV), ROUTES (only the routes whose
+# name matches this extended regex, e.g. "sources_page|alarms_first"), SERVER_BIN (another `vigil`
+# binary to serve, e.g. an older build to compare against). wrk comes from Debian
 # (`apt-get install wrk`); it runs on the same machine as the server, as a client next door would.
 set -euo pipefail
-if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SMOKE=0
@@ -38,6 +40,7 @@ DURATION=${DURATION:-10}
 PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 PROFILE=${PROFILE:-release}
 RESULTS=${RESULTS:-}
+ROUTES=${ROUTES:-.*}
 TASKS=200
 LUA="$ROOT/scripts/bench/api"
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
@@ -51,7 +54,7 @@ else
   cargo build -q -p vigil --bin vigil --example seed_console
 fi
 TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
-BIN="$TARGET/$PROFILE/vigil"
+BIN=${SERVER_BIN:-$TARGET/$PROFILE/vigil}
 SEED="$TARGET/$PROFILE/examples/seed_console"
 LARGEST=$(echo "$SIZES" | tr ' ' '\n' | sort -n | tail -n1)
 
@@ -76,6 +79,7 @@ ROWS=()
 run_wrk() {
   local route=$1 clients=$2 url=$3; shift 3
   local line
+  [[ "$route" =~ ^(${ROUTES})$ ]] || return 0
   [ "${THINK_MS:-0}" -gt 0 ] && route="$route~"
   line=$(BENCH_THINK_MS=${THINK_MS:-0} BENCH_ROUTE=$route BENCH_CLIENTS=$clients wrk -t2 -c"$clients" "$@" \
     -H "X-Auth-Token: $TOKEN" "$url" | grep '^RESULT' || true)

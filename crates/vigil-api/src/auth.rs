@@ -26,27 +26,42 @@ pub fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 
-/// Resolves an `X-Auth-Token` to its caller, refusing unknown, revoked and expired tokens.
-pub async fn caller_from_token(state: &AppState, token: &str) -> Result<Caller, ApiError> {
+/// Resolves an `X-Auth-Token` to its caller, refusing unknown, revoked and expired tokens. With
+/// `remembered_ok` (reads), a token validated in the last seconds is not looked up again
+/// ([`crate::token_cache`]).
+pub async fn caller_from_token(state: &AppState, token: &str, remembered_ok: bool) -> Result<Caller, ApiError> {
     if token.is_empty() || token.len() > 32_768 {
         return Err(ApiError::unauthorized("the X-Auth-Token is empty or too long"));
     }
+    let hash = token_hash(token);
+    let now = vigil_store::now_ms();
+    if remembered_ok {
+        if state.tokens.claim_recheck(now) {
+            state.tokens.observe_changes(state.store.auth_changes().await?);
+        }
+        if let Some(caller) = state.tokens.get(&hash, now) {
+            return Ok(caller);
+        }
+    }
+    let revocations = state.tokens.revocations();
     let grant = state
         .store
-        .find_token(&token_hash(token))
+        .find_token(&hash)
         .await?
         .ok_or_else(|| ApiError::unauthorized("the X-Auth-Token is not valid"))?;
     if grant.revoked {
         return Err(ApiError::unauthorized("the X-Auth-Token has been revoked"));
     }
-    if grant.expires_at <= vigil_store::now_ms() {
+    if grant.expires_at <= now {
         return Err(ApiError::unauthorized("the X-Auth-Token has expired"));
     }
-    Ok(Caller {
+    let caller = Caller {
         user_id: grant.user_id,
         user_name: grant.user_name,
         project_id: grant.project_id,
-    })
+    };
+    state.tokens.put(&hash, &caller, grant.expires_at, now, revocations);
+    Ok(caller)
 }
 
 fn header<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
@@ -179,7 +194,8 @@ fn path_project(path: &str) -> Option<&str> {
 /// Middleware for every project-scoped route.
 pub async fn require(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let result = if let Some(token) = header(&req, "x-auth-token").map(str::to_string) {
-        caller_from_token(&state, &token).await.map(|c| (c, req))
+        let read = matches!(*req.method(), Method::GET | Method::HEAD);
+        caller_from_token(&state, &token, read).await.map(|c| (c, req))
     } else if header(&req, "authorization").is_some() {
         caller_from_signature(&state, req).await
     } else {

@@ -243,7 +243,7 @@ async fn authenticated(state: &AppState, headers: &HeaderMap) -> Result<(Caller,
     let Some(auth) = headers.get("x-auth-token").and_then(|v| v.to_str().ok()) else {
         return Err(iam_error(StatusCode::UNAUTHORIZED, "X-Auth-Token is required."));
     };
-    match caller_from_token(state, auth).await {
+    match caller_from_token(state, auth, false).await {
         Ok(c) => Ok((c, auth.to_string())),
         Err(_) => Err(iam_error(StatusCode::UNAUTHORIZED, "The X-Auth-Token is not valid.")),
     }
@@ -307,7 +307,10 @@ pub async fn revoke(State(state): State<AppState>, headers: HeaderMap) -> Respon
         Ok(s) => s,
         Err(r) => return r,
     };
-    match state.store.revoke_token(&token_hash(&subject)).await {
+    let hash = token_hash(&subject);
+    let revoked = state.store.revoke_token(&hash).await;
+    state.tokens.forget(&hash);
+    match revoked {
         Ok(true) => StatusCode::NO_CONTENT.into_response(),
         Ok(false) => iam_error(StatusCode::NOT_FOUND, "The token does not exist."),
         Err(e) => crate::error::ApiError::internal(e).into_response(),
@@ -323,7 +326,9 @@ pub async fn revoke_mine(State(state): State<AppState>, headers: HeaderMap) -> R
         Ok(c) => c,
         Err(r) => return r,
     };
-    match state.store.revoke_user_tokens(&caller.user_id, None).await {
+    let revoked = state.store.revoke_user_tokens(&caller.user_id, None).await;
+    state.tokens.forget_user(&caller.user_id);
+    match revoked {
         Ok(n) => {
             tracing::info!(user = %caller.user_name, revoked = n, "revoked all tokens of the user");
             StatusCode::NO_CONTENT.into_response()
@@ -405,6 +410,7 @@ pub async fn change_password(
             .await
     }
     .await;
+    state.tokens.forget_user(&caller.user_id);
     match result {
         Ok(n) => {
             tracing::info!(user = %caller.user_name, revoked = n, "password changed; other tokens revoked");

@@ -31,6 +31,7 @@ mod source_snapshot;
 mod task_center;
 mod task_stats;
 mod tasks;
+mod token_cache;
 mod video_groups;
 mod video_sources;
 
@@ -61,6 +62,8 @@ pub struct ApiConfig {
     /// Largest accepted request body, in bytes.
     pub body_limit: usize,
     pub token_ttl: Duration,
+    /// How long a validated token is remembered (no database lookup); zero turns it off.
+    pub token_cache: Duration,
     /// How far an AK/SK request's `X-Sdk-Date` may be from the server's clock.
     pub max_clock_skew: Duration,
     /// Base URL clients reach this server at, advertised in the token catalog.
@@ -85,6 +88,7 @@ impl Default for ApiConfig {
             }),
             body_limit: 1024 * 1024,
             token_ttl: Duration::from_secs(24 * 3600),
+            token_cache: Duration::from_secs(5),
             max_clock_skew: Duration::from_secs(15 * 60),
             public_url: "http://127.0.0.1:8080".into(),
             region: "local".into(),
@@ -102,6 +106,7 @@ pub struct AppState {
     limiter: Arc<rate_limit::Limiter>,
     replays: Arc<replay::ReplayCache>,
     logins: Arc<login_throttle::LoginThrottle>,
+    tokens: Arc<token_cache::TokenCache>,
     hostname: Arc<str>,
 }
 
@@ -120,6 +125,7 @@ impl AppState {
             limiter: Arc::new(rate_limit::Limiter::new(config.rate_limit)),
             replays: Arc::new(replay::ReplayCache::new(REPLAY_CACHE_SIZE)),
             logins: Arc::new(login_throttle::LoginThrottle::new(config.login)),
+            tokens: Arc::new(token_cache::TokenCache::new(config.token_cache)),
             store,
             secrets,
             config: Arc::new(config),

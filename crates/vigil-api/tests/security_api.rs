@@ -531,11 +531,24 @@ async fn project_deletion_removes_everything(b: Backend) {
         .await;
     assert!(v["video_source_id"].is_string());
 
+    // A read first: the server now remembers the token (token_cache.rs).
+    assert_eq!(s.get("/v2/{p}/tasks").await.0, 200);
+
+    // Deleted by another process (`vigil iam project delete` opens the store like this).
     let d = s.store.delete_project(&s.a.project_id).await.unwrap();
     assert_eq!((d.tasks, d.batch_tasks, d.video_sources, d.video_groups), (2, 1, 1, 1));
     assert!(s.store.list_tasks(&s.a.project_id).await.unwrap().is_empty());
     assert!(s.store.list_sources(&s.a.project_id).await.unwrap().is_empty());
     assert!(s.store.find_project(&s.a.project_id).await.unwrap().is_none());
+    // Writes always look the token up: refused at once, nothing lands in the deleted project.
+    assert_vias(
+        &s.post("/v2/{p}/source", url_source("late")).await,
+        401,
+        "VIAS.00010005",
+        None,
+    );
+    // Reads stop within the cache's recheck interval of the change.
+    tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     assert_vias(&s.get("/v2/{p}/tasks").await, 401, "VIAS.00010005", None);
     assert_eq!(s.store.list_sources(&s.b.project_id).await.unwrap().len(), 1);
     assert_eq!(

@@ -249,16 +249,7 @@ impl Store {
         } else {
             String::new()
         };
-        let page = match q.page {
-            Some((offset, limit)) => {
-                let (o, l) = (
-                    w.arg(crate::sql_filter::Arg::I(offset)),
-                    w.arg(crate::sql_filter::Arg::I(limit)),
-                );
-                format!(" LIMIT {l} OFFSET {o}")
-            }
-            None => String::new(),
-        };
+        let page = crate::sql_filter::page_clause(q.page);
         let cols = COLUMNS
             .split(", ")
             .map(|c| format!("b.{c}"))

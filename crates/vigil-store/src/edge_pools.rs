@@ -10,7 +10,7 @@ use vigil_core::{ErrorCode, FieldError};
 
 use crate::nodes::{NodeRecord, ABNORMAL, RUNNING};
 use crate::rows::{i, s, string_list, to_json_list};
-use crate::sql_filter::{bind_args, Arg};
+use crate::sql_filter::bind_args;
 use crate::task_list::Where;
 use crate::{now_ms, Store, StoreError};
 
@@ -233,13 +233,7 @@ impl Store {
         .try_get(0)?;
         let dir = if q.ascending { "ASC" } else { "DESC" };
         let key = if q.by_updated { "updated_at" } else { "created_at" };
-        let page = match q.page {
-            Some((offset, limit)) => {
-                let (o, l) = (w.arg(Arg::I(offset)), w.arg(Arg::I(limit)));
-                format!(" LIMIT {l} OFFSET {o}")
-            }
-            None => String::new(),
-        };
+        let page = crate::sql_filter::page_clause(q.page);
         let sql = format!(
             "SELECT {COLS} FROM edge_pools WHERE {} ORDER BY {key} {dir}, id {dir}{page}",
             w.sql

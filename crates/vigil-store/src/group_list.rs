@@ -90,7 +90,7 @@ impl Store {
         let filtered = w.sql.contains(" AND ");
         let (where_sql, where_args) = (w.sql.clone(), w.args.clone());
         let dir = if q.ascending { "ASC" } else { "DESC" };
-        let page = w.page(q.page);
+        let page = crate::sql_filter::page_clause(q.page);
         let key = q.sort.key();
         let rows = bind_args(
             sqlx::query(&format!(

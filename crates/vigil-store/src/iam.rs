@@ -7,6 +7,9 @@ use sqlx::Row;
 use crate::rows::{i, s};
 use crate::{now_ms, Store, StoreError};
 
+/// Counts a credential change; run in the transaction that makes it ([`Store::auth_changes`]).
+const BUMP_AUTH_CHANGES: &str = "UPDATE auth_changes SET n = n + 1 WHERE id = 1";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Project {
     pub id: String,
@@ -148,6 +151,7 @@ impl Store {
         if n == 0 {
             return Err(StoreError::NotFound("project"));
         }
+        sqlx::query(BUMP_AUTH_CHANGES).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(counts)
     }
@@ -243,14 +247,27 @@ impl Store {
 
     /// Revokes every token of a user except `keep` (a token hash); returns how many.
     pub async fn revoke_user_tokens(&self, user_id: &str, keep: Option<&str>) -> Result<u64, StoreError> {
-        Ok(
-            sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = $1 AND revoked = 0 AND token_hash <> $2")
-                .bind(user_id)
-                .bind(keep.unwrap_or(""))
-                .execute(&self.pool)
-                .await?
-                .rows_affected(),
-        )
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("UPDATE tokens SET revoked = 1 WHERE user_id = $1 AND revoked = 0 AND token_hash <> $2")
+            .bind(user_id)
+            .bind(keep.unwrap_or(""))
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        sqlx::query(BUMP_AUTH_CHANGES).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(n)
+    }
+
+    /// The count of credential changes (revocations, user and project deletions) so far: an API
+    /// server that remembers validated tokens forgets them when it moves.
+    pub async fn auth_changes(&self) -> Result<i64, StoreError> {
+        Ok(sqlx::query("SELECT n FROM auth_changes WHERE id = 1")
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| r.try_get::<i64, _>(0))
+            .transpose()?
+            .unwrap_or(0))
     }
 
     pub async fn delete_user(&self, name: &str) -> Result<(), StoreError> {
@@ -264,6 +281,7 @@ impl Store {
         ] {
             sqlx::query(sql).bind(&user.id).execute(&mut *tx).await?;
         }
+        sqlx::query(BUMP_AUTH_CHANGES).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -410,11 +428,14 @@ impl Store {
 
     /// Marks a token revoked; false if no such token exists.
     pub async fn revoke_token(&self, token_hash: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
         let n = sqlx::query("UPDATE tokens SET revoked = 1 WHERE token_hash = $1")
             .bind(token_hash)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?
             .rows_affected();
+        sqlx::query(BUMP_AUTH_CHANGES).execute(&mut *tx).await?;
+        tx.commit().await?;
         Ok(n > 0)
     }
 }

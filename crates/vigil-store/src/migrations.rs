@@ -15,6 +15,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../migrations/0008_list_sources.sql")),
     (9, include_str!("../migrations/0009_list_tasks.sql")),
     (10, include_str!("../migrations/0010_alarm_volume.sql")),
+    (11, include_str!("../migrations/0011_auth_changes.sql")),
 ];
 
 /// Arbitrary constant naming Vigil's advisory lock on PostgreSQL.

@@ -6,10 +6,10 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use crate::rows::{i, s};
+use crate::rows::{i, opt_s, s, string_list};
 use crate::sql_filter::{bind_args, Where};
 use crate::video_groups::GroupRecord;
-use crate::video_sources::{SourceRecord, PROJECT_SOURCES};
+use crate::video_sources::{source, SourceRecord, LIST_COLUMNS, PROJECT_SOURCES};
 use crate::{Backend, Store, StoreError};
 
 /// Sort keys of ListVideoSources; ties are ordered by id in the same direction.
@@ -96,7 +96,8 @@ pub struct SourceSummary {
     pub groups: Vec<GroupRef>,
 }
 
-/// The columns of a list item, in the order [`page_items`] reads them.
+/// The columns of a list item, in the order [`page_items`] reads them; the page query adds the
+/// item's group ids as a 19th ([`page_group_ids`]).
 const JSON_COLUMNS: [&str; 18] = [
     "id",
     "project_id",
@@ -118,25 +119,37 @@ const JSON_COLUMNS: [&str; 18] = [
     "num_templates",
 ];
 
-/// The items of a page aggregated as a JSON array of [`JSON_COLUMNS`] arrays.
-fn page_items(json: &str) -> Result<Vec<SourceListItem>, StoreError> {
+/// The ids of a page row's groups in the project, as a JSON list in text. Computed on the page's
+/// rows (`p`) after LIMIT, so a page reads the memberships of its 50 rows only, and saves the
+/// round trip a separate groups query cost.
+fn page_group_ids(backend: Backend) -> String {
+    let agg = match backend {
+        Backend::Sqlite => "json_group_array(m.group_id)",
+        Backend::Postgres => "COALESCE(json_agg(m.group_id), '[]'::json)::TEXT",
+    };
+    format!(
+        "(SELECT {agg} FROM video_group_members m JOIN video_groups g ON g.id = m.group_id \
+         WHERE m.source_id = p.id AND g.project_id = p.project_id)"
+    )
+}
+
+/// The items of a page aggregated as a JSON array of [`JSON_COLUMNS`] + group ids arrays, each with
+/// the ids of its groups (in no order).
+fn page_items(json: &str) -> Result<Vec<(SourceListItem, Vec<String>)>, StoreError> {
     let corrupt = |what: &str| StoreError::Corrupt(format!("source list page: {what}"));
     let rows: Vec<Vec<serde_json::Value>> = serde_json::from_str(json).map_err(|e| corrupt(&e.to_string()))?;
     rows.into_iter()
         .map(|r| {
-            if r.len() != JSON_COLUMNS.len() {
+            if r.len() != JSON_COLUMNS.len() + 1 {
                 return Err(corrupt("wrong number of columns"));
             }
-            let text = |k: usize| {
-                r[k].as_str()
-                    .map(str::to_string)
-                    .ok_or_else(|| corrupt(JSON_COLUMNS[k]))
-            };
+            let name = |k: usize| JSON_COLUMNS.get(k).copied().unwrap_or("group_ids");
+            let text = |k: usize| r[k].as_str().map(str::to_string).ok_or_else(|| corrupt(name(k)));
             let int = |k: usize| r[k].as_i64().ok_or_else(|| corrupt(JSON_COLUMNS[k]));
             let list = |k: usize| -> Result<Vec<String>, StoreError> {
-                serde_json::from_str(&text(k)?).map_err(|_| corrupt(JSON_COLUMNS[k]))
+                serde_json::from_str(&text(k)?).map_err(|_| corrupt(name(k)))
             };
-            Ok(SourceListItem {
+            let item = SourceListItem {
                 source: SourceRecord {
                     id: text(0)?,
                     project_id: text(1)?,
@@ -159,7 +172,17 @@ fn page_items(json: &str) -> Result<Vec<SourceListItem>, StoreError> {
                 groups: Vec::new(),
                 num_tasks: int(16)?,
                 num_templates: int(17)?,
-            })
+            };
+            // The group ids: JSON text, or an array where the database kept the value's JSON type.
+            let k = JSON_COLUMNS.len();
+            let group_ids = match &r[k] {
+                serde_json::Value::Array(a) => a
+                    .iter()
+                    .map(|v| v.as_str().map(str::to_string).ok_or_else(|| corrupt(name(k))))
+                    .collect::<Result<_, _>>()?,
+                _ => list(k)?,
+            };
+            Ok((item, group_ids))
         })
         .collect()
 }
@@ -207,34 +230,66 @@ impl Store {
             w.contains("v.tags", &serde_json::Value::String(tag.clone()).to_string());
         }
         let filtered = w.sql.contains(" AND ");
-        let (where_sql, where_args) = (w.sql.clone(), w.args.clone());
+        let where_sql = &w.sql;
         let dir = if q.ascending { "ASC" } else { "DESC" };
-        let page = w.page(q.page);
+        let page = crate::sql_filter::page_clause(q.page);
         let key = q.sort.column();
-        let cols = JSON_COLUMNS.join(", ");
-        let inner =
-            format!("SELECT {cols} FROM video_sources v WHERE {where_sql} ORDER BY {key} {dir}, v.id {dir}{page}");
-        // The whole page comes back as one row: one JSON array per source, aggregated by the
-        // database. Rows cross from the database driver's thread one message at a time, and
-        // that hand-off cost more than the query itself for a 50-item page. The project's count
-        // rides along, read from its counter.
-        let aggregate = match self.backend {
-            Backend::Sqlite => format!("json_group_array(json_array({cols}))"),
-            Backend::Postgres => format!("COALESCE(json_agg(json_build_array({cols}))::TEXT, '[]')"),
+        let page_sql = |cols: &str| {
+            format!("SELECT {cols} FROM video_sources v WHERE {where_sql} ORDER BY {key} {dir}, v.id {dir}{page}")
         };
-        let row = bind_args(
-            sqlx::query(&format!(
-                "SELECT {aggregate} AS page, \
-                 {PROJECT_SOURCES} AS project_total FROM ({inner}) p"
-            )),
-            &w.args,
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        let total = i(&row, "project_total")?;
-        let mut items = page_items(&s(&row, "page")?)?;
-        // An aggregate's input order is not promised by SQL: restore the page's order.
-        items.sort_by(|a, b| {
+        let group_ids = page_group_ids(self.backend);
+        let (total, mut rows) = match self.backend {
+            Backend::Sqlite => {
+                // The whole page comes back as one row: one JSON array per source, aggregated by
+                // SQLite. Rows cross from the driver's thread one message at a time, and that
+                // hand-off cost more than the query itself for a 50-item page. The project's
+                // count rides along, read from its counter.
+                let cols = JSON_COLUMNS.join(", ");
+                let row = bind_args(
+                    sqlx::query(&format!(
+                        "SELECT json_group_array(json_array({cols}, {group_ids})) AS page, \
+                         {PROJECT_SOURCES} AS project_total FROM ({}) p",
+                        page_sql(&cols)
+                    )),
+                    &w.args,
+                )
+                .fetch_one(&self.pool)
+                .await?;
+                (i(&row, "project_total")?, page_items(&s(&row, "page")?)?)
+            }
+            Backend::Postgres => {
+                // Plain rows: the PostgreSQL driver reads them on the request's own task, and
+                // building the JSON (type lookups per value) cost PostgreSQL a third more than
+                // the page itself. The counter's row is joined in so that an empty page still
+                // answers the project's count in one round trip.
+                let cols = format!("{LIST_COLUMNS}, num_tasks, num_templates");
+                let found = bind_args(
+                    sqlx::query(&format!(
+                        "SELECT t.project_total, p.*, {group_ids} AS group_ids \
+                         FROM (SELECT {PROJECT_SOURCES} AS project_total) t LEFT JOIN ({}) p ON TRUE",
+                        page_sql(&cols)
+                    )),
+                    &w.args,
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let total = found.first().map(|r| i(r, "project_total")).transpose()?.unwrap_or(0);
+                let mut rows = Vec::with_capacity(found.len());
+                for r in found.iter().filter(|r| matches!(opt_s(r, "id"), Ok(Some(_)))) {
+                    let item = SourceListItem {
+                        source: source(r)?,
+                        groups: Vec::new(),
+                        num_tasks: i(r, "num_tasks")?,
+                        num_templates: i(r, "num_templates")?,
+                    };
+                    rows.push((item, string_list(r, "group_ids")?));
+                }
+                (total, rows)
+            }
+        };
+        // Neither an aggregate's input nor a join's output keeps an order SQL promises: restore
+        // the page's order.
+        rows.sort_by(|(a, _), (b, _)| {
             let by = q
                 .sort
                 .key(a)
@@ -248,25 +303,21 @@ impl Store {
         });
         let first_page_complete = q
             .page
-            .is_none_or(|(offset, limit)| offset == 0 && (items.len() as i64) < limit);
+            .is_none_or(|(offset, limit)| offset == 0 && (rows.len() as i64) < limit);
         let matched = if !filtered {
             total
         } else if first_page_complete {
-            items.len() as i64
+            rows.len() as i64
         } else {
             bind_args(
                 sqlx::query(&format!("SELECT COUNT(*) FROM video_sources v WHERE {where_sql}")),
-                &where_args,
+                &w.args,
             )
             .fetch_one(&self.pool)
             .await?
             .try_get(0)?
         };
-        let ids: Vec<String> = items.iter().map(|it| it.source.id.clone()).collect();
-        let mut groups = self.source_groups(project_id, &ids).await?;
-        for it in &mut items {
-            it.groups = groups.remove(&it.source.id).unwrap_or_default();
-        }
+        let items = self.with_groups(project_id, rows).await?;
         Ok(SourcePage { matched, total, items })
     }
 
@@ -343,6 +394,30 @@ impl Store {
             }
         }
         Ok(out)
+    }
+
+    /// Page items with their groups (and the groups' counters), oldest group first; no query
+    /// when no item is in a group.
+    async fn with_groups(
+        &self,
+        project_id: &str,
+        rows: Vec<(SourceListItem, Vec<String>)>,
+    ) -> Result<Vec<SourceListItem>, StoreError> {
+        let mut group_ids: Vec<String> = rows.iter().flat_map(|(_, g)| g.iter().cloned()).collect();
+        group_ids.sort();
+        group_ids.dedup();
+        let mut records: Vec<GroupRecord> = Vec::new();
+        for chunk in group_ids.chunks(IN_CHUNK) {
+            records.extend(self.group_records(project_id, Some(chunk)).await?);
+        }
+        records.sort_by(|a, b| (a.create_at, &a.id).cmp(&(b.create_at, &b.id)));
+        Ok(rows
+            .into_iter()
+            .map(|(mut item, ids)| {
+                item.groups = records.iter().filter(|g| ids.contains(&g.id)).cloned().collect();
+                item
+            })
+            .collect())
     }
 
     /// The project's groups (with their counters) of each of `source_ids`, oldest group first.

@@ -4,7 +4,7 @@
 
 use sqlx::Row;
 
-use crate::sql_filter::{bind_args, Arg};
+use crate::sql_filter::{bind_args, page_clause, Arg};
 // Moved to `sql_filter`; re-exported for the modules that import them from here.
 pub(crate) use crate::sql_filter::{bytewise, Where};
 use crate::tasks::{task, COLUMNS};
@@ -103,9 +103,9 @@ impl Store {
             ));
         }
         let dir = if q.ascending { "ASC" } else { "DESC" };
-        let (off, lim) = (w.arg(Arg::I(q.offset)), w.arg(Arg::I(q.limit)));
+        let page = page_clause(Some((q.offset, q.limit)));
         let sql = format!(
-            "SELECT {LIST_COLUMNS} FROM tasks t WHERE {} ORDER BY t.created_at {dir}, t.id {dir} LIMIT {lim} OFFSET {off}",
+            "SELECT {LIST_COLUMNS} FROM tasks t WHERE {} ORDER BY t.created_at {dir}, t.id {dir}{page}",
             w.sql
         );
         let rows = bind_args(sqlx::query(&sql), &w.args).fetch_all(&self.pool).await?;
@@ -159,11 +159,8 @@ impl Store {
             LegacyTaskOrder::UpdatedAsc => "updated_at, created_at, id".into(),
             LegacyTaskOrder::UpdatedDesc => "updated_at DESC, created_at, id".into(),
         };
-        let (off, lim) = (w.arg(Arg::I(q.offset)), w.arg(Arg::I(q.limit)));
-        let sql = format!(
-            "SELECT {COLUMNS} FROM tasks WHERE {} ORDER BY {order} LIMIT {lim} OFFSET {off}",
-            w.sql
-        );
+        let page = page_clause(Some((q.offset, q.limit)));
+        let sql = format!("SELECT {COLUMNS} FROM tasks WHERE {} ORDER BY {order}{page}", w.sql);
         let rows = bind_args(sqlx::query(&sql), &w.args).fetch_all(&self.pool).await?;
         Ok((count, rows.iter().map(task).collect::<Result<_, _>>()?))
     }

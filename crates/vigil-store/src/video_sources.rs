@@ -192,17 +192,6 @@ impl Store {
             return Err(quota_error);
         }
         let mut tx = self.pool.begin().await?;
-        let bumped = sqlx::query(
-            "INSERT INTO project_source_counts (project_id, n) VALUES ($1, 1) ON CONFLICT (project_id) \
-             DO UPDATE SET n = project_source_counts.n + 1 WHERE project_source_counts.n < $2",
-        )
-        .bind(&new.project_id)
-        .bind(quota)
-        .execute(&mut *tx)
-        .await?;
-        if bumped.rows_affected() == 0 {
-            return Err(quota_error);
-        }
         sqlx::query(&format!(
             "INSERT INTO video_sources ({SOURCE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,2,$11,'','[]','[]',$12,$12)"
         ))
@@ -232,6 +221,19 @@ impl Store {
                 .bind(&id)
                 .execute(&mut *tx)
                 .await?;
+        }
+        // The counter last: its row lock serialises the project's creates on PostgreSQL until
+        // the commit, so the inserts above run outside it.
+        let bumped = sqlx::query(
+            "INSERT INTO project_source_counts (project_id, n) VALUES ($1, 1) ON CONFLICT (project_id) \
+             DO UPDATE SET n = project_source_counts.n + 1 WHERE project_source_counts.n < $2",
+        )
+        .bind(&new.project_id)
+        .bind(quota)
+        .execute(&mut *tx)
+        .await?;
+        if bumped.rows_affected() == 0 {
+            return Err(quota_error);
         }
         tx.commit().await?;
         Ok(id)

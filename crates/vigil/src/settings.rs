@@ -24,7 +24,7 @@ pub struct StorageArgs {
     /// Database URL: sqlite://PATH or postgres://USER[:PASS]@HOST[:PORT]/DB. [default: sqlite://<data-dir>/vigil.db]
     #[arg(long, env = "VIGIL_DATABASE", global = true)]
     pub database: Option<String>,
-    /// Database connections per process. [default: 8 for SQLite, 16 for PostgreSQL]
+    /// Database connections per process. [default: 8]
     #[arg(long, env = "VIGIL_DB_MAX_CONNECTIONS", global = true, value_parser = clap::value_parser!(u32).range(1..=1000))]
     pub db_max_connections: Option<u32>,
     /// Log every database statement slower than this many milliseconds (WARN, with its SQL); 0 turns it off. [default: 200]
@@ -99,6 +99,9 @@ pub struct ServeArgs {
     /// Token lifetime in seconds. [default: 86400]
     #[arg(long, env = "VIGIL_TOKEN_TTL")]
     pub token_ttl: Option<u64>,
+    /// Seconds a validated token is remembered without a database lookup; a revocation by another process (another API server, `vigil iam`) takes effect within this time, one through this server at once; 0 turns the cache off. [default: 5]
+    #[arg(long, env = "VIGIL_TOKEN_CACHE_SECS")]
+    pub token_cache_secs: Option<u64>,
     /// Seconds between health probes of every video source (status, snapshot, quality labels, scene recommendations); 0 disables. [default: 300]
     #[arg(long, env = "VIGIL_PROBE_INTERVAL")]
     pub probe_interval: Option<u64>,
@@ -333,6 +336,7 @@ pub fn api_config(cli: &ServeArgs, f: &ServeArgs) -> anyhow::Result<(SocketAddr,
             rate_limit: (quota > 0).then_some(RateLimit { quota, window }),
             body_limit,
             token_ttl: Duration::from_secs(cli.token_ttl.or(f.token_ttl).unwrap_or(86_400).max(1)),
+            token_cache: Duration::from_secs(cli.token_cache_secs.or(f.token_cache_secs).unwrap_or(5)),
             max_clock_skew: Duration::from_secs(cli.max_clock_skew.or(f.max_clock_skew).unwrap_or(900)),
             public_url: cli
                 .public_url
