@@ -17,12 +17,17 @@
 # CLIENTS ("50 200"), THINK ("0 50": each client's pause after an answer in ms; 0 is flat out,
 # routes run with a pause are marked "~"), DURATION (10, seconds per route and run), PG_URL
 # (postgres://postgres@127.0.0.1:5432/test: a server where databases may be created), PROFILE
-# (release), RESULTS (a file that receives the result lines as TSV), ROUTES (only the routes whose
+# (release), RESULTS (a file that receives the result lines as TSV, the last column
+# naming the server: bin or cmp), ROUTES (only the routes whose
 # name matches this extended regex, e.g. "sources_page|alarms_first"), SERVER_BIN (another `vigil`
-# binary to serve, e.g. an older build to compare against). wrk comes from Debian
-# (`apt-get install wrk`); it runs on the same machine as the server, as a client next door would.
+# binary to serve, e.g. an older build), COMPARE_BIN (a second `vigil` binary, e.g. the previous
+# build, served beside the first on the same database: every route then runs ROUNDS times (3),
+# alternating between the two, and the summary gives each one's median p99 and req/s and their
+# ratio; the machine's speed drifts by up to 2x over minutes, so only such pairs compare builds).
+# wrk comes from Debian (`apt-get install wrk`); it runs on the same machine as the server, as a
+# client next door would.
 set -euo pipefail
-if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 SMOKE=0
@@ -41,6 +46,8 @@ PG_URL=${PG_URL:-postgres://postgres@127.0.0.1:5432/test}
 PROFILE=${PROFILE:-release}
 RESULTS=${RESULTS:-}
 ROUTES=${ROUTES:-.*}
+COMPARE_BIN=${COMPARE_BIN:-}
+if [ -z "${ROUNDS:-}" ]; then ROUNDS=1; [ -z "$COMPARE_BIN" ] || ROUNDS=3; fi
 TASKS=200
 LUA="$ROOT/scripts/bench/api"
 [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
@@ -60,10 +67,12 @@ LARGEST=$(echo "$SIZES" | tr ' ' '\n' | sort -n | tail -n1)
 
 WORK=$(mktemp -d /tmp/vigil-bench-api.XXXXXX)
 SERVER_PID=""
+COMPARE_PID=""
 PG_DBS=()
 stop_server() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  SERVER_PID=""
+  local pid
+  for pid in $SERVER_PID $COMPARE_PID; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  SERVER_PID=""; COMPARE_PID=""
 }
 cleanup() {
   stop_server
@@ -78,15 +87,27 @@ ROWS=()
 # With THINK_MS set, each client pauses that long after every answer (route name + "~").
 run_wrk() {
   local route=$1 clients=$2 url=$3; shift 3
-  local line
+  local round
   [[ "$route" =~ ^(${ROUTES})$ ]] || return 0
   [ "${THINK_MS:-0}" -gt 0 ] && route="$route~"
+  for round in $(seq 1 "$ROUNDS"); do
+    wrk_once "$route" "$clients" "$url" bin "$@"
+    [ -z "$COMPARE_BIN" ] || wrk_once "$route" "$clients" "${url/#$BASE/$COMPARE_BASE}" cmp "$@"
+  done
+}
+
+# wrk_once ROUTE CLIENTS URL LABEL [wrk args...]: one wrk run against the server of LABEL (bin:
+# the server, cmp: the COMPARE_BIN one).
+wrk_once() {
+  local route=$1 clients=$2 url=$3 label=$4; shift 4
+  local line
   line=$(BENCH_THINK_MS=${THINK_MS:-0} BENCH_ROUTE=$route BENCH_CLIENTS=$clients wrk -t2 -c"$clients" "$@" \
     -H "X-Auth-Token: $TOKEN" "$url" | grep '^RESULT' || true)
   [ -n "$line" ] || { echo "wrk gave no result for $route"; FAILED=1; return; }
   read -r _ r c p50 p99 rps non2xx errs <<<"$line"
+  [ -z "$COMPARE_BIN" ] || printf '  %s' "$label"
   printf '  %-16s %4s clients  p50 %7s ms  p99 %7s ms  %7s req/s  failed %s\n' "$r" "$c" "$p50" "$p99" "$rps" "$((non2xx + errs))"
-  ROWS+=("$BACKEND	$SIZE	$r	$c	$p50	$p99	$rps	$((non2xx + errs))")
+  ROWS+=("$BACKEND	$SIZE	$r	$c	$p50	$p99	$rps	$((non2xx + errs))	$label")
   [ $((non2xx + errs)) -eq 0 ] || FAILED=1
 }
 
@@ -114,7 +135,7 @@ create_sources() {
   [ "$full_s" -gt 0 ] || { full_req=$all_req; full_s=$all_s; }
   rps=$(python3 -c "print(round($full_req / $full_s))")
   printf '  %-16s %4s clients  p50 %7s ms  p99 %7s ms  %7s req/s  failed 0  (%s created)\n' create 50 "$p50" "$p99" "$rps" "$made"
-  ROWS+=("$BACKEND	$SIZE	create	50	$p50	$p99	$rps	0")
+  ROWS+=("$BACKEND	$SIZE	create	50	$p50	$p99	$rps	0	bin")
 }
 
 # drive_routes C: every list and detail route at C clients (alarm routes when alarms were seeded).
@@ -139,6 +160,20 @@ drive_routes() {
   fi
 }
 
+# start_server BINARY NAME: `vigil serve` of BINARY on DATABASE and a free port, logging to
+# $DATA/NAME.log; sets STARTED_PID and STARTED_BASE once it answers /health.
+start_server() {
+  local bin=$1 name=$2 port
+  port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  STARTED_BASE="http://127.0.0.1:$port"
+  VIGIL_ADMIN_PASSWORD="$PASSWORD" "$bin" --data-dir "$DATA" --database "$DATABASE" serve \
+    --listen "127.0.0.1:$port" --no-worker true --probe-interval 0 --rate-limit 0 \
+    --source-quota $((SIZE + 1000)) --task-quota $((TASKS + 100)) --log warn >"$DATA/$name.log" 2>&1 &
+  STARTED_PID=$!
+  for _ in $(seq 1 150); do curl -fs "$STARTED_BASE/health" >/dev/null && break; sleep 0.2; done
+  curl -fs "$STARTED_BASE/health" >/dev/null || { echo "$bin serve did not start:"; cat "$DATA/$name.log"; exit 1; }
+}
+
 json_field() { python3 -c "import json,sys; d=json.load(sys.stdin); print($1)"; }
 
 for BACKEND in $BACKENDS; do
@@ -154,15 +189,9 @@ for BACKEND in $BACKENDS; do
     else
       DATABASE="sqlite://$DATA/vigil.db"
     fi
-    PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    BASE="http://127.0.0.1:$PORT"
     PASSWORD="bench-$RANDOM$RANDOM"
-    VIGIL_ADMIN_PASSWORD="$PASSWORD" "$BIN" --data-dir "$DATA" --database "$DATABASE" serve \
-      --listen "127.0.0.1:$PORT" --no-worker true --probe-interval 0 --rate-limit 0 \
-      --source-quota $((SIZE + 1000)) --task-quota $((TASKS + 100)) --log warn >"$DATA/serve.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 1 150); do curl -fs "$BASE/health" >/dev/null && break; sleep 0.2; done
-    curl -fs "$BASE/health" >/dev/null || { echo "vigil serve did not start:"; cat "$DATA/serve.log"; exit 1; }
+    start_server "$BIN" serve
+    SERVER_PID=$STARTED_PID; BASE=$STARTED_BASE
     AUTH='{"auth":{"identity":{"methods":["password"],"password":{"user":{"name":"admin","password":"'$PASSWORD'","domain":{"name":"any"}}}},"scope":{"project":{"name":"default"}}}}'
     curl -fs -D "$DATA/token.headers" -o "$DATA/token.json" -H 'Content-Type: application/json' -d "$AUTH" "$BASE/v3/auth/tokens"
     TOKEN=$(awk 'tolower($1) == "x-subject-token:" {print $2}' "$DATA/token.headers" | tr -d '\r')
@@ -179,6 +208,11 @@ for BACKEND in $BACKENDS; do
     tail -n1 "$DATA/seed.log" | sed 's/^/  /'
     [ "$BACKEND" = postgres ] && psql -q "${PG_URL%/*}/$DB" -c "VACUUM ANALYZE" >/dev/null
 
+    if [ -n "$COMPARE_BIN" ]; then
+      start_server "$COMPARE_BIN" compare
+      COMPARE_PID=$STARTED_PID; COMPARE_BASE=$STARTED_BASE
+      echo "  serving COMPARE_BIN ($COMPARE_BIN) beside it: bin = $BIN, cmp = COMPARE_BIN"
+    fi
     SOURCES="$BASE/v2/$PID/source/sources"
     SOURCE_ID=$(curl -fs -H "X-Auth-Token: $TOKEN" "$SOURCES?is_paged=true&page_size=5" | json_field "d['video_source_list'][0]['video_source_id']")
     TASK_ID=$(curl -fs -H "X-Auth-Token: $TOKEN" "$BASE/v2/$PID/tasks?page_size=5" | json_field "d['tasks'][0]['id']")
@@ -192,11 +226,29 @@ done
 
 echo
 echo "== summary (p99 targets: sources_page <= 20 ms at 50 clients and <= 1.5x from the smallest to the largest size; alarms_* <= 50 ms; create >= 1,000 req/s)"
-printf '%-9s %6s %-15s %4s %9s %9s %9s %s\n' backend sources route clients p50_ms p99_ms req_per_s failed
-for r in "${ROWS[@]}"; do
-  IFS=$'\t' read -r b n route c p50 p99 rps failed <<<"$r"
-  printf '%-9s %6s %-15s %4s %9s %9s %9s %s\n' "$b" "$n" "$route" "$c" "$p50" "$p99" "$rps" "$failed"
-done
+if [ -z "$COMPARE_BIN" ]; then
+  printf '%-9s %6s %-15s %4s %9s %9s %9s %s\n' backend sources route clients p50_ms p99_ms req_per_s failed
+  for r in "${ROWS[@]}"; do
+    IFS=$'\t' read -r b n route c p50 p99 rps failed _ <<<"$r"
+    printf '%-9s %6s %-15s %4s %9s %9s %9s %s\n' "$b" "$n" "$route" "$c" "$p50" "$p99" "$rps" "$failed"
+  done
+else
+  echo "medians of $ROUNDS alternating runs; bin = $BIN, cmp = $COMPARE_BIN"
+  printf '%s\n' "${ROWS[@]}" | python3 -c '
+import statistics, sys
+runs = {}
+for line in sys.stdin:
+    b, n, route, c, p50, p99, rps, failed, label = line.rstrip("\n").split("\t")
+    runs.setdefault((b, n, route, c), {}).setdefault(label, []).append((float(p99), float(rps)))
+print("%-9s %6s %-15s %4s %10s %10s %10s %10s %9s" % ("backend", "sources", "route", "clients",
+      "bin_p99", "cmp_p99", "bin_req_s", "cmp_req_s", "req_ratio"))
+for (b, n, route, c), by in runs.items():
+    med = lambda label, k: statistics.median(x[k] for x in by[label]) if label in by else float("nan")
+    ratio = med("bin", 1) / med("cmp", 1) if "cmp" in by else float("nan")
+    print("%-9s %6s %-15s %4s %10.2f %10.2f %10.0f %10.0f %9.2f" % (b, n, route, c, med("bin", 0),
+          med("cmp", 0), med("bin", 1), med("cmp", 1), ratio))
+'
+fi
 if [ -n "$RESULTS" ]; then printf '%s\n' "${ROWS[@]}" >"$RESULTS"; fi
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $PROFILE build; wrk $(wrk -v 2>&1 | head -n1 | awk '{print $2}')"
 if [ "$FAILED" -ne 0 ]; then echo "some requests failed (see above)"; exit 1; fi

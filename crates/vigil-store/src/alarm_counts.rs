@@ -6,17 +6,20 @@
 //! Key (`project_id`, `dim`, `val`, `hour`): dimensions `all` `''`, `task` task id, `source`
 //! video source id (rows without one are not counted there), `event` event type as decimal text,
 //! `review` review state; `hour` is the alarm's `alarm_time / 3600` (epoch hours, alarm times are
-//! never negative). Rows whose count falls to 0 are removed, so the table holds only hours that
-//! have alarms.
+//! never negative). Dimension `minute` `''` counts every alarm per minute instead (`hour` then
+//! holds `alarm_time / 60`): a time range without id filter counts the whole minutes of its partial
+//! end hours from it, so it reads at most two partial minutes of rows (an hour of a busy project
+//! is thousands). Rows whose count falls to 0 are removed, so the table holds only hours (minutes)
+//! that have alarms.
 
 use std::collections::BTreeMap;
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row};
+use sqlx::Any;
 
 use crate::alarms::AlarmFilter;
 use crate::rows::{i, opt_s, s};
-use crate::sql_filter::{bind_args, Arg};
+use crate::sql_filter::Arg;
 use crate::StoreError;
 
 /// The columns [`CountDeltas::add_row`] reads (e.g. in a `RETURNING`).
@@ -24,6 +27,8 @@ pub(crate) const COUNTED_COLS: &str = "project_id, task_id, video_source_id, eve
 
 /// Seconds per counter bucket.
 const HOUR_S: i64 = 3600;
+/// Seconds per bucket of the `minute` dimension.
+const MINUTE_S: i64 = 60;
 
 /// Counter rows per statement (5 bind parameters each).
 const ROWS_PER_STATEMENT: usize = 200;
@@ -71,6 +76,7 @@ impl CountDeltas {
         }
         self.bump(project_id, "event", &event_type.to_string(), h, by);
         self.bump(project_id, "review", review_state, h, by);
+        self.bump(project_id, "minute", "", alarm_time.div_euclid(MINUTE_S), by);
     }
 
     /// [`Self::add`] for a row read with [`COUNTED_COLS`].
@@ -177,63 +183,68 @@ pub(crate) fn counter_for(f: &AlarmFilter) -> Option<(&'static str, String)> {
 }
 
 /// How a time range `[start, end]` (inclusive, open where `None`) splits into whole counter
-/// hours and the partial hours at its ends, which are counted from the rows.
+/// buckets and the partial buckets at its ends, which are counted otherwise.
 #[derive(Debug, PartialEq, Eq)]
-pub(crate) struct HourSplit {
-    /// Whole hours `[first, last]` (inclusive; `last` open where `None`).
-    pub(crate) hours: (i64, Option<i64>),
-    /// Second ranges `[from, to]` (inclusive) before and after the whole hours.
+pub(crate) struct BucketSplit {
+    /// Whole buckets `[first, last]` (inclusive; `last` open where `None`).
+    pub(crate) buckets: (i64, Option<i64>),
+    /// Second ranges `[from, to]` (inclusive) before and after the whole buckets.
     pub(crate) partial: Vec<(i64, i64)>,
 }
 
-/// The split of `[start, end]`; `None` when the range holds no whole hour (it then spans at most
-/// two partial hours and an exact COUNT is as cheap).
-pub(crate) fn split_hours(start: Option<i64>, end: Option<i64>) -> Option<HourSplit> {
+/// The split of `[start, end]` into buckets of `size` seconds; `None` when the range holds no
+/// whole bucket (it then spans at most two partial ones).
+pub(crate) fn split_buckets(start: Option<i64>, end: Option<i64>, size: i64) -> Option<BucketSplit> {
     // Alarm times are never negative (and an end at i64::MAX is no end).
     let start = start.unwrap_or(0).max(0);
     let end = end.filter(|e| *e < i64::MAX);
-    let first = hour_of(start) + i64::from(start % HOUR_S != 0);
-    // The last hour whose final second is inside the range.
-    let last = end.map(|e| hour_of(e + 1) - 1);
+    let first = start.div_euclid(size) + i64::from(start % size != 0);
+    // The last bucket whose final second is inside the range.
+    let last = end.map(|e| (e + 1).div_euclid(size) - 1);
     if last.is_some_and(|l| l < first) {
         return None;
     }
     let mut partial = Vec::new();
-    if start < first * HOUR_S {
-        partial.push((start, first * HOUR_S - 1));
+    if start < first * size {
+        partial.push((start, first * size - 1));
     }
     if let (Some(e), Some(l)) = (end, last) {
-        if e >= (l + 1) * HOUR_S {
-            partial.push(((l + 1) * HOUR_S, e));
+        if e >= (l + 1) * size {
+            partial.push(((l + 1) * size, e));
         }
     }
-    Some(HourSplit {
-        hours: (first, last),
+    Some(BucketSplit {
+        buckets: (first, last),
         partial,
     })
 }
 
-/// The number of alarms of the project matching `f`, read from the counters: the sum of the
-/// counter's whole hours in the range plus an exact COUNT of each partial hour at its ends over
-/// the filter's index (at most an hour of rows each). `id_cond`/`id_args` are the project and id
-/// filters of `f` without its times (`$1` the project). One statement, so the counters and the
-/// rows are read at one instant. `None` when `f` has no counter or its range holds no whole hour.
-pub(crate) async fn counted_total(
-    pool: &sqlx::Pool<Any>,
-    f: &AlarmFilter,
-    id_cond: &str,
-    id_args: &[Arg],
-) -> Result<Option<i64>, StoreError> {
-    let Some((dim, val)) = counter_for(f) else {
-        return Ok(None);
-    };
+/// The statement that counts the alarms of the project matching `f` from the counters: the sum of
+/// the counter's whole hours in the range, plus for each partial hour at its ends an exact COUNT
+/// over the filter's index (at most an hour of that filter's rows) or, without id filter, the
+/// `minute` counters of its whole minutes and an exact COUNT of at most two partial minutes.
+/// `id_cond`/`id_args` are the project and id filters of `f` without its times (`$1` the
+/// project). One statement, so the counters and the rows are read at one instant. `None` when `f`
+/// has no counter or its range holds no whole hour.
+pub(crate) fn counted_total(f: &AlarmFilter, id_cond: &str, id_args: &[Arg]) -> Option<(String, Vec<Arg>)> {
+    let (dim, val) = counter_for(f)?;
     // No range: every hour (all are >= 0).
-    let Some(split) = split_hours(f.start_time, f.end_time) else {
-        return Ok(None);
-    };
-    // The id filters' values only where a partial hour uses them: PostgreSQL refuses a bind
+    let split = split_buckets(f.start_time, f.end_time, HOUR_S)?;
+    // Row counts of second ranges, each with a whole-minutes sum where it has whole minutes.
+    let mut counted = Vec::new();
+    let mut minutes = Vec::new();
+    for (from, to) in split.partial {
+        match split_buckets(Some(from), Some(to), MINUTE_S).filter(|_| dim == "all") {
+            Some(m) => {
+                minutes.push(m.buckets);
+                counted.extend(m.partial);
+            }
+            None => counted.push((from, to)),
+        }
+    }
+    // The id filters' values only where a row count uses them: PostgreSQL refuses a bind
     // parameter the statement never mentions ($1, the project, always is).
-    let mut args = if split.partial.is_empty() {
+    let mut args = if counted.is_empty() {
         id_args[..1].to_vec()
     } else {
         id_args.to_vec()
@@ -242,30 +253,27 @@ pub(crate) async fn counted_total(
         args.push(v);
         format!("${}", args.len())
     };
-    let (d, v, lo) = (
-        arg(Arg::S(dim.to_string())),
-        arg(Arg::S(val)),
-        arg(Arg::I(split.hours.0)),
-    );
-    let mut sum = format!(
-        "(SELECT COALESCE(SUM(n), 0) FROM alarm_counts WHERE project_id = $1 AND dim = {d} AND val = {v} \
-         AND hour >= {lo}"
-    );
-    if let Some(hi) = split.hours.1 {
-        sum += &format!(" AND hour <= {}", arg(Arg::I(hi)));
-    }
-    sum.push(')');
-    let mut parts = vec![sum];
-    for (from, to) in split.partial {
+    let mut sum = |dim: &str, val: String, (lo, hi): (i64, Option<i64>)| {
+        let (d, v, lo) = (arg(Arg::S(dim.to_string())), arg(Arg::S(val)), arg(Arg::I(lo)));
+        let mut sql = format!(
+            "(SELECT COALESCE(SUM(n), 0) FROM alarm_counts WHERE project_id = $1 AND dim = {d} AND val = {v} \
+             AND hour >= {lo}"
+        );
+        if let Some(hi) = hi {
+            sql += &format!(" AND hour <= {}", arg(Arg::I(hi)));
+        }
+        sql + ")"
+    };
+    let mut parts = vec![sum(dim, val, split.buckets)];
+    parts.extend(minutes.into_iter().map(|m| sum("minute", String::new(), m)));
+    for (from, to) in counted {
         let (a, b) = (arg(Arg::I(from)), arg(Arg::I(to)));
         parts.push(format!(
             "(SELECT COUNT(*) FROM alarms WHERE {id_cond} AND alarm_time >= {a} AND alarm_time <= {b})"
         ));
     }
     // CAST: SQLite's SUM of an empty set through COALESCE stays integer, PostgreSQL's is NUMERIC.
-    let sql = format!("SELECT CAST({} AS BIGINT)", parts.join(" + "));
-    let row = bind_args(sqlx::query(&sql), &args).fetch_one(pool).await?;
-    Ok(Some(row.try_get(0)?))
+    Some((format!("SELECT CAST({} AS BIGINT)", parts.join(" + ")), args))
 }
 
 #[cfg(test)]
@@ -275,36 +283,36 @@ mod tests {
     #[test]
     fn ranges_split_into_whole_and_partial_hours() {
         let h = HOUR_S;
-        let split = |s, e| split_hours(s, e);
+        let split = |s, e| split_buckets(s, e, HOUR_S);
         // Partial hours at both ends.
         assert_eq!(
             split(Some(10 * h + 5), Some(13 * h + 7)),
-            Some(HourSplit {
-                hours: (11, Some(12)),
+            Some(BucketSplit {
+                buckets: (11, Some(12)),
                 partial: vec![(10 * h + 5, 11 * h - 1), (13 * h, 13 * h + 7)],
             })
         );
         // Aligned ends: whole hours only.
         assert_eq!(
             split(Some(10 * h), Some(13 * h - 1)),
-            Some(HourSplit {
-                hours: (10, Some(12)),
+            Some(BucketSplit {
+                buckets: (10, Some(12)),
                 partial: vec![],
             })
         );
         // One whole hour; open ends.
-        assert_eq!(split(Some(10 * h), Some(11 * h - 1)).unwrap().hours, (10, Some(10)));
+        assert_eq!(split(Some(10 * h), Some(11 * h - 1)).unwrap().buckets, (10, Some(10)));
         assert_eq!(
             split(Some(10 * h + 1), None),
-            Some(HourSplit {
-                hours: (11, None),
+            Some(BucketSplit {
+                buckets: (11, None),
                 partial: vec![(10 * h + 1, 11 * h - 1)],
             })
         );
         assert_eq!(
             split(None, Some(10 * h)),
-            Some(HourSplit {
-                hours: (0, Some(9)),
+            Some(BucketSplit {
+                buckets: (0, Some(9)),
                 partial: vec![(10 * h, 10 * h)],
             })
         );
@@ -313,7 +321,56 @@ mod tests {
         assert_eq!(split(Some(10 * h), Some(11 * h - 2)), None);
         assert_eq!(split(Some(5 * h), Some(2 * h)), None);
         assert_eq!(split(None, Some(-1)), None);
-        assert_eq!(split(None, None).unwrap().hours, (0, None));
-        assert_eq!(split(Some(-5), Some(i64::MAX)).unwrap().hours, (0, None));
+        assert_eq!(split(None, None).unwrap().buckets, (0, None));
+        assert_eq!(split(Some(-5), Some(i64::MAX)).unwrap().buckets, (0, None));
+    }
+
+    #[test]
+    fn partial_hours_without_filter_count_whole_minutes() {
+        let h = HOUR_S;
+        let f = AlarmFilter {
+            start_time: Some(10 * h + 61),
+            end_time: Some(13 * h + 1000),
+            ..Default::default()
+        };
+        let (sql, args) = counted_total(&f, "project_id = $1", &[Arg::S("p".into())]).unwrap();
+        // Hours 11-12, minutes 602-659 and 780-795, rows of 10:01:01-10:01:59 and 13:16:40.
+        assert_eq!(sql.matches("FROM alarm_counts").count(), 3, "{sql}");
+        assert_eq!(sql.matches("FROM alarms").count(), 2, "{sql}");
+        let ints: Vec<i64> = args
+            .iter()
+            .filter_map(|a| match a {
+                Arg::I(v) => Some(*v),
+                Arg::S(_) => None,
+            })
+            .collect();
+        assert_eq!(
+            ints,
+            vec![
+                11,
+                12,
+                602,
+                659,
+                780,
+                795,
+                10 * h + 61,
+                10 * h + 119,
+                13 * h + 960,
+                13 * h + 1000
+            ]
+        );
+        // With an id filter the partial hours are counted from the rows.
+        let f = AlarmFilter {
+            task_id: Some("t".into()),
+            ..f
+        };
+        let (sql, _) = counted_total(
+            &f,
+            "project_id = $1 AND task_id = $2",
+            &[Arg::S("p".into()), Arg::S("t".into())],
+        )
+        .unwrap();
+        assert_eq!(sql.matches("FROM alarm_counts").count(), 1, "{sql}");
+        assert_eq!(sql.matches("FROM alarms").count(), 2, "{sql}");
     }
 }

@@ -1,13 +1,12 @@
 //! Alarms: the one write of the alarm path (event center row + outbox rows in one transaction)
 //! and the event-center queries behind Vigil's alarm extension API.
 
-use sqlx::any::AnyRow;
 use sqlx::{Any, Row};
 use vigil_core::alarm::{Alarm, AlarmOutputs};
 
 use crate::alarm_counts::{counted_total, CountDeltas};
 use crate::alarm_pictures::{insert_pictures, NewPicture};
-use crate::rows::{i, opt_s, s};
+use crate::rows::{i, opt_s, s, ReadRow};
 use crate::sql_filter::{bind_args, Arg};
 use crate::{now_ms, Store, StoreError};
 
@@ -183,7 +182,7 @@ async fn fold_into_recent(
     Ok(n > 0)
 }
 
-fn record(r: &AnyRow) -> Result<AlarmRecord, StoreError> {
+fn record(r: &impl ReadRow) -> Result<AlarmRecord, StoreError> {
     let envelope: Alarm =
         serde_json::from_str(&s(r, "envelope")?).map_err(|e| StoreError::Corrupt(format!("alarm envelope: {e}")))?;
     Ok(AlarmRecord {
@@ -351,8 +350,20 @@ impl Store {
             limit + 1,
             f.offset.max(0)
         );
-        let rows = bind_args(sqlx::query(&list_sql), &args).fetch_all(&self.pool).await?;
-        let mut alarms: Vec<AlarmRecord> = rows.iter().map(record).collect::<Result<_, _>>()?;
+        let mut alarms: Vec<AlarmRecord> = match &self.list_reads {
+            Some(reads) => bind_args(sqlx::query(&list_sql), &args)
+                .fetch_all(reads)
+                .await?
+                .iter()
+                .map(record)
+                .collect::<Result<_, _>>()?,
+            None => bind_args(sqlx::query(&list_sql), &args)
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(record)
+                .collect::<Result<_, _>>()?,
+        };
         let more = alarms.len() as i64 > limit;
         alarms.truncate(limit as usize);
         let next = if more { alarms.last().map(AlarmMarker::of) } else { None };
@@ -375,14 +386,15 @@ impl Store {
             ..f.clone()
         };
         let (id_cond, id_args) = alarm_where(project_id, &ids_only)?;
-        if let Some(n) = counted_total(&self.pool, f, &id_cond, &id_args).await? {
-            return Ok(n);
-        }
-        let count_sql = format!("SELECT COUNT(*) FROM alarms WHERE {cond}");
-        Ok(bind_args(sqlx::query(&count_sql), args)
-            .fetch_one(&self.pool)
-            .await?
-            .try_get(0)?)
+        let (sql, args) = counted_total(f, &id_cond, &id_args)
+            .unwrap_or_else(|| (format!("SELECT COUNT(*) FROM alarms WHERE {cond}"), args.to_vec()));
+        Ok(match &self.list_reads {
+            Some(reads) => bind_args(sqlx::query(&sql), &args).fetch_one(reads).await?.try_get(0)?,
+            None => bind_args(sqlx::query(&sql), &args)
+                .fetch_one(&self.pool)
+                .await?
+                .try_get(0)?,
+        })
     }
 
     /// Bulk-loads event-center alarms of a project (seeding, imports) in one transaction, several

@@ -31,7 +31,9 @@ pub mod video_sources;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::pool::PoolConnectionMetadata;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use error::StoreError;
 
@@ -45,6 +47,10 @@ pub enum Backend {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// PostgreSQL only: the pool of the hot list reads (source and alarm pages), decoded as
+    /// native rows; the `Any` driver's conversion of every row cost a fifth of the server's CPU
+    /// on a page.
+    list_reads: Option<PgPool>,
     backend: Backend,
 }
 
@@ -77,12 +83,17 @@ pub struct StoreOptions {
 /// SQLite in WAL mode runs readers in parallel with the one writer: a few connections keep both
 /// cores busy with reads while a write waits its turn (busy timeout below).
 pub const DEFAULT_SQLITE_CONNECTIONS: u32 = 8;
-/// Per process. Every API server and worker keeps its own pool, so their sum must stay under the
-/// server's `max_connections` (100 by default), with a few left for administration. A request
+/// Per pool; a PostgreSQL store keeps two (every statement, and the source and alarm pages), so a
+/// process opens up to twice this. Every API server and worker keeps its own, so their sum must
+/// stay under the server's `max_connections` (100 by default), with a few left for administration. A request
 /// holds a connection only while its statement runs, so 8 serve 200 concurrent clients; more
 /// backends than that on a small server only lengthen the tail (p99 of a source page at 50
 /// clients on 2 cores: 23 ms with 8, 28 ms with 16).
 pub const DEFAULT_POSTGRES_CONNECTIONS: u32 = 8;
+/// A pooled connection idle longer than this is pinged before use; one used more recently is not
+/// (sqlx pings by default on every acquire, a round trip per statement), since the pool also
+/// pings it when it comes back.
+const PING_WHEN_IDLE: Duration = Duration::from_secs(5);
 /// Default slow-statement threshold of the log.
 pub const DEFAULT_SLOW_QUERY: Duration = Duration::from_millis(200);
 /// How long a SQLite statement waits for the write lock before failing with "database is locked".
@@ -130,6 +141,8 @@ impl Store {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections.max(1))
             .acquire_timeout(Duration::from_secs(15))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| Box::pin(ping_when_idle(conn, meta)))
             .after_connect(move |conn, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {
@@ -143,7 +156,30 @@ impl Store {
             })
             .connect_with(opts)
             .await?;
-        Ok(Self { pool, backend })
+        let list_reads = match backend {
+            Backend::Sqlite => None,
+            Backend::Postgres => {
+                let mut opts: PgConnectOptions = url.parse().map_err(|_| StoreError::BadUrl(redact(&url)))?;
+                opts = if options.slow_query.is_zero() {
+                    opts.log_slow_statements(log::LevelFilter::Off, Duration::MAX)
+                } else {
+                    opts.log_slow_statements(log::LevelFilter::Warn, options.slow_query)
+                };
+                Some(
+                    PgPoolOptions::new()
+                        .max_connections(max_connections.max(1))
+                        .acquire_timeout(Duration::from_secs(15))
+                        .test_before_acquire(false)
+                        .before_acquire(|conn, meta| Box::pin(ping_when_idle(conn, meta)))
+                        .connect_lazy_with(opts),
+                )
+            }
+        };
+        Ok(Self {
+            pool,
+            list_reads,
+            backend,
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -161,7 +197,18 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        if let Some(reads) = &self.list_reads {
+            reads.close().await;
+        }
     }
+}
+
+/// The pools' check before handing out a connection: a ping only after [`PING_WHEN_IDLE`].
+async fn ping_when_idle<C: Connection>(conn: &mut C, meta: PoolConnectionMetadata) -> Result<bool, sqlx::Error> {
+    if meta.idle_for > PING_WHEN_IDLE {
+        conn.ping().await?;
+    }
+    Ok(true)
 }
 
 /// A database URL with any password removed, for logs and errors.

@@ -16,6 +16,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../migrations/0009_list_tasks.sql")),
     (10, include_str!("../migrations/0010_alarm_volume.sql")),
     (11, include_str!("../migrations/0011_auth_changes.sql")),
+    (12, include_str!("../migrations/0012_alarm_minutes.sql")),
 ];
 
 /// Arbitrary constant naming Vigil's advisory lock on PostgreSQL.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use sqlx::Row;
 
-use crate::rows::{i, opt_s, s, string_list};
+use crate::rows::{i, opt_s, s};
 use crate::sql_filter::{bind_args, Where};
 use crate::video_groups::GroupRecord;
 use crate::video_sources::{source, SourceRecord, LIST_COLUMNS, PROJECT_SOURCES};
@@ -119,17 +119,19 @@ const JSON_COLUMNS: [&str; 18] = [
     "num_templates",
 ];
 
-/// The ids of a page row's groups in the project, as a JSON list in text. Computed on the page's
-/// rows (`p`) after LIMIT, so a page reads the memberships of its 50 rows only, and saves the
-/// round trip a separate groups query cost.
+/// The ids of a page row's groups in the project, as a JSON list in text, or NULL when the
+/// project has no group (a project without groups then reads no membership at all). Computed on
+/// the page's rows (`p`) after LIMIT, so a page reads the memberships of its 50 rows only, and
+/// saves the round trip a separate groups query cost.
 fn page_group_ids(backend: Backend) -> String {
     let agg = match backend {
         Backend::Sqlite => "json_group_array(m.group_id)",
         Backend::Postgres => "COALESCE(json_agg(m.group_id), '[]'::json)::TEXT",
     };
     format!(
-        "(SELECT {agg} FROM video_group_members m JOIN video_groups g ON g.id = m.group_id \
-         WHERE m.source_id = p.id AND g.project_id = p.project_id)"
+        "CASE WHEN EXISTS (SELECT 1 FROM video_groups WHERE project_id = $1) THEN \
+         (SELECT {agg} FROM video_group_members m JOIN video_groups g ON g.id = m.group_id \
+         WHERE m.source_id = p.id AND g.project_id = p.project_id) END"
     )
 }
 
@@ -176,6 +178,7 @@ fn page_items(json: &str) -> Result<Vec<(SourceListItem, Vec<String>)>, StoreErr
             // The group ids: JSON text, or an array where the database kept the value's JSON type.
             let k = JSON_COLUMNS.len();
             let group_ids = match &r[k] {
+                serde_json::Value::Null => Vec::new(),
                 serde_json::Value::Array(a) => a
                     .iter()
                     .map(|v| v.as_str().map(str::to_string).ok_or_else(|| corrupt(name(k))))
@@ -258,31 +261,38 @@ impl Store {
                 (i(&row, "project_total")?, page_items(&s(&row, "page")?)?)
             }
             Backend::Postgres => {
-                // Plain rows: the PostgreSQL driver reads them on the request's own task, and
-                // building the JSON (type lookups per value) cost PostgreSQL a third more than
-                // the page itself. The counter's row is joined in so that an empty page still
-                // answers the project's count in one round trip.
+                // Plain rows, decoded natively: the PostgreSQL driver reads them on the request's
+                // own task, and building the JSON (type lookups per value) cost PostgreSQL a
+                // third more than the page itself. The counter rides along as a column (computed
+                // once); an empty page reads it on its own.
                 let cols = format!("{LIST_COLUMNS}, num_tasks, num_templates");
-                let found = bind_args(
-                    sqlx::query(&format!(
-                        "SELECT t.project_total, p.*, {group_ids} AS group_ids \
-                         FROM (SELECT {PROJECT_SOURCES} AS project_total) t LEFT JOIN ({}) p ON TRUE",
-                        page_sql(&cols)
-                    )),
-                    &w.args,
-                )
-                .fetch_all(&self.pool)
-                .await?;
-                let total = found.first().map(|r| i(r, "project_total")).transpose()?.unwrap_or(0);
+                let sql = format!(
+                    "SELECT p.*, {group_ids} AS group_ids, {PROJECT_SOURCES} AS project_total FROM ({}) p",
+                    page_sql(&cols)
+                );
+                let found = match &self.list_reads {
+                    Some(reads) => bind_args(sqlx::query(&sql), &w.args).fetch_all(reads).await?,
+                    None => return Err(StoreError::Corrupt("PostgreSQL store without its list pool".into())),
+                };
+                let total = match found.first() {
+                    Some(r) => i(r, "project_total")?,
+                    None => self.count_sources(project_id).await?,
+                };
                 let mut rows = Vec::with_capacity(found.len());
-                for r in found.iter().filter(|r| matches!(opt_s(r, "id"), Ok(Some(_)))) {
+                for r in &found {
                     let item = SourceListItem {
                         source: source(r)?,
                         groups: Vec::new(),
                         num_tasks: i(r, "num_tasks")?,
                         num_templates: i(r, "num_templates")?,
                     };
-                    rows.push((item, string_list(r, "group_ids")?));
+                    let group_ids = match opt_s(r, "group_ids")? {
+                        Some(text) => {
+                            serde_json::from_str(&text).map_err(|e| StoreError::Corrupt(format!("group_ids: {e}")))?
+                        }
+                        None => Vec::new(),
+                    };
+                    rows.push((item, group_ids));
                 }
                 (total, rows)
             }

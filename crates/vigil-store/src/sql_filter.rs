@@ -1,9 +1,8 @@
 //! Queries built from fixed SQL fragments with every value a bind parameter: the list filters
 //! collect their values as [`Arg`]s in placeholder order and bind them with [`bind_args`].
 
-use sqlx::any::AnyArguments;
 use sqlx::query::Query;
-use sqlx::Any;
+use sqlx::{Database, Encode, Type};
 
 use crate::Backend;
 
@@ -14,8 +13,15 @@ pub(crate) enum Arg {
     I(i64),
 }
 
-/// Binds `args` in order (`$1`, `$2`, …).
-pub(crate) fn bind_args<'q>(mut q: Query<'q, Any, AnyArguments<'q>>, args: &[Arg]) -> Query<'q, Any, AnyArguments<'q>> {
+/// Binds `args` in order (`$1`, `$2`, …), on an `Any` or a native query.
+pub(crate) fn bind_args<'q, DB: Database>(
+    mut q: Query<'q, DB, <DB as Database>::Arguments<'q>>,
+    args: &[Arg],
+) -> Query<'q, DB, <DB as Database>::Arguments<'q>>
+where
+    String: Encode<'q, DB> + Type<DB>,
+    i64: Encode<'q, DB> + Type<DB>,
+{
     for a in args {
         q = match a {
             Arg::S(v) => q.bind(v.clone()),

@@ -2,11 +2,10 @@
 
 use std::collections::HashMap;
 
-use sqlx::any::AnyRow;
 use sqlx::Row;
 use vigil_core::FieldError;
 
-use crate::rows::{i, opt_s, s, string_list, to_json_list};
+use crate::rows::{i, opt_s, s, string_list, to_json_list, ReadRow};
 use crate::video_groups::GroupRecord;
 use crate::{now_ms, Store, StoreError};
 
@@ -109,7 +108,7 @@ pub(crate) const LIST_COLUMNS: &str =
     "id, project_id, name, access_type, source_type, type_config, password_sealed, latitude, \
      longitude, tags, status, stream_path, '' AS image, quality, scene_recommend, create_at, modify_at";
 
-pub(crate) fn source(r: &AnyRow) -> Result<SourceRecord, StoreError> {
+pub(crate) fn source(r: &impl ReadRow) -> Result<SourceRecord, StoreError> {
     Ok(SourceRecord {
         id: s(r, "id")?,
         project_id: s(r, "project_id")?,

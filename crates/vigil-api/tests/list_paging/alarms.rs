@@ -220,9 +220,12 @@ fn filters() -> Vec<Filter> {
 }
 
 /// Time ranges (`start_time`, `end_time`, inclusive; `None`: open).
-const RANGES: [(Option<i64>, Option<i64>); 9] = [
+const RANGES: [(Option<i64>, Option<i64>); 11] = [
     // Several hours, partial hours at both ends.
     (Some(T0 + 1799), Some(T0 + 5 * H + 1)),
+    // Partial hours with whole and partial minutes at both ends.
+    (Some(T0 + 61), Some(T0 + 4 * H + 1000)),
+    (Some(T0 + 1798), Some(T0 + 3 * H + 59)),
     // Whole hours only (aligned ends).
     (Some(T0 + H), Some(T0 + 5 * H - 1)),
     // One whole hour.
@@ -388,6 +391,10 @@ async fn assert_exact(s: &TestServer, step: &str) {
         }
         add("event", r.get::<i64, _>(3).to_string());
         add("review", r.get(4));
+        // Per-minute counters of every alarm, keyed like the hourly ones.
+        *hourly
+            .entry((p.clone(), "minute".into(), String::new(), time.div_euclid(60)))
+            .or_default() += 1;
         if p == s.a.project_id {
             alarms_of_a.push(Stored {
                 id: String::new(),
@@ -566,7 +573,7 @@ async fn totals_stay_exact(b: Backend) {
 }
 
 /// A database at version 9 holding alarms (pictures in the row, no counters) upgrades: migration
-/// 0010 moves the pictures out and counts every project's alarms.
+/// 0010 moves the pictures out and counts every project's alarms per hour, 0012 per minute.
 async fn migration_upgrades(b: Backend) {
     let s = TestServer::start(b).await;
     seed(&s, 40).await;
@@ -588,11 +595,11 @@ async fn migration_upgrades(b: Backend) {
         "CREATE INDEX alarms_project_source ON alarms (project_id, video_source_id, alarm_time)",
         "CREATE INDEX alarms_project_event ON alarms (project_id, event_type, alarm_time)",
         "CREATE INDEX alarms_project_review ON alarms (project_id, review_state, created_at)",
-        "DELETE FROM vigil_migrations WHERE version = 10",
+        "DELETE FROM vigil_migrations WHERE version IN (10, 12)",
     ] {
         sqlx::query(sql).execute(pool).await.unwrap();
     }
-    assert_eq!(s.store.migrate().await.unwrap(), 1);
+    assert_eq!(s.store.migrate().await.unwrap(), 2);
     let left: i64 = sqlx::query("SELECT COUNT(*) FROM alarms WHERE image_base64 IS NOT NULL")
         .fetch_one(pool)
         .await
