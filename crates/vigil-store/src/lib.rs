@@ -83,10 +83,10 @@ pub struct StoreOptions {
 /// SQLite in WAL mode runs readers in parallel with the one writer: a few connections keep both
 /// cores busy with reads while a write waits its turn (busy timeout below).
 pub const DEFAULT_SQLITE_CONNECTIONS: u32 = 8;
-/// Per pool; a PostgreSQL store keeps two (every statement, and the source and alarm pages), so a
-/// process opens up to twice this. Every API server and worker keeps its own, so their sum must
-/// stay under the server's `max_connections` (100 by default), with a few left for administration. A request
-/// holds a connection only while its statement runs, so 8 serve 200 concurrent clients; more
+/// Per pool; a PostgreSQL store keeps two (every statement, and the source and alarm pages), so
+/// a process opens up to twice this. Every API server and worker keeps its own, so their sum must
+/// stay under the server's `max_connections` (100 by default), with a few left for
+/// administration. A request holds a connection only while its statement runs, so 8 serve 200 concurrent clients; more
 /// backends than that on a small server only lengthen the tail (p99 of a source page at 50
 /// clients on 2 cores: 23 ms with 8, 28 ms with 16).
 pub const DEFAULT_POSTGRES_CONNECTIONS: u32 = 8;
@@ -128,12 +128,8 @@ impl Store {
             Backend::Sqlite if !url.contains('?') => format!("{url}?mode=rwc"),
             _ => url.to_string(),
         };
-        let mut opts: AnyConnectOptions = url.parse().map_err(|_| StoreError::BadUrl(redact(&url)))?;
-        opts = if options.slow_query.is_zero() {
-            opts.log_slow_statements(log::LevelFilter::Off, Duration::MAX)
-        } else {
-            opts.log_slow_statements(log::LevelFilter::Warn, options.slow_query)
-        };
+        let opts: AnyConnectOptions = url.parse().map_err(|_| StoreError::BadUrl(redact(&url)))?;
+        let opts = log_slow(opts, options.slow_query);
         let max_connections = options.max_connections.unwrap_or(match backend {
             Backend::Sqlite => DEFAULT_SQLITE_CONNECTIONS,
             Backend::Postgres => DEFAULT_POSTGRES_CONNECTIONS,
@@ -159,12 +155,8 @@ impl Store {
         let list_reads = match backend {
             Backend::Sqlite => None,
             Backend::Postgres => {
-                let mut opts: PgConnectOptions = url.parse().map_err(|_| StoreError::BadUrl(redact(&url)))?;
-                opts = if options.slow_query.is_zero() {
-                    opts.log_slow_statements(log::LevelFilter::Off, Duration::MAX)
-                } else {
-                    opts.log_slow_statements(log::LevelFilter::Warn, options.slow_query)
-                };
+                let opts: PgConnectOptions = url.parse().map_err(|_| StoreError::BadUrl(redact(&url)))?;
+                let opts = log_slow(opts, options.slow_query);
                 Some(
                     PgPoolOptions::new()
                         .max_connections(max_connections.max(1))
@@ -200,6 +192,15 @@ impl Store {
         if let Some(reads) = &self.list_reads {
             reads.close().await;
         }
+    }
+}
+
+/// Statements slower than `threshold` logged at WARN; `Duration::ZERO` turns the log off.
+fn log_slow<O: ConnectOptions>(opts: O, threshold: Duration) -> O {
+    if threshold.is_zero() {
+        opts.log_slow_statements(log::LevelFilter::Off, Duration::MAX)
+    } else {
+        opts.log_slow_statements(log::LevelFilter::Warn, threshold)
     }
 }
 
