@@ -148,7 +148,9 @@ impl Analyzer for RetrogradeAnalyzer {
             let n = self.lanes.len();
             let st = self.state.entry(id).or_default();
             st.furthest.resize(n, None);
-            let furthest = st.furthest[k].map_or(s, |f| f.max(s));
+            // A new track also counts the position it started at, one analysed frame earlier.
+            let started = v.started_at.map(|p| self.lanes[k].along(p));
+            let furthest = st.furthest[k].into_iter().chain(started).fold(s, f32::max);
             st.furthest[k] = Some(furthest);
             if !st.alarmed && furthest - s >= min {
                 st.alarmed = true;

@@ -19,18 +19,19 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{json, Value};
 use vigil_vision::detect::coco;
-use vigil_vision::{BBox, Detection, Point};
+use vigil_vision::{BBox, Detection, Point, TrackerConfig};
 
 use crate::analyzer::{DetectorModel, FrameInput, Needs, Perception};
 use crate::common::{anchor, bbox_json, clip, detection_id, sane, RateTracker};
 pub(crate) use crate::intrusion::VEHICLE_CLASSES;
 
-/// Tracking rate of the vehicle analyzers (analysed frames per second). Vehicles cross a view in
-/// 2–3 s; measured on the car-park clip (tools/labels/vehicle_detection.md), the one car the
-/// detector sees there is found on every line and area at 10 and 12.5 fps, and on 1 of 3 at 5 fps
-/// (its track starts later, after it has passed the line), and a 1 s speed window holds 10
-/// positions instead of 5.
-pub const VEHICLE_FPS: f64 = 10.0;
+/// Tracking rate of the vehicle analyzers (analysed frames per second), the rate of the people
+/// analyzers, so that a camera with both runs the detector once per analysed frame. Vehicles
+/// cross a view in 2–3 s; on the car-park clip (tools/labels/vehicle_detection.md) the one car
+/// the detector sees there is found on every line and area at 5, 10 and 12.5 fps, because a track
+/// starts at its first detection, one analysed frame before it is confirmed
+/// ([`VehicleTrack::started_at`]); without that, 5 fps found it on 1 of 3.
+pub const VEHICLE_FPS: f64 = 5.0;
 
 /// Seconds of positions kept per track (the longest window any vehicle analyzer looks back).
 pub const HISTORY_S: f64 = 3.0;
@@ -38,8 +39,9 @@ pub const HISTORY_S: f64 = 3.0;
 /// Two vehicle boxes of different classes overlapping this much are one vehicle.
 const SAME_VEHICLE_IOU: f32 = 0.6;
 
-/// Positions a track needs before its `direction` is known (the first one has no movement).
-pub const DIRECTION_SAMPLES: usize = 3;
+/// Seconds of positions a track needs before its `direction` is known (the first position has
+/// no movement): two analysed frames at 5 fps, three at 10.
+pub const DIRECTION_SPAN_S: f64 = 0.2;
 
 /// A box edge within this many pixels of the frame border is cut by the border.
 const BORDER_PX: f32 = 2.0;
@@ -88,6 +90,10 @@ pub(crate) struct VehicleTrack {
     votes: [f32; 4],
     /// Positions of the last [`HISTORY_S`] seconds, oldest first.
     pub history: VecDeque<Sample>,
+    /// In the frame the track is first reported only: the anchor of the detection that started
+    /// it one analysed frame earlier (also the first `history` sample). Line counters take it
+    /// first, so that a crossing between those two frames counts (0.2 s at 5 fps).
+    pub started_at: Option<Point>,
 }
 
 impl VehicleTrack {
@@ -107,9 +113,12 @@ impl VehicleTrack {
         anchor(&self.bbox)
     }
 
-    /// True once it has [`DIRECTION_SAMPLES`] positions (its `direction` means something).
+    /// True once its positions span [`DIRECTION_SPAN_S`] (its `direction` means something).
     pub fn settled(&self) -> bool {
-        self.history.len() >= DIRECTION_SAMPLES
+        match (self.history.front(), self.history.back()) {
+            (Some(a), Some(b)) => b.time - a.time >= DIRECTION_SPAN_S - 1e-6,
+            _ => false,
+        }
     }
 
     /// Direction of its movement over the kept history (0 when it has not moved).
@@ -136,13 +145,19 @@ impl VehicleTrack {
 pub(crate) struct VehicleTracker {
     tracker: RateTracker,
     tracks: BTreeMap<u64, VehicleTrack>,
+    /// Time of the previous analysed frame (when a track reported now was started).
+    prev_time: Option<f64>,
 }
 
 impl VehicleTracker {
     pub fn new() -> Self {
         Self {
-            tracker: RateTracker::new(),
+            tracker: RateTracker::tuned(|c| TrackerConfig {
+                new_track_threshold: 0.5,
+                ..c
+            }),
             tracks: BTreeMap::new(),
+            prev_time: None,
         }
     }
 
@@ -170,22 +185,39 @@ impl VehicleTracker {
                 .find(|d| d.bbox == t.det_bbox)
                 .map_or(coco::CAR, |d| d.class_id);
             let b = clip(&t.det_bbox, size);
-            let entry = self.tracks.entry(t.id).or_insert_with(|| VehicleTrack {
-                id: t.id,
-                bbox: b,
-                votes: [0.0; 4],
-                history: VecDeque::new(),
+            let (w, h) = (size.0 as f32, size.1 as f32);
+            let whole = |b: &BBox| b.y2 < h - BORDER_PX && b.x1 > BORDER_PX && b.x2 < w - BORDER_PX;
+            let prev_time = self.prev_time;
+            let mut started_at = None;
+            let entry = self.tracks.entry(t.id).or_insert_with(|| {
+                let mut history = VecDeque::new();
+                // Confirmed on its second frame: the first one is the previous analysed frame.
+                if let Some(time) = prev_time.filter(|_| t.start_frame + 1 == t.last_frame) {
+                    let first = clip(&t.first_det_bbox, size);
+                    started_at = Some(anchor(&first));
+                    history.push_back(Sample {
+                        time,
+                        anchor: anchor(&first),
+                        whole: whole(&first),
+                    });
+                }
+                VehicleTrack {
+                    id: t.id,
+                    bbox: b,
+                    votes: [0.0; 4],
+                    history,
+                    started_at: None,
+                }
             });
+            entry.started_at = started_at;
             entry.bbox = b;
             if let Some(k) = VEHICLE_CLASSES.iter().position(|c| *c == class_id) {
                 entry.votes[k] += t.score.clamp(0.0, 1.0);
             }
-            let (w, h) = (size.0 as f32, size.1 as f32);
-            let whole = b.y2 < h - BORDER_PX && b.x1 > BORDER_PX && b.x2 < w - BORDER_PX;
             entry.history.push_back(Sample {
                 time: frame.time,
                 anchor: anchor(&b),
-                whole,
+                whole: whole(&b),
             });
             // Also drops positions of a non-finite time (the newest one stays).
             let stale = |s: &Sample| s.time.is_nan() || frame.time.is_nan() || frame.time - s.time > HISTORY_S;
@@ -195,6 +227,7 @@ impl VehicleTracker {
             ids.push(t.id);
         }
         ids.sort_unstable();
+        self.prev_time = Some(frame.time);
         (ids, removed)
     }
 

@@ -120,6 +120,9 @@ impl Analyzer for VehicleDetectionAnalyzer {
             let a = v.anchor();
             let direction = v.direction();
             for (k, counter) in self.lines.iter_mut().enumerate() {
+                if let Some(first) = v.started_at {
+                    counter.update(id, first);
+                }
                 if counter.update(id, a).is_none() || self.line_done.contains(&(id, k)) {
                     continue;
                 }

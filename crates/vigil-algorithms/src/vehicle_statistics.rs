@@ -137,6 +137,9 @@ impl Analyzer for VehicleStatisticsAnalyzer {
             let Some(v) = self.tracks.get(id) else { continue };
             let a = v.anchor();
             for (k, counter) in self.lines.iter_mut().enumerate() {
+                if let Some(first) = v.started_at {
+                    counter.update(id, first);
+                }
                 if counter.update(id, a).is_some() && self.done.insert((id, k)) {
                     self.counts[k].push(v.bbox);
                 }

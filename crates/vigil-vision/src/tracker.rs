@@ -94,6 +94,10 @@ pub struct Track {
     pub bbox: BBox,
     /// Box of the detection matched in the latest frame (equal to the last one while lost).
     pub det_bbox: BBox,
+    /// Box of the detection that started the track, in frame `start_frame`: a track is reported
+    /// from its second frame on, and at a low analysed rate the first position matters (a car
+    /// may cross a line between the two).
+    pub first_det_bbox: BBox,
     pub score: f32,
     pub state: TrackState,
     /// Frames in which the track was matched.
@@ -199,6 +203,7 @@ struct STrack {
     class_id: u32,
     kf: Kalman,
     det_bbox: BBox,
+    first_det_bbox: BBox,
     score: f32,
     state: TrackState,
     hits: u32,
@@ -213,6 +218,7 @@ impl STrack {
             class_id: self.class_id,
             bbox: self.kf.bbox(),
             det_bbox: self.det_bbox,
+            first_det_bbox: self.first_det_bbox,
             score: self.score,
             state: self.state,
             hits: self.hits,
@@ -362,6 +368,7 @@ impl ByteTracker {
                 class_id: d.class_id,
                 kf: Kalman::new(&d.bbox),
                 det_bbox: d.bbox,
+                first_det_bbox: d.bbox,
                 score: d.score,
                 state: TrackState::Tentative,
                 hits: 1,
