@@ -94,6 +94,8 @@ pub const DEFAULT_POSTGRES_CONNECTIONS: u32 = 8;
 /// (sqlx pings by default on every acquire, a round trip per statement), since the pool also
 /// pings it when it comes back.
 const PING_WHEN_IDLE: Duration = Duration::from_secs(5);
+/// `application_name` of the PostgreSQL connections of the page reads.
+pub const LIST_READS_NAME: &str = "vigil page reads";
 /// Default slow-statement threshold of the log.
 pub const DEFAULT_SLOW_QUERY: Duration = Duration::from_millis(200);
 /// How long a SQLite statement waits for the write lock before failing with "database is locked".
@@ -157,6 +159,11 @@ impl Store {
             Backend::Postgres => {
                 let opts: PgConnectOptions = url.parse().map_err(|_| StoreError::BadUrl(redact(&url)))?;
                 let opts = log_slow(opts, options.slow_query);
+                // Named in `pg_stat_activity`, unless the URL names its connections.
+                let opts = match opts.get_application_name() {
+                    Some(_) => opts,
+                    None => opts.application_name(LIST_READS_NAME),
+                };
                 Some(
                     PgPoolOptions::new()
                         .max_connections(max_connections.max(1))

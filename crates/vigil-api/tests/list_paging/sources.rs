@@ -702,3 +702,41 @@ async fn source_counters(b: Backend) {
 }
 
 crate::both_backends!(sources_paging, groups_paging, source_counters);
+
+/// PostgreSQL's page reads run on their own pool. A read connection the server dropped (a
+/// restart) fails at most the statement that next uses it, is closed, and the page after is
+/// served: whether the drop came right after its last use or after 5 s idle (when it is pinged
+/// before use).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_read_connections_are_replaced() {
+    let s = TestServer::start(Backend::Postgres).await;
+    let (st, _) = s.post("/v2/{p}/source", url_source("cam-1")).await;
+    assert!(st.is_success());
+    let page = "/v2/{p}/source/sources?is_paged=true&page_size=50&page_num=1";
+    let served = || async {
+        let (st, v) = s.get(page).await;
+        assert!(st.is_success(), "{v}");
+        assert_eq!(str_list(&v, "video_source_list", "video_source_name"), vec!["cam-1"]);
+    };
+    let reads = "FROM pg_stat_activity WHERE datname = current_database() \
+                 AND application_name = 'vigil page reads'";
+    for _ in 0..3 {
+        served().await;
+    }
+    let open: i64 = sqlx::query(&format!("SELECT COUNT(*) {reads}"))
+        .fetch_one(s.store.pool())
+        .await
+        .unwrap()
+        .get(0);
+    assert!(open >= 1, "the pages ran on the read connections");
+    let kill = format!("SELECT pg_terminate_backend(pid) {reads}");
+    for idle_ms in [0, 5_500] {
+        sql(&s, &kill).await;
+        tokio::time::sleep(std::time::Duration::from_millis(idle_ms)).await;
+        let _may_fail = s.get(page).await;
+        for _ in 0..3 {
+            served().await;
+        }
+    }
+    s.finish().await;
+}
