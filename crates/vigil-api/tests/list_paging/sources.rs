@@ -731,9 +731,19 @@ async fn dropped_read_connections_are_replaced() {
     assert!(open >= 1, "the pages ran on the read connections");
     let kill = format!("SELECT pg_terminate_backend(pid) {reads}");
     for idle_ms in [0, 5_500] {
-        sql(&s, &kill).await;
+        // A page may run its statements on several read connections; each dead one may fail
+        // one request, and no more.
+        let killed = sqlx::query(&kill).fetch_all(s.store.pool()).await.unwrap().len();
+        assert!(killed >= 1);
         tokio::time::sleep(std::time::Duration::from_millis(idle_ms)).await;
-        let _may_fail = s.get(page).await;
+        let mut failed = 0;
+        while !s.get(page).await.0.is_success() {
+            failed += 1;
+            assert!(
+                failed <= killed,
+                "{failed} pages failed after {killed} connections were dropped"
+            );
+        }
         for _ in 0..3 {
             served().await;
         }
