@@ -805,4 +805,58 @@ async fn groups(b: Backend) {
     s.finish().await;
 }
 
-both_backends!(source_crud, source_errors, source_list_filters, groups);
+/// Parallel creates stop exactly at the quota: far from it they bump different counter slots
+/// (PostgreSQL), near it they count holding every slot.
+async fn parallel_creates_keep_the_quota(b: Backend) {
+    let cfg = vigil_api::ApiConfig {
+        source_quota: 40,
+        ..Default::default()
+    };
+    let s = TestServer::start_with(b, cfg).await;
+    let wave = |from: usize, n: usize| {
+        futures_util::future::join_all((from..from + n).map(|k| {
+            let s = &s;
+            async move { s.post("/v2/{p}/source", url_source(&format!("cam-{k}"))).await }
+        }))
+    };
+    let refused = |answers: &[(reqwest::StatusCode, Value)]| {
+        for (st, v) in answers.iter().filter(|(st, _)| !st.is_success()) {
+            assert_eq!(
+                (st.as_u16(), v["error_code"].as_str()),
+                (400, Some("VIAS.0010047")),
+                "{v}"
+            );
+        }
+        answers.iter().filter(|(st, _)| !st.is_success()).count()
+    };
+    let total = || async {
+        let (_, v) = s
+            .get("/v2/{p}/source/sources?is_paged=true&page_size=5&page_num=1")
+            .await;
+        v["total_number"].as_i64().expect("total_number")
+    };
+    let first = wave(0, 60).await;
+    assert_eq!(refused(&first), 20);
+    assert_eq!(total().await, 40);
+    let made: Vec<String> = first
+        .iter()
+        .filter(|(st, _)| st.is_success())
+        .map(|(_, v)| v["video_source_id"].as_str().unwrap().to_string())
+        .collect();
+    for id in &made[..5] {
+        let (st, v) = s.delete(&format!("/v2/{{p}}/source/{id}")).await;
+        assert!(st.is_success(), "{v}");
+    }
+    assert_eq!(total().await, 35);
+    assert_eq!(refused(&wave(100, 12).await), 7);
+    assert_eq!(total().await, 40);
+    s.finish().await;
+}
+
+both_backends!(
+    source_crud,
+    source_errors,
+    source_list_filters,
+    groups,
+    parallel_creates_keep_the_quota
+);

@@ -17,6 +17,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../migrations/0010_alarm_volume.sql")),
     (11, include_str!("../migrations/0011_auth_changes.sql")),
     (12, include_str!("../migrations/0012_alarm_minutes.sql")),
+    (13, include_str!("../migrations/0013_source_count_slots.sql")),
 ];
 
 /// Arbitrary constant naming Vigil's advisory lock on PostgreSQL.

@@ -2,12 +2,13 @@
 
 use std::collections::HashMap;
 
+use rand::Rng;
 use sqlx::Row;
 use vigil_core::FieldError;
 
 use crate::rows::{i, opt_s, s, string_list, to_json_list, ReadRow};
 use crate::video_groups::GroupRecord;
-use crate::{now_ms, Store, StoreError};
+use crate::{now_ms, Backend, Store, StoreError};
 
 #[derive(Debug, Clone)]
 pub struct NewSource {
@@ -90,8 +91,16 @@ pub struct SourceHealth {
     pub scene_recommend: Option<Vec<String>>,
 }
 
-/// A scalar subquery: the project's (`$1`) sources, from the counter the creates and deletes keep.
-pub(crate) const PROJECT_SOURCES: &str = "COALESCE((SELECT n FROM project_source_counts WHERE project_id = $1), 0)";
+/// A scalar subquery: the project's (`$1`) sources, from the counter slots the creates and
+/// deletes keep.
+pub(crate) const PROJECT_SOURCES: &str =
+    "COALESCE((SELECT CAST(SUM(n) AS BIGINT) FROM project_source_counts WHERE project_id = $1), 0)";
+
+/// Rows a project's source counter is split into on PostgreSQL. Each create bumps one slot at
+/// random and its row lock is held until the commit (which waits for the WAL flush); with one
+/// row, a project's creates queued on that lock one flush at a time. SQLite has one writer
+/// anyway, so there it is one row.
+const PG_COUNT_SLOTS: i64 = 16;
 
 /// The columns of an insert; `image` is always '' (snapshots live in `source_snapshots`).
 const SOURCE_COLUMNS: &str = "id, project_id, name, access_type, source_type, type_config, password_sealed, latitude, \
@@ -172,9 +181,14 @@ impl Store {
         Ok(())
     }
 
-    /// Inserts a source and its memberships; enforces the per-project quota (atomically: the
-    /// counter row is bumped only below the quota, and the bump holds that row until commit) and
-    /// unique names.
+    /// Inserts a source and its memberships; enforces the per-project quota exactly and unique
+    /// names.
+    ///
+    /// The quota without a project-wide lock: the create bumps one counter slot and then reads
+    /// the sum. Every create still in flight holds a different slot, so at most `slots - 1` of
+    /// them are not in that sum: while `sum + slots - 1 <= quota` no interleaving can pass the
+    /// quota. Nearer to it, the create starts again holding every slot, which waits for the
+    /// creates in flight and keeps new ones out, and counts exactly.
     pub async fn create_source(&self, new: NewSource, quota: i64) -> Result<String, StoreError> {
         if self.name_taken("video_sources", &new.project_id, &new.name, "").await? {
             return Err(StoreError::DuplicateName("video source"));
@@ -190,52 +204,58 @@ impl Store {
         if quota < 1 {
             return Err(quota_error);
         }
+        let slots = self.count_slots();
         let mut tx = self.pool.begin().await?;
-        sqlx::query(&format!(
-            "INSERT INTO video_sources ({SOURCE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,2,$11,'','[]','[]',$12,$12)"
-        ))
-        .bind(&id)
-        .bind(&new.project_id)
-        .bind(&new.name)
-        .bind(&new.access_type)
-        .bind(&new.source_type)
-        .bind(&new.type_config)
-        .bind(new.password_sealed.clone())
-        .bind(&new.latitude)
-        .bind(&new.longitude)
-        .bind(to_json_list(&new.tags))
-        .bind(&new.stream_path)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(dup_name)?;
-        let mut seen = Vec::new();
-        for gid in &new.group_ids {
-            if seen.contains(gid) {
-                continue;
-            }
-            seen.push(gid.clone());
-            sqlx::query("INSERT INTO video_group_members (group_id, source_id) VALUES ($1, $2)")
-                .bind(gid)
-                .bind(&id)
-                .execute(&mut *tx)
-                .await?;
+        insert_source(&mut tx, &id, &new, now).await?;
+        // The counter last: its slot's row lock is held until the commit, so the inserts above
+        // run outside it.
+        let slot = rand::thread_rng().gen_range(0..slots);
+        add_to_project_count(&mut tx, &new.project_id, slot, 1).await?;
+        let total: i64 = sqlx::query(&format!("SELECT {PROJECT_SOURCES}"))
+            .bind(&new.project_id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get(0)?;
+        if total + slots - 1 <= quota {
+            tx.commit().await?;
+            return Ok(id);
         }
-        // The counter last: its row lock serialises the project's creates on PostgreSQL until
-        // the commit, so the inserts above run outside it.
-        let bumped = sqlx::query(
-            "INSERT INTO project_source_counts (project_id, n) VALUES ($1, 1) ON CONFLICT (project_id) \
-             DO UPDATE SET n = project_source_counts.n + 1 WHERE project_source_counts.n < $2",
-        )
-        .bind(&new.project_id)
-        .bind(quota)
-        .execute(&mut *tx)
-        .await?;
-        if bumped.rows_affected() == 0 {
+        tx.rollback().await?;
+        if slots == 1 {
             return Err(quota_error);
         }
+        // Near the quota (PostgreSQL): every slot row exists and is held before counting.
+        let mut tx = self.pool.begin().await?;
+        let rows = (0..slots)
+            .map(|s| format!("($1, {s}, 0)"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        sqlx::query(&format!(
+            "INSERT INTO project_source_counts (project_id, slot, n) VALUES {rows} ON CONFLICT DO NOTHING"
+        ))
+        .bind(&new.project_id)
+        .execute(&mut *tx)
+        .await?;
+        let held = sqlx::query("SELECT n FROM project_source_counts WHERE project_id = $1 ORDER BY slot FOR UPDATE")
+            .bind(&new.project_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let total = held.iter().map(|r| r.try_get::<i64, _>(0)).sum::<Result<i64, _>>()?;
+        if total >= quota {
+            return Err(quota_error);
+        }
+        insert_source(&mut tx, &id, &new, now).await?;
+        add_to_project_count(&mut tx, &new.project_id, 0, 1).await?;
         tx.commit().await?;
         Ok(id)
+    }
+
+    /// Counter slots of a project's sources (see [`PG_COUNT_SLOTS`]).
+    fn count_slots(&self) -> i64 {
+        match self.backend {
+            Backend::Postgres => PG_COUNT_SLOTS,
+            Backend::Sqlite => 1,
+        }
     }
 
     /// One source with its snapshot, groups, task count and templates.
@@ -361,11 +381,8 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        sqlx::query("UPDATE project_source_counts SET n = n - $1 WHERE project_id = $2")
-            .bind(gone as i64)
-            .bind(project_id)
-            .execute(&mut *tx)
-            .await?;
+        let slot = rand::thread_rng().gen_range(0..self.count_slots());
+        add_to_project_count(&mut tx, project_id, slot, -(gone as i64)).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -440,5 +457,64 @@ pub(crate) async fn add_to_counter(
         SourceCounter::Templates => "UPDATE video_sources SET num_templates = num_templates + $1 WHERE id = $2",
     };
     sqlx::query(sql).bind(delta).bind(id).execute(&mut **tx).await?;
+    Ok(())
+}
+
+/// The source's row and its group memberships, in the create's transaction.
+async fn insert_source(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    id: &str,
+    new: &NewSource,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+            "INSERT INTO video_sources ({SOURCE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,2,$11,'','[]','[]',$12,$12)"
+        ))
+        .bind(id)
+        .bind(&new.project_id)
+        .bind(&new.name)
+        .bind(&new.access_type)
+        .bind(&new.source_type)
+        .bind(&new.type_config)
+        .bind(new.password_sealed.clone())
+        .bind(&new.latitude)
+        .bind(&new.longitude)
+        .bind(to_json_list(&new.tags))
+        .bind(&new.stream_path)
+        .bind(now)
+        .execute(&mut **tx)
+        .await
+        .map_err(dup_name)?;
+    let mut seen = Vec::new();
+    for gid in &new.group_ids {
+        if seen.contains(gid) {
+            continue;
+        }
+        seen.push(gid.clone());
+        sqlx::query("INSERT INTO video_group_members (group_id, source_id) VALUES ($1, $2)")
+            .bind(gid)
+            .bind(id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Adds `delta` to one counter slot of the project's sources (the row is made on first use).
+async fn add_to_project_count(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    project_id: &str,
+    slot: i64,
+    delta: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO project_source_counts (project_id, slot, n) VALUES ($1, $2, $3) \
+         ON CONFLICT (project_id, slot) DO UPDATE SET n = project_source_counts.n + $3",
+    )
+    .bind(project_id)
+    .bind(slot)
+    .bind(delta)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }

@@ -701,7 +701,44 @@ async fn source_counters(b: Backend) {
     s.finish().await;
 }
 
-crate::both_backends!(sources_paging, groups_paging, source_counters);
+/// A database at version 12 (one source counter row per project) upgrades: migration 0013 makes
+/// that row slot 0, and creates and deletes go on from the same total.
+async fn source_count_migration(b: Backend) {
+    let s = TestServer::start(b).await;
+    for k in 0..7 {
+        let (st, v) = s.post("/v2/{p}/source", url_source(&format!("cam-{k}"))).await;
+        assert!(st.is_success(), "{v}");
+    }
+    for q in [
+        "DROP TABLE project_source_counts",
+        "CREATE TABLE project_source_counts (project_id TEXT PRIMARY KEY, n BIGINT NOT NULL)",
+        "INSERT INTO project_source_counts (project_id, n) \
+         SELECT project_id, COUNT(*) FROM video_sources GROUP BY project_id",
+        "DELETE FROM vigil_migrations WHERE version = 13",
+    ] {
+        sql(&s, q).await;
+    }
+    assert_eq!(s.store.migrate().await.unwrap(), 1);
+    let total = || async {
+        let (_, v) = s
+            .get("/v2/{p}/source/sources?is_paged=true&page_size=5&page_num=1")
+            .await;
+        v["total_number"].as_i64().expect("total_number")
+    };
+    assert_eq!(total().await, 7);
+    let (st, v) = s.post("/v2/{p}/source", url_source("cam-7")).await;
+    assert!(st.is_success(), "{v}");
+    let (st, v) = s
+        .delete(&format!("/v2/{{p}}/source/{}", v["video_source_id"].as_str().unwrap()))
+        .await;
+    assert!(st.is_success(), "{v}");
+    let (st, v) = s.post("/v2/{p}/source", url_source("cam-8")).await;
+    assert!(st.is_success(), "{v}");
+    assert_eq!(total().await, 8);
+    s.finish().await;
+}
+
+crate::both_backends!(sources_paging, groups_paging, source_counters, source_count_migration);
 
 /// PostgreSQL's page reads run on their own pool. A read connection the server dropped (a
 /// restart) fails at most the statement that next uses it, is closed, and the page after is
