@@ -848,7 +848,19 @@ async fn parallel_creates_keep_the_quota(b: Backend) {
         assert!(st.is_success(), "{v}");
     }
     assert_eq!(total().await, 35);
-    assert_eq!(refused(&wave(100, 12).await), 7);
+    // Near the quota, parallel creates of one name: one is made, the others are duplicates.
+    let same = futures_util::future::join_all((0..6).map(|_| s.post("/v2/{p}/source", url_source("same")))).await;
+    let codes: Vec<_> = same
+        .iter()
+        .map(|(st, v)| (st.as_u16(), v["error_code"].clone()))
+        .collect();
+    assert_eq!(codes.iter().filter(|(st, _)| *st == 200).count(), 1, "{codes:?}");
+    assert_eq!(
+        codes.iter().filter(|(_, c)| c == "VIAS.00010010").count(),
+        5,
+        "{codes:?}"
+    );
+    assert_eq!(refused(&wave(100, 12).await), 8);
     assert_eq!(total().await, 40);
     s.finish().await;
 }

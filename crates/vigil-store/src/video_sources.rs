@@ -224,8 +224,11 @@ impl Store {
         if slots == 1 {
             return Err(quota_error);
         }
-        // Near the quota (PostgreSQL): every slot row exists and is held before counting.
+        // Near the quota (PostgreSQL): every slot row exists and is held before counting. The
+        // source row goes first, as above: a create of the same name waits on it before this
+        // one holds any slot, never while holding one (that would deadlock).
         let mut tx = self.pool.begin().await?;
+        insert_source(&mut tx, &id, &new, now).await?;
         let rows = (0..slots)
             .map(|s| format!("($1, {s}, 0)"))
             .collect::<Vec<_>>()
@@ -244,7 +247,6 @@ impl Store {
         if total >= quota {
             return Err(quota_error);
         }
-        insert_source(&mut tx, &id, &new, now).await?;
         add_to_project_count(&mut tx, &new.project_id, 0, 1).await?;
         tx.commit().await?;
         Ok(id)
