@@ -862,6 +862,11 @@ async fn parallel_creates_keep_the_quota(b: Backend) {
     );
     assert_eq!(refused(&wave(100, 12).await), 8);
     assert_eq!(total().await, 40);
+    // The rows themselves, not only the counter.
+    let (_, v) = s
+        .get("/v2/{p}/source/sources?is_paged=true&page_size=50&page_num=1")
+        .await;
+    assert_eq!(v["video_source_list"].as_array().map(Vec::len), Some(40));
     s.finish().await;
 }
 

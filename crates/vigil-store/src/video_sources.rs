@@ -383,8 +383,10 @@ impl Store {
             .execute(&mut *tx)
             .await?
             .rows_affected();
-        let slot = rand::thread_rng().gen_range(0..self.count_slots());
-        add_to_project_count(&mut tx, project_id, slot, -(gone as i64)).await?;
+        if gone > 0 {
+            let slot = rand::thread_rng().gen_range(0..self.count_slots());
+            add_to_project_count(&mut tx, project_id, slot, -(gone as i64)).await?;
+        }
         tx.commit().await?;
         Ok(())
     }
@@ -470,23 +472,23 @@ async fn insert_source(
     now: i64,
 ) -> Result<(), StoreError> {
     sqlx::query(&format!(
-            "INSERT INTO video_sources ({SOURCE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,2,$11,'','[]','[]',$12,$12)"
-        ))
-        .bind(id)
-        .bind(&new.project_id)
-        .bind(&new.name)
-        .bind(&new.access_type)
-        .bind(&new.source_type)
-        .bind(&new.type_config)
-        .bind(new.password_sealed.clone())
-        .bind(&new.latitude)
-        .bind(&new.longitude)
-        .bind(to_json_list(&new.tags))
-        .bind(&new.stream_path)
-        .bind(now)
-        .execute(&mut **tx)
-        .await
-        .map_err(dup_name)?;
+        "INSERT INTO video_sources ({SOURCE_COLUMNS}) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,2,$11,'','[]','[]',$12,$12)"
+    ))
+    .bind(id)
+    .bind(&new.project_id)
+    .bind(&new.name)
+    .bind(&new.access_type)
+    .bind(&new.source_type)
+    .bind(&new.type_config)
+    .bind(new.password_sealed.clone())
+    .bind(&new.latitude)
+    .bind(&new.longitude)
+    .bind(to_json_list(&new.tags))
+    .bind(&new.stream_path)
+    .bind(now)
+    .execute(&mut **tx)
+    .await
+    .map_err(dup_name)?;
     let mut seen = Vec::new();
     for gid in &new.group_ids {
         if seen.contains(gid) {
