@@ -4,6 +4,8 @@ use sqlx::{Acquire, Executor, Row};
 
 use crate::{now_ms, Backend, Store, StoreError};
 
+/// PostgreSQL's trigram indexes of the name searches need an extension it may not let Vigil
+/// create: they are made at start-up when possible (`ensure_pg_name_search`), not here.
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_tasks.sql")),
@@ -42,7 +44,12 @@ pub async fn run(store: &Store) -> Result<usize, StoreError> {
             .execute(&mut *conn)
             .await?;
     }
-    let result = apply(&mut conn).await;
+    let mut result = apply(&mut conn).await;
+    if store.backend == Backend::Postgres && result.is_ok() {
+        if let Err(e) = ensure_pg_name_search(&mut conn).await {
+            result = Err(e);
+        }
+    }
     if store.backend == Backend::Postgres {
         sqlx::query("SELECT pg_advisory_unlock($1)")
             .bind(PG_LOCK_KEY)
@@ -82,4 +89,47 @@ async fn apply(conn: &mut sqlx::AnyConnection) -> Result<usize, StoreError> {
         applied += 1;
     }
     Ok(applied)
+}
+
+/// The trigram indexes of the name searches on PostgreSQL (`pg_trgm` GIN on `LOWER(name)`,
+/// used by [`crate::sql_filter::Where::name_contains_ci`]). `pg_trgm` is a trusted extension
+/// that a database owner may create; where Vigil may not, the searches still answer exactly,
+/// reading the project's rows, and a warning says how to add it. Checked at every start, so
+/// an extension added later gets its indexes then.
+async fn ensure_pg_name_search(conn: &mut sqlx::AnyConnection) -> Result<(), StoreError> {
+    let missing: i64 = sqlx::query(&format!(
+        "SELECT COUNT(*) FROM (VALUES {}) AS want(name) \
+         WHERE NOT EXISTS (SELECT 1 FROM pg_indexes WHERE indexname = want.name AND schemaname = current_schema())",
+        crate::sql_filter::NAME_INDEXES
+            .iter()
+            .map(|i| format!("('{}')", i.pg_index))
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get(0)?;
+    if missing == 0 {
+        return Ok(());
+    }
+    if let Err(e) = conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm").await {
+        tracing::warn!(
+            error = %e,
+            "name searches read every row of the project: PostgreSQL refused CREATE EXTENSION pg_trgm; \
+             run it as a superuser in this database and restart Vigil to index them"
+        );
+        return Ok(());
+    }
+    for i in crate::sql_filter::NAME_INDEXES {
+        conn.execute(
+            format!(
+                "CREATE INDEX IF NOT EXISTS {} ON {} USING gin (LOWER(name) gin_trgm_ops) WITH (fastupdate = off)",
+                i.pg_index, i.table
+            )
+            .as_str(),
+        )
+        .await?;
+        tracing::info!(index = i.pg_index, "created trigram index for name searches");
+    }
+    Ok(())
 }

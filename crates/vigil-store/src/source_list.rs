@@ -205,7 +205,7 @@ impl Store {
                      WHERE m.source_id = v.id AND g.project_id = $1 AND {cond})"
                 ));
             } else {
-                w.contains_ci("v.name", text);
+                w.name_contains_ci("v", text);
             }
         }
         if !q.statuses.is_empty() {

@@ -109,10 +109,70 @@ impl Where {
         self.contains_cond(&format!("LOWER({hay})"), &needle.to_lowercase())
     }
 
+    /// The condition "`{alias}.name` contains `needle` ignoring case", as
+    /// [`Self::contains_ci_cond`], written so that PostgreSQL can use the table's trigram index
+    /// ([`NAME_INDEXES`]) when the needle holds a trigram.
+    pub fn name_contains_ci_cond(&mut self, alias: &str, needle: &str) -> String {
+        let lower = needle.to_lowercase();
+        if self.backend == Backend::Postgres && pg_has_trigram(&lower) {
+            let p = self.arg(Arg::S(format!("%{}%", like_escaped(&lower))));
+            return format!("LOWER({alias}.name) LIKE {p}");
+        }
+        self.contains_ci_cond(&format!("{alias}.name"), needle)
+    }
+
+    pub fn name_contains_ci(&mut self, alias: &str, needle: &str) {
+        let cond = self.name_contains_ci_cond(alias, needle);
+        self.and(&cond);
+    }
+
     pub fn contains_ci(&mut self, hay: &str, needle: &str) {
         let cond = self.contains_ci_cond(hay, needle);
         self.and(&cond);
     }
+}
+
+/// A table whose `name` searches (case-insensitive substring, [`Where::name_contains_ci`]) go
+/// through a `pg_trgm` GIN index on `LOWER(name)` on PostgreSQL, made at start-up
+/// (`migrations::ensure_pg_name_search`). SQLite reads the project's names: FTS5 `trigram`
+/// tables kept by triggers cost each source create about 0.12 ms more inside its one write lock
+/// and answered some creates with SQLITE_BUSY under 50 clients, so they were not kept
+/// (docs/scale.md).
+pub(crate) struct NameIndex {
+    pub table: &'static str,
+    pub pg_index: &'static str,
+}
+
+pub(crate) const NAME_INDEXES: &[NameIndex] = &[
+    NameIndex {
+        table: "video_sources",
+        pg_index: "video_sources_name_trgm",
+    },
+    NameIndex {
+        table: "tasks",
+        pg_index: "tasks_name_trgm",
+    },
+];
+
+/// `needle` escaped for a LIKE pattern with PostgreSQL's default escape character.
+fn like_escaped(needle: &str) -> String {
+    let mut out = String::with_capacity(needle.len() + 2);
+    for c in needle.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Whether `pg_trgm` can take trigrams from a LIKE `%needle%`: it splits text into words of
+/// letters and digits, and a word shorter than three characters inside the pattern gives none.
+/// Without one its index reads every entry, slower than the plain scan.
+fn pg_has_trigram(needle: &str) -> bool {
+    needle
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|word| word.chars().count() >= 3)
 }
 
 /// A text column ordered by bytes (Rust's `str` order) on both backends.

@@ -78,7 +78,7 @@ impl Store {
             w.and(&format!("t.service_name IN {l}"));
         }
         if let Some(n) = &q.source_name {
-            let cond = w.contains_ci_cond("s.name", n);
+            let cond = w.name_contains_ci_cond("s", n);
             w.and(&format!(
                 "EXISTS (SELECT 1 FROM video_sources s WHERE s.id = t.video_source_id AND s.project_id = $1 AND {cond})"
             ));
@@ -88,7 +88,7 @@ impl Store {
             w.and(&format!("t.state = {p}"));
         }
         if let Some(n) = &q.name {
-            w.contains_ci("t.name", n);
+            w.name_contains_ci("t", n);
         }
         if let Some(b) = &q.batch_id {
             let p = w.arg(Arg::S(b.clone()));

@@ -427,6 +427,13 @@ async fn sources_paging(b: Backend) {
         "scope=door",
         "scope=DOOR&scope_name=source_name",
         "scope=a",
+        "scope=oor",
+        "scope=ate_",
+        "scope=E.2",
+        "scope=(b)",
+        "scope=ALL B",
+        "scope=%",
+        "scope=大门",
         "scope=门",
         "scope=alp&scope_name=group_name",
         "scope=ETA&scope_name=group_name",
@@ -738,7 +745,160 @@ async fn source_count_migration(b: Backend) {
     s.finish().await;
 }
 
-crate::both_backends!(sources_paging, groups_paging, source_counters, source_count_migration);
+/// Name searches follow creates, renames and deletes of sources and tasks, and PostgreSQL's
+/// trigram indexes exist.
+async fn name_search_follows_writes(b: Backend) {
+    let s = TestServer::start(b).await;
+    let mut ids = Vec::new();
+    for name in ["North Gate", "south gate", "Gatehouse roof", "Dock"] {
+        let (st, v) = s.post("/v2/{p}/source", url_source(name)).await;
+        assert!(st.is_success(), "{v}");
+        ids.push(v["video_source_id"].as_str().unwrap().to_string());
+    }
+    let names = |q: &'static str| {
+        let s = &s;
+        async move {
+            let (st, v) = s
+                .get(&format!(
+                    "/v2/{{p}}/source/sources?is_paged=true&page_size=50&scope={q}"
+                ))
+                .await;
+            assert_eq!(st, 200, "{v}");
+            let mut n = str_list(&v, "video_source_list", "video_source_name");
+            n.sort();
+            assert_eq!(v["video_source_number"].as_i64(), Some(n.len() as i64), "{v}");
+            n
+        }
+    };
+    assert_eq!(names("GATE").await, ["Gatehouse roof", "North Gate", "south gate"]);
+    let (st, v) = s
+        .put(
+            &format!("/v2/{{p}}/source/{}", ids[0]),
+            json!({"video_source_name": "North door"}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    // A write that keeps the name still finds it.
+    let (st, v) = s
+        .put(
+            &format!("/v2/{{p}}/source/{}", ids[1]),
+            json!({"video_source_name": "south gate", "tag": ["x"]}),
+        )
+        .await;
+    assert_eq!(st, 200, "{v}");
+    assert_eq!(names("gate").await, ["Gatehouse roof", "south gate"]);
+    assert_eq!(names("door").await, ["North door"]);
+    assert!(names("north gate").await.is_empty());
+    let (st, v) = s.delete(&format!("/v2/{{p}}/source/{}", ids[2])).await;
+    assert!(st.is_success(), "{v}");
+    assert_eq!(names("gate").await, ["south gate"]);
+    assert_eq!(names("ouse").await, Vec::<String>::new());
+    let (st, v) = s.post("/v2/{p}/source", url_source("Gatehouse roof")).await;
+    assert!(st.is_success(), "{v}");
+    assert_eq!(names("house").await, ["Gatehouse roof"]);
+
+    // Tasks: renamed through the store, found by their new name only.
+    let p = &s.a.project_id;
+    let task_ids = s
+        .store
+        .create_tasks(p, vec![new_task("Watch west".into(), &ids[3])], vec![], 1000)
+        .await
+        .unwrap();
+    let by_name = |n: &'static str| {
+        let s = &s;
+        async move {
+            let q = vigil_store::task_list::TaskPageQuery {
+                name: Some(n.to_string()),
+                limit: 100,
+                ..Default::default()
+            };
+            let page = s.store.task_page(&s.a.project_id, &q).await.unwrap();
+            page.into_iter().map(|t| t.name).collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(by_name("WEST").await, ["Watch west"]);
+    let mut t = s.store.get_task(p, &task_ids[0]).await.unwrap();
+    t.name = "Watch east".into();
+    s.store.update_task(&t, vec![]).await.unwrap();
+    assert!(by_name("west").await.is_empty());
+    assert_eq!(by_name("east").await, ["Watch east"]);
+    s.store.delete_task(p, &task_ids[0]).await.unwrap();
+    assert!(by_name("east").await.is_empty());
+
+    if b == Backend::Postgres {
+        let found = rows(
+            &s,
+            "SELECT indexname::text FROM pg_indexes WHERE indexname IN ('video_sources_name_trgm', 'tasks_name_trgm') \
+             ORDER BY indexname",
+        )
+        .await;
+        let found: Vec<String> = found.iter().map(|r| r.get::<String, _>(0)).collect();
+        assert_eq!(found, ["tasks_name_trgm", "video_sources_name_trgm"]);
+    }
+    s.finish().await;
+}
+
+crate::both_backends!(
+    sources_paging,
+    groups_paging,
+    source_counters,
+    source_count_migration,
+    name_search_follows_writes
+);
+
+/// A role that may not create `pg_trgm` still migrates and searches (by reading the rows); once
+/// a superuser has created the extension, the next start makes the trigram indexes.
+#[tokio::test]
+async fn name_search_without_the_right_to_create_pg_trgm() {
+    use sqlx::Executor;
+    let base = crate::common::postgres_base_url();
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let (db, role) = (format!("vigil_t_{suffix}"), format!("vigil_r_{suffix}"));
+    let admin = vigil_store::Store::connect(&base).await.unwrap();
+    for q in [format!("CREATE ROLE {role} LOGIN"), format!("CREATE DATABASE {db}")] {
+        admin.pool().execute(q.as_str()).await.unwrap();
+    }
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    let db_admin = vigil_store::Store::connect(&format!("{prefix}/{db}")).await.unwrap();
+    // Tables in `public`, but no CREATE on the database: what a trusted extension needs.
+    db_admin
+        .pool()
+        .execute(format!("GRANT ALL ON SCHEMA public TO {role}").as_str())
+        .await
+        .unwrap();
+    let host = prefix.rsplit_once('@').map_or(prefix, |(_, h)| h);
+    let url = format!("postgres://{role}@{host}/{db}");
+    let indexes = || async {
+        let rows = sqlx::query(
+            "SELECT COUNT(*) FROM pg_indexes WHERE indexname IN ('video_sources_name_trgm', 'tasks_name_trgm')",
+        )
+        .fetch_one(db_admin.pool())
+        .await
+        .unwrap();
+        rows.get::<i64, _>(0)
+    };
+    let store = vigil_store::Store::connect(&url).await.unwrap();
+    store.migrate().await.expect("migrates without pg_trgm");
+    assert_eq!(indexes().await, 0);
+    let q = vigil_store::source_list::SourcePageQuery {
+        scope: Some("gate".into()),
+        page: Some((0, 50)),
+        ..Default::default()
+    };
+    let page = store.source_page("p", &q).await.expect("searches without the index");
+    assert!(page.items.is_empty());
+    store.close().await;
+    db_admin.pool().execute("CREATE EXTENSION pg_trgm").await.unwrap();
+    let store = vigil_store::Store::connect(&url).await.unwrap();
+    store.migrate().await.unwrap();
+    assert_eq!(indexes().await, 2);
+    store.close().await;
+    db_admin.close().await;
+    for q in [format!("DROP DATABASE {db} WITH (FORCE)"), format!("DROP ROLE {role}")] {
+        admin.pool().execute(q.as_str()).await.unwrap();
+    }
+    admin.close().await;
+}
 
 /// PostgreSQL's page reads run on their own pool. A read connection the server dropped (a
 /// restart) fails at most the statement that next uses it, is closed, and the page after is
