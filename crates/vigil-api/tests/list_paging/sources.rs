@@ -855,7 +855,11 @@ async fn name_search_without_the_right_to_create_pg_trgm() {
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let (db, role) = (format!("vigil_t_{suffix}"), format!("vigil_r_{suffix}"));
     let admin = vigil_store::Store::connect(&base).await.unwrap();
-    for q in [format!("CREATE ROLE {role} LOGIN"), format!("CREATE DATABASE {db}")] {
+    // A password for servers that do not trust local connections (a freshly installed one).
+    for q in [
+        format!("CREATE ROLE {role} LOGIN PASSWORD 'vigil-test'"),
+        format!("CREATE DATABASE {db}"),
+    ] {
         admin.pool().execute(q.as_str()).await.unwrap();
     }
     let (prefix, _) = base.rsplit_once('/').unwrap();
@@ -867,7 +871,7 @@ async fn name_search_without_the_right_to_create_pg_trgm() {
         .await
         .unwrap();
     let host = prefix.rsplit_once('@').map_or(prefix, |(_, h)| h);
-    let url = format!("postgres://{role}@{host}/{db}");
+    let url = format!("postgres://{role}:vigil-test@{host}/{db}");
     let indexes = || async {
         let rows = sqlx::query(
             "SELECT COUNT(*) FROM pg_indexes WHERE indexname IN ('video_sources_name_trgm', 'tasks_name_trgm')",
